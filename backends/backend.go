@@ -1,0 +1,56 @@
+// Package backends owns the storage behind TCMU devices: one Backend
+// interface, the subtypes that implement it (file, ram, null, fault) and
+// the registry that opens one from a `user:<subtype>` backstore's
+// dev_config string.
+package backends
+
+import "io"
+
+// Backend is the storage of one device. ReadAt and WriteAt follow io.ReaderAt
+// and io.WriterAt and may be called concurrently; offsets and lengths given by
+// the SCSI layer are always within Size.
+type Backend interface {
+	io.ReaderAt
+	io.WriterAt
+	// Flush makes every completed write stable (SYNCHRONIZE CACHE).
+	Flush() error
+	// Size is the capacity in bytes.
+	Size() int64
+	// Caps tells what optional operations the backend supports.
+	Caps() Caps
+	Close() error
+}
+
+// Caps are a backend's optional capabilities, which the SCSI layer
+// advertises (VPD b0/b2, READ CAPACITY LBPME/LBPRZ, MODE SENSE WP).
+type Caps struct {
+	Unmap       bool // implements Unmapper
+	UnmapZeroes bool // unmapped blocks read back as zeroes (LBPRZ)
+	WriteZeroes bool // implements ZeroWriter efficiently
+	FUA         bool // implements FUAWriter
+	ReadOnly    bool // writes fail; advertise write protect
+	// UnmapGranularity is the preferred unmap alignment in bytes (0: any).
+	UnmapGranularity int64
+}
+
+// Unmapper deallocates a byte range (UNMAP, WRITE SAME with UNMAP).
+type Unmapper interface {
+	Unmap(off, length int64) error
+}
+
+// ZeroWriter writes zeroes to a byte range without a data buffer.
+type ZeroWriter interface {
+	WriteZeroes(off, length int64) error
+}
+
+// FUAWriter writes data that is on stable storage when the call returns
+// (a WRITE with FUA); without it the SCSI layer writes then flushes.
+type FUAWriter interface {
+	WriteAtFUA(p []byte, off int64) (int, error)
+}
+
+// Resizer is implemented by backends whose size can change while served
+// (a RECONFIG with a new dev_size).
+type Resizer interface {
+	Resize(size int64) error
+}
