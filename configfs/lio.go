@@ -1,0 +1,209 @@
+// Package configfs owns tcmsh's model of LIO: storage objects, fabrics,
+// targets, TPGs, LUNs, ACLs, mapped LUNs and portals, read from and written
+// to configfs through the FS interface (the real kernel's configfs or the
+// simulated kernel), with the HBA allocation, WWN rules and error messages
+// an administrator needs.
+package configfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+)
+
+// Root is the directory of LIO inside configfs.
+const Root = "target"
+
+// LIO is the kernel target as seen through configfs. It holds no cached
+// tree: every call reads what it needs, so two tcmsh processes and the
+// kernel never disagree with it. Safe for concurrent use.
+type LIO struct {
+	fs       FS
+	lockPath string
+	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
+	Kind string
+}
+
+// Options configure Open.
+type Options struct {
+	// LockPath is the file locked while an HBA index is allocated. Empty:
+	// no cross-process lock (EEXIST retries still keep indexes apart).
+	LockPath string
+	// Kind is "real" or "sim".
+	Kind string
+}
+
+// Open checks that LIO is present in fsys and returns the model over it.
+// For the real configfs, mountPoint is used in messages.
+func Open(fsys FS, mountPoint string, opts Options) (*LIO, error) {
+	l := &LIO{fs: fsys, lockPath: opts.LockPath, Kind: opts.Kind}
+	if _, err := fsys.Stat(""); err != nil {
+		return nil, fmt.Errorf("%w at %s: run `mount -t configfs none %s`", ErrNotMounted, mountPoint, mountPoint)
+	}
+	if _, err := fsys.Stat(Root); err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			if isConfigfsMount(mountPoint) || opts.Kind == "sim" {
+				return nil, fmt.Errorf("%w: target_core_mod (no %s/target): run `modprobe target_core_mod`", ErrModuleNotLoaded, mountPoint)
+			}
+			return nil, fmt.Errorf("%w at %s: run `mount -t configfs none %s`", ErrNotMounted, mountPoint, mountPoint)
+		}
+		return nil, l.explain(err)
+	}
+	return l, nil
+}
+
+// isConfigfsMount reports whether dir is a mounted configfs.
+func isConfigfsMount(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[1] == dir && f[2] == "configfs" {
+			return true
+		}
+	}
+	return false
+}
+
+// FS returns the filesystem the model works on.
+func (l *LIO) FS() FS { return l.fs }
+
+// Version returns the target core's version line.
+func (l *LIO) Version() (string, error) { return l.ReadAttr(path.Join(Root, "version")) }
+
+// ReadAttr reads an attribute and trims the kernel's trailing newline.
+func (l *LIO) ReadAttr(p string) (string, error) {
+	b, err := l.fs.ReadFile(p)
+	if err != nil {
+		return "", l.explain(err)
+	}
+	return strings.TrimRight(string(b), "\n"), nil
+}
+
+// WriteAttr writes an attribute; EINVAL and friends come back explained.
+func (l *LIO) WriteAttr(p, value string) error {
+	if err := l.fs.WriteFile(p, []byte(value)); err != nil {
+		return l.explain(err)
+	}
+	return nil
+}
+
+// exists reports whether p exists.
+func (l *LIO) exists(p string) bool {
+	_, err := l.fs.Stat(p)
+	return err == nil
+}
+
+// dirs lists the subdirectories of p (none when p does not exist).
+func (l *LIO) dirs(p string) ([]string, error) {
+	es, err := l.fs.ReadDir(p)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return nil, nil
+		}
+		return nil, l.explain(err)
+	}
+	var out []string
+	for _, e := range es {
+		if e.Kind == KindDir {
+			out = append(out, e.Name)
+		}
+	}
+	return out, nil
+}
+
+// explain adds a hint to a configfs error the user can act on.
+func (l *LIO) explain(err error) error {
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Hint != "" {
+		return err
+	}
+	hint := ""
+	switch Errno(err) {
+	case syscall.EACCES, syscall.EPERM:
+		if os.Geteuid() != 0 && l.Kind != "sim" {
+			hint = "tcmsh must run as root to change LIO (try sudo)"
+		} else if strings.HasSuffix(ce.Path, "/control") || ce.Op == "read" {
+			hint = "the kernel does not allow this on " + path.Base(ce.Path)
+		}
+	case syscall.EBUSY:
+		hint = "in use: " + busyReason(ce.Path)
+	case syscall.EINVAL:
+		if ce.Op == "write" {
+			name := path.Base(ce.Path)
+			hint = fmt.Sprintf("the kernel refused this value for %s", name)
+			if allowed := allowedValues(name); allowed != "" {
+				hint += " (allowed: " + allowed + ")"
+			}
+		}
+	case syscall.ENOTEMPTY:
+		hint = "it still has children or links: delete those first"
+	case syscall.EEXIST:
+		hint = "it already exists"
+	case syscall.ENODEV:
+		hint = "the kernel module for this is not loaded"
+	}
+	if hint == "" {
+		return err
+	}
+	return &Error{Op: ce.Op, Path: ce.Path, Err: ce.Err, Hint: hint}
+}
+
+func busyReason(p string) string {
+	switch {
+	case strings.Contains(p, "/core/"):
+		return "the storage object is exported as a LUN or its device is held open; delete its LUNs first"
+	case strings.Contains(p, "/lun/"):
+		return "the LUN is mapped in an ACL or has an active session"
+	case strings.Contains(p, "/tpgt_"):
+		return "the TPG has active sessions or an I_T nexus"
+	}
+	return "the kernel reports the object busy"
+}
+
+// allowedValues lists the values the kernel accepts for well-known
+// attributes, for error messages.
+func allowedValues(attr string) string {
+	switch attr {
+	case "block_size", "hw_block_size":
+		return "512, 1024, 2048, 4096"
+	case "enable", "emulate_write_cache", "emulate_tpu", "emulate_tpws", "emulate_caw",
+		"emulate_3pc", "emulate_pr", "emulate_fua_write", "emulate_ua_intlck_ctrl",
+		"emulate_tas", "emulate_dpo", "emulate_fua_read", "emulate_model_alias",
+		"enforce_pr_isids", "force_pr_aptpl", "is_nonrot", "unmap_zeroes_data",
+		"write_protect", "demo_mode_write_protect", "generate_node_acls",
+		"cache_dynamic_acls", "authentication", "prod_mode_write_protect",
+		"demo_mode_discovery", "tmr_notification", "alua_support", "pgr_support":
+		return "0, 1"
+	case "alua_access_state":
+		return "0 active/optimized, 1 active/non-optimized, 2 standby, 3 unavailable, 4 lba-dependent, 14 offline, 15 transitioning"
+	case "alua_access_type":
+		return "0 none, 1 implicit, 2 explicit, 3 implicit and explicit"
+	case "pi_prot_type":
+		return "0, 1, 2, 3"
+	}
+	return ""
+}
+
+// ValidName checks a name the user gives for a configfs directory
+// (storage object, alias): it must not escape its directory.
+func ValidName(kind, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%s name is empty", kind)
+	case name == "." || name == "..":
+		return fmt.Errorf("%s name %q is not allowed", kind, name)
+	case strings.ContainsAny(name, "/"):
+		return fmt.Errorf("%s name %q contains '/'", kind, name)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return fmt.Errorf("%s name %q contains a control character", kind, name)
+	case len(name) > 255:
+		return fmt.Errorf("%s name is longer than 255 bytes", kind)
+	}
+	return nil
+}

@@ -1,0 +1,417 @@
+package configfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Plugins are the backstore plugin directory prefixes under core/, in
+// targetcli's display order, with targetcli's name for each.
+var Plugins = []struct{ Plugin, Name string }{
+	{"iblock", "block"},
+	{"fileio", "fileio"},
+	{"pscsi", "pscsi"},
+	{"rd_mcp", "ramdisk"},
+	{"user", "user"},
+}
+
+// PluginOf maps a targetcli backstore name (block, fileio, pscsi, ramdisk,
+// user, user:<subtype>) or a configfs plugin name to the configfs plugin.
+func PluginOf(name string) (string, bool) {
+	if strings.HasPrefix(name, "user:") {
+		return "user", true
+	}
+	for _, p := range Plugins {
+		if name == p.Name || name == p.Plugin {
+			return p.Plugin, true
+		}
+	}
+	return "", false
+}
+
+// BackstoreName maps a configfs plugin to targetcli's name.
+func BackstoreName(plugin string) string {
+	for _, p := range Plugins {
+		if p.Plugin == plugin {
+			return p.Name
+		}
+	}
+	return plugin
+}
+
+// StorageObject is a backstore: core/<plugin>_<hba>/<name>.
+type StorageObject struct {
+	Plugin string
+	HBA    int
+	Name   string
+}
+
+// Path is the object's configfs path.
+func (s StorageObject) Path() string {
+	return path.Join(Root, "core", fmt.Sprintf("%s_%d", s.Plugin, s.HBA), s.Name)
+}
+
+// parseHBADir splits "fileio_3" into plugin and index.
+func parseHBADir(name string) (string, int, bool) {
+	i := strings.LastIndexByte(name, '_')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(name[i+1:])
+	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	return name[:i], n, true
+}
+
+// StorageObjectAt parses a configfs path of a storage object.
+func StorageObjectAt(p string) (StorageObject, bool) {
+	parts := strings.Split(path.Clean(p), "/")
+	if len(parts) != 4 || parts[0] != Root || parts[1] != "core" {
+		return StorageObject{}, false
+	}
+	plugin, n, ok := parseHBADir(parts[2])
+	if !ok {
+		return StorageObject{}, false
+	}
+	return StorageObject{Plugin: plugin, HBA: n, Name: parts[3]}, true
+}
+
+// StorageObjects lists every storage object, sorted by plugin then name.
+func (l *LIO) StorageObjects() ([]StorageObject, error) {
+	hbas, err := l.dirs(path.Join(Root, "core"))
+	if err != nil {
+		return nil, err
+	}
+	var out []StorageObject
+	for _, h := range hbas {
+		plugin, n, ok := parseHBADir(h)
+		if !ok {
+			continue // core/alua and anything else that is not an HBA
+		}
+		names, err := l.dirs(path.Join(Root, "core", h))
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			out = append(out, StorageObject{Plugin: plugin, HBA: n, Name: name})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Plugin != out[j].Plugin {
+			return out[i].Plugin < out[j].Plugin
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// FindStorageObject returns the object of plugin with that name.
+func (l *LIO) FindStorageObject(plugin, name string) (StorageObject, error) {
+	all, err := l.StorageObjects()
+	if err != nil {
+		return StorageObject{}, err
+	}
+	for _, so := range all {
+		if so.Plugin == plugin && so.Name == name {
+			return so, nil
+		}
+	}
+	return StorageObject{}, fmt.Errorf("no %s storage object named %q: %w", BackstoreName(plugin), name, os.ErrNotExist)
+}
+
+// KV is one key=value token of a control string.
+type KV struct{ Key, Value string }
+
+func (kv KV) String() string { return kv.Key + "=" + kv.Value }
+
+// StorageSpec describes a storage object to create.
+type StorageSpec struct {
+	Plugin string // configfs plugin
+	Name   string
+	// Control tokens, written one per write in order, before enable.
+	Control []KV
+	// UdevPath is written to udev_path when not empty.
+	UdevPath string
+	// UnitSerial for wwn/vpd_unit_serial; generated when empty.
+	UnitSerial string
+	// Attributes written after enable, in key order (e.g. emulate_write_cache).
+	Attributes map[string]string
+	// NoEnable leaves the object disabled.
+	NoEnable bool
+}
+
+// CreateStorageObject makes a storage object in a new HBA of its own, as
+// rtslib does: the lowest HBA index free across all plugins, chosen under
+// a lock held only for the allocation. On any failure everything created
+// is removed again.
+func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error) {
+	if err := ValidName("storage object", spec.Name); err != nil {
+		return StorageObject{}, err
+	}
+	if spec.Plugin == "user" && strings.Contains(spec.Name, ":") {
+		return StorageObject{}, fmt.Errorf("storage object name %q: a user backstore name may not contain ':'", spec.Name)
+	}
+	if spec.UnitSerial != "" && !ValidUnitSerial(spec.UnitSerial) {
+		return StorageObject{}, fmt.Errorf("wwn %q is not a unit serial (a UUID like 0b5a9c1e-3d2f-4a61-9e7b-2f0c8d1a4b5c)", spec.UnitSerial)
+	}
+	if existing, _ := l.StorageObjects(); existing != nil {
+		for _, e := range existing {
+			if e.Plugin == spec.Plugin && e.Name == spec.Name {
+				return StorageObject{}, fmt.Errorf("a %s storage object named %q already exists", BackstoreName(spec.Plugin), spec.Name)
+			}
+		}
+	}
+	hba, err := l.allocHBA(spec.Plugin)
+	if err != nil {
+		return StorageObject{}, err
+	}
+	so = StorageObject{Plugin: spec.Plugin, HBA: hba, Name: spec.Name}
+	hbaPath := path.Dir(so.Path())
+	defer func() {
+		if err != nil {
+			_ = l.fs.Rmdir(so.Path())
+			_ = l.fs.Rmdir(hbaPath)
+		}
+	}()
+	if err := l.fs.Mkdir(so.Path()); err != nil {
+		return so, l.explain(err)
+	}
+	for _, kv := range spec.Control {
+		if err := l.WriteAttr(path.Join(so.Path(), "control"), kv.String()); err != nil {
+			return so, fmt.Errorf("control %s: %w", kv, err)
+		}
+	}
+	if spec.UdevPath != "" {
+		if err := l.WriteAttr(path.Join(so.Path(), "udev_path"), spec.UdevPath); err != nil {
+			return so, err
+		}
+	}
+	if spec.NoEnable {
+		return so, nil
+	}
+	if err := l.WriteAttr(path.Join(so.Path(), "enable"), "1"); err != nil {
+		return so, fmt.Errorf("enable %s: %w", so.Name, err)
+	}
+	serial := spec.UnitSerial
+	if serial == "" {
+		serial = GenerateUnitSerial()
+	}
+	if err := l.WriteAttr(path.Join(so.Path(), "wwn", "vpd_unit_serial"), serial); err != nil {
+		return so, err
+	}
+	keys := make([]string, 0, len(spec.Attributes))
+	for k := range spec.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := l.WriteAttr(path.Join(so.Path(), "attrib", k), spec.Attributes[k]); err != nil {
+			return so, err
+		}
+	}
+	return so, nil
+}
+
+// allocHBA creates core/<plugin>_<N> with N the lowest index unused by any
+// plugin. A lock file keeps two tcmsh processes from racing; EEXIST from the
+// kernel (another tool, or no lock file) moves on to the next index.
+func (l *LIO) allocHBA(plugin string) (int, error) {
+	unlock, err := l.lock()
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	hbas, err := l.dirs(path.Join(Root, "core"))
+	if err != nil {
+		return 0, err
+	}
+	used := map[int]bool{}
+	for _, h := range hbas {
+		if _, n, ok := parseHBADir(h); ok {
+			used[n] = true
+		}
+	}
+	for n, tries := 0, 0; tries < 64; n++ {
+		if used[n] {
+			continue
+		}
+		err := l.fs.Mkdir(path.Join(Root, "core", fmt.Sprintf("%s_%d", plugin, n)))
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, syscall.EEXIST) {
+			return 0, l.explain(err)
+		}
+		tries++
+	}
+	return 0, fmt.Errorf("could not allocate an HBA index for %s: every try collided with another process", plugin)
+}
+
+// lock takes the HBA allocation lock (flock on lockPath).
+func (l *LIO) lock() (func(), error) {
+	if l.lockPath == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(l.lockPath), 0o755); err != nil {
+		return nil, fmt.Errorf("HBA allocation lock: %w", err)
+	}
+	f, err := os.OpenFile(l.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("HBA allocation lock: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("HBA allocation lock %s: %w", l.lockPath, err)
+	}
+	return func() {
+		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// DeleteStorageObject removes a storage object and its HBA, after removing
+// every LUN (and the mapped LUNs of those LUNs) that exports it, as
+// targetcli does.
+func (l *LIO) DeleteStorageObject(so StorageObject) error {
+	luns, err := l.LUNsOf(so)
+	if err != nil {
+		return err
+	}
+	for _, lun := range luns {
+		if err := l.DeleteLUN(lun); err != nil {
+			return err
+		}
+	}
+	if err := l.fs.Rmdir(so.Path()); err != nil {
+		return l.explain(err)
+	}
+	hba := path.Dir(so.Path())
+	if rest, _ := l.dirs(hba); len(rest) == 0 {
+		if err := l.fs.Rmdir(hba); err != nil && !errors.Is(err, syscall.ENOENT) {
+			return l.explain(err)
+		}
+	}
+	return nil
+}
+
+// StorageInfo is what `ls` and `info` show of a storage object.
+type StorageInfo struct {
+	Object     StorageObject
+	Enabled    bool
+	Size       int64  // bytes; 0 when unknown
+	Dev        string // file or device (fileio, block, pscsi: udev_path)
+	Config     string // user: dev_config
+	WriteBack  bool   // emulate_write_cache
+	UnitSerial string
+	Info       string // the kernel's info text
+}
+
+// Subtype is the user backstore's handler subtype ("ram" of "ram/…").
+func (si StorageInfo) Subtype() string {
+	if si.Object.Plugin != "user" {
+		return ""
+	}
+	sub, _, _ := strings.Cut(si.Config, "/")
+	return sub
+}
+
+// Kind is targetcli's backstore directory for the object: block, fileio,
+// pscsi, ramdisk or user:<subtype>.
+func (si StorageInfo) Kind() string {
+	if si.Object.Plugin == "user" {
+		return "user:" + si.Subtype()
+	}
+	return BackstoreName(si.Object.Plugin)
+}
+
+// StorageObjectInfo reads what is shown about a storage object.
+func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
+	si := StorageInfo{Object: so}
+	p := so.Path()
+	info, err := l.ReadAttr(path.Join(p, "info"))
+	if err != nil {
+		return si, err
+	}
+	si.Info = info
+	en, _ := l.ReadAttr(path.Join(p, "enable"))
+	si.Enabled = en == "1"
+	si.Dev, _ = l.ReadAttr(path.Join(p, "udev_path"))
+	if wc, _ := l.ReadAttr(path.Join(p, "attrib", "emulate_write_cache")); wc == "1" {
+		si.WriteBack = true
+	}
+	si.UnitSerial, _ = l.ReadAttr(path.Join(p, "wwn", "vpd_unit_serial"))
+	si.UnitSerial = strings.TrimPrefix(si.UnitSerial, "T10 VPD Unit Serial Number: ")
+	fields := infoFields(info)
+	switch so.Plugin {
+	case "fileio":
+		si.Dev = firstNonEmpty(fields["File"], si.Dev)
+		si.Size, _ = strconv.ParseInt(fields["Size"], 10, 64)
+	case "rd_mcp":
+		// "PAGES/PAGE_SIZE: 256*4096"
+		if a, b, ok := strings.Cut(fields["PAGES/PAGE_SIZE"], "*"); ok {
+			x, _ := strconv.ParseInt(a, 10, 64)
+			y, _ := strconv.ParseInt(b, 10, 64)
+			si.Size = x * y
+		}
+	case "user":
+		si.Config = fields["Config"]
+		si.Size, _ = strconv.ParseInt(fields["Size"], 10, 64)
+		if c, _ := l.ReadAttr(path.Join(p, "attrib", "dev_config")); c != "" {
+			si.Config = c
+		}
+		if s, _ := l.ReadAttr(path.Join(p, "attrib", "dev_size")); s != "" {
+			si.Size, _ = strconv.ParseInt(s, 10, 64)
+		}
+	}
+	return si, nil
+}
+
+// infoFields parses the "Key: value Key: value" text of an info attribute.
+// Values run to the next "Key:" token; keys are single words that end in ':'.
+func infoFields(info string) map[string]string {
+	out := map[string]string{}
+	words := strings.Fields(info)
+	key := ""
+	var val []string
+	flush := func() {
+		if key != "" {
+			out[key] = strings.Join(val, " ")
+		}
+		val = val[:0]
+	}
+	for _, w := range words {
+		if strings.HasSuffix(w, ":") && len(w) > 1 {
+			flush()
+			key = strings.TrimSuffix(w, ":")
+			continue
+		}
+		val = append(val, w)
+	}
+	flush()
+	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
