@@ -1,0 +1,443 @@
+package shell
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tcmsh/tcmsh/configfs"
+)
+
+// nodeKind names the kinds of node in targetcli's tree.
+type nodeKind int
+
+const (
+	kindRoot nodeKind = iota
+	kindBackstores
+	kindBackstoreType // block, fileio, pscsi, ramdisk, user:<subtype>
+	kindStorageObject
+	kindALUA
+	kindTGPT // an ALUA target port group of a storage object
+	kindFabric
+	kindTarget
+	kindTPG
+	kindLUNs
+	kindLUN
+	kindACLs
+	kindACL
+	kindMappedLUN
+	kindPortals
+	kindPortal
+)
+
+// Node is one node of the tree tcmsh shows: targetcli's paths over LIO's
+// configfs objects. Nodes are cheap values made on demand; nothing is
+// cached between commands, so the tree never goes stale.
+type Node struct {
+	kind nodeKind
+	name string
+	path string // targetcli path, "/" for the root
+
+	plugin    string // kindBackstoreType, kindStorageObject: configfs plugin
+	subtype   string // user backstores: handler subtype
+	so        configfs.StorageObject
+	fabric    string
+	target    configfs.Target
+	tpg       configfs.TPG
+	folded    bool // target node that stands for its TPG 1 (fabrics without TPG tags)
+	lun       configfs.LUNInfo
+	acl       configfs.ACL
+	mappedLUN configfs.MappedLUNInfo
+	portal    configfs.Portal
+	gp        string // ALUA group name
+}
+
+// Name is the node's last path element.
+func (n *Node) Name() string { return n.name }
+
+// Path is the node's targetcli path.
+func (n *Node) Path() string { return n.path }
+
+// ConfigPath is the configfs directory the node stands for ("" for
+// grouping nodes such as /backstores).
+func (n *Node) ConfigPath() string {
+	switch n.kind {
+	case kindRoot:
+		return configfs.Root
+	case kindStorageObject:
+		return n.so.Path()
+	case kindALUA:
+		return path.Join(n.so.Path(), "alua")
+	case kindTGPT:
+		return path.Join(n.so.Path(), "alua", n.gp)
+	case kindFabric:
+		return path.Join(configfs.Root, n.fabric)
+	case kindTarget:
+		if n.folded {
+			return n.tpg.Path()
+		}
+		return n.target.Path()
+	case kindTPG:
+		return n.tpg.Path()
+	case kindLUNs:
+		return path.Join(n.tpg.Path(), "lun")
+	case kindLUN:
+		return n.lun.Path()
+	case kindACLs:
+		return path.Join(n.tpg.Path(), "acls")
+	case kindACL:
+		return n.acl.Path()
+	case kindMappedLUN:
+		return n.mappedLUN.Path()
+	case kindPortals:
+		return path.Join(n.tpg.Path(), "np")
+	case kindPortal:
+		return n.portal.Path()
+	}
+	return ""
+}
+
+// hasTPGTags reports whether a fabric shows TPGs as their own nodes.
+func hasTPGTags(fabric string) bool {
+	info, _ := configfs.LookupFabric(fabric)
+	return info.Has(configfs.FeatTPGTs)
+}
+
+func child(parent *Node, kind nodeKind, name string) *Node {
+	c := *parent
+	c.kind, c.name = kind, name
+	c.path = path.Join(parent.path, name)
+	return &c
+}
+
+// Children lists a node's children in display order.
+func (sh *Shell) Children(n *Node) ([]*Node, error) {
+	l := sh.env.LIO
+	switch n.kind {
+	case kindRoot:
+		out := []*Node{child(n, kindBackstores, "backstores")}
+		fabrics, err := sh.fabricNames()
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fabrics {
+			c := child(n, kindFabric, f)
+			c.fabric = f
+			out = append(out, c)
+		}
+		return out, nil
+	case kindBackstores:
+		var out []*Node
+		for _, p := range configfs.Plugins {
+			if p.Plugin == "user" {
+				continue
+			}
+			c := child(n, kindBackstoreType, p.Name)
+			c.plugin = p.Plugin
+			out = append(out, c)
+		}
+		subs, err := sh.userSubtypes()
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range subs {
+			c := child(n, kindBackstoreType, "user:"+s)
+			c.plugin, c.subtype = "user", s
+			out = append(out, c)
+		}
+		return out, nil
+	case kindBackstoreType:
+		sos, err := l.StorageObjects()
+		if err != nil {
+			return nil, err
+		}
+		var out []*Node
+		for _, so := range sos {
+			if so.Plugin != n.plugin {
+				continue
+			}
+			if n.plugin == "user" {
+				si, err := l.StorageObjectInfo(so)
+				if err != nil || si.Subtype() != n.subtype {
+					continue
+				}
+			}
+			c := child(n, kindStorageObject, so.Name)
+			c.so = so
+			out = append(out, c)
+		}
+		return out, nil
+	case kindStorageObject:
+		return []*Node{child(n, kindALUA, "alua")}, nil
+	case kindALUA:
+		gps, err := sh.dirNames(path.Join(n.so.Path(), "alua"))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Node, 0, len(gps))
+		for _, g := range gps {
+			c := child(n, kindTGPT, g)
+			c.gp = g
+			out = append(out, c)
+		}
+		return out, nil
+	case kindFabric:
+		ts, err := l.Targets(n.fabric)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Node, 0, len(ts))
+		for _, t := range ts {
+			c := child(n, kindTarget, t.WWN)
+			c.target = t
+			if !hasTPGTags(n.fabric) {
+				c.folded = true
+				c.tpg = configfs.TPG{Target: t, Tag: 1}
+			}
+			out = append(out, c)
+		}
+		return out, nil
+	case kindTarget:
+		if n.folded {
+			return sh.tpgChildren(n), nil
+		}
+		tpgs, err := l.TPGs(n.target)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Node, 0, len(tpgs))
+		for _, t := range tpgs {
+			c := child(n, kindTPG, "tpg"+strconv.Itoa(t.Tag))
+			c.tpg = t
+			out = append(out, c)
+		}
+		return out, nil
+	case kindTPG:
+		return sh.tpgChildren(n), nil
+	case kindLUNs:
+		luns, err := l.LUNs(n.tpg)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Node, 0, len(luns))
+		for _, x := range luns {
+			c := child(n, kindLUN, "lun"+strconv.Itoa(x.Index))
+			c.lun = x
+			out = append(out, c)
+		}
+		return out, nil
+	case kindACLs:
+		acls, err := l.ACLs(n.tpg)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Node, 0, len(acls))
+		for _, a := range acls {
+			c := child(n, kindACL, a.NodeWWN)
+			c.acl = a
+			out = append(out, c)
+		}
+		return out, nil
+	case kindACL:
+		mls, err := l.MappedLUNs(n.acl)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Node, 0, len(mls))
+		for _, m := range mls {
+			c := child(n, kindMappedLUN, "mapped_lun"+strconv.Itoa(m.Index))
+			c.mappedLUN = m
+			out = append(out, c)
+		}
+		return out, nil
+	case kindPortals:
+		ps, err := l.Portals(n.tpg)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Node, 0, len(ps))
+		for _, p := range ps {
+			c := child(n, kindPortal, configfs.PortalName(p.IP, p.Port))
+			c.portal = p
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// tpgChildren are the fixed children of a TPG (or of a folded target).
+func (sh *Shell) tpgChildren(n *Node) []*Node {
+	info, _ := configfs.LookupFabric(n.tpg.Fabric)
+	var out []*Node
+	if info.Has(configfs.FeatACLs) {
+		out = append(out, child(n, kindACLs, "acls"))
+	}
+	out = append(out, child(n, kindLUNs, "luns"))
+	if info.Has(configfs.FeatNPs) {
+		out = append(out, child(n, kindPortals, "portals"))
+	}
+	return out
+}
+
+// fabricNames lists the fabrics shown at the root: those present in
+// configfs and those whose module the kernel can load.
+func (sh *Shell) fabricNames() ([]string, error) {
+	present, err := sh.env.LIO.Fabrics()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range append(present, sh.env.AvailableFabrics...) {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// userSubtypes lists the user backstore subtypes to show: those tcmsh
+// serves and those of existing objects.
+func (sh *Shell) userSubtypes() ([]string, error) {
+	seen := map[string]bool{}
+	for _, s := range sh.env.UserSubtypes {
+		seen[s] = true
+	}
+	sos, err := sh.env.LIO.StorageObjects()
+	if err != nil {
+		return nil, err
+	}
+	for _, so := range sos {
+		if so.Plugin != "user" {
+			continue
+		}
+		if si, err := sh.env.LIO.StorageObjectInfo(so); err == nil && si.Subtype() != "" {
+			seen[si.Subtype()] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (sh *Shell) dirNames(p string) ([]string, error) {
+	es, err := sh.env.LIO.FS().ReadDir(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range es {
+		if e.Kind == configfs.KindDir {
+			out = append(out, e.Name)
+		}
+	}
+	return out, nil
+}
+
+// root returns the root node.
+func (sh *Shell) root() *Node { return &Node{kind: kindRoot, name: "/", path: "/"} }
+
+// ErrNoPath is wrapped by errors for paths that do not exist.
+var ErrNoPath = errors.New("no such path")
+
+// Resolve turns a path (absolute, or relative to the current node; `..`,
+// `.`, `@bookmark`) into a node.
+func (sh *Shell) Resolve(p string) (*Node, error) {
+	abs := sh.absPath(p)
+	n := sh.root()
+	if abs == "/" {
+		return n, nil
+	}
+	for _, part := range strings.Split(strings.TrimPrefix(abs, "/"), "/") {
+		kids, err := sh.Children(n)
+		if err != nil {
+			return nil, err
+		}
+		var next *Node
+		for _, k := range kids {
+			if k.name == part {
+				next = k
+				break
+			}
+		}
+		if next == nil {
+			names := make([]string, len(kids))
+			for i, k := range kids {
+				names[i] = k.name
+			}
+			return nil, &PathError{Path: abs, Parent: n.path, Missing: part, Suggestion: suggest(part, names)}
+		}
+		n = next
+	}
+	return n, nil
+}
+
+// PathError is a path that does not resolve: Parent has no child Missing.
+type PathError struct {
+	Path, Parent, Missing, Suggestion string
+}
+
+func (e *PathError) Error() string {
+	msg := fmt.Sprintf("no such path %s: %s has no %q", e.Path, e.Parent, e.Missing)
+	if e.Suggestion != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", e.Suggestion)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrNoPath) true.
+func (e *PathError) Is(target error) bool { return target == ErrNoPath }
+
+// absPath makes p absolute and clean against the current directory.
+func (sh *Shell) absPath(p string) string {
+	if p == "" {
+		return sh.cwd
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = path.Join(sh.cwd, p)
+	}
+	return path.Clean(p)
+}
+
+// suggest returns the candidate nearest to s, when it is near enough.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := levenshtein(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" && (bestD <= 2 || bestD <= len(s)/3 || strings.HasPrefix(best, s)) {
+		return best
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
