@@ -208,7 +208,7 @@ func (b *ramBackend) ReadAt(p []byte, off int64) (int, error) {
 		within := pos & (b.chunkSize - 1)
 		k := int(min(int64(n-done), b.chunkSize-within))
 		var c *ramChunk
-		if slot := t.chunkSlot(pos>>b.chunkShift); slot != nil {
+		if slot := t.chunkSlot(pos >> b.chunkShift); slot != nil {
 			c = slot.Load()
 		}
 		if c == nil {
@@ -264,7 +264,7 @@ func (b *ramBackend) release(t *ramTable, off, length int64) {
 	for pos := off; pos < end; {
 		within := pos & (b.chunkSize - 1)
 		k := min(end-pos, b.chunkSize-within)
-		slot := t.chunkSlot(pos>>b.chunkShift)
+		slot := t.chunkSlot(pos >> b.chunkShift)
 		switch {
 		case slot == nil:
 		case k == b.chunkSize:
