@@ -166,7 +166,8 @@ type faultBackend struct {
 	count     atomic.Uint64 // operations in scope so far
 	rngMu     sync.Mutex
 	rng       *rand.Rand
-	readErr   *SenseError // for error_rate
+	sleep     func(time.Duration) // time.Sleep; tests record the waits instead
+	readErr   *SenseError         // for error_rate
 	writeErr  *SenseError
 	readLate  *SenseError // for fail_after
 	writeLate *SenseError
@@ -190,6 +191,7 @@ func newFault(inner Backend, c faultConfig) *faultBackend {
 		inner:     inner,
 		cfg:       c,
 		rng:       rand.New(rand.NewPCG(seed, 0x74636d7368)),
+		sleep:     time.Sleep,
 		readErr:   senseErr(c.sense.read, errInjected),
 		writeErr:  senseErr(c.sense.write, errInjected),
 		readLate:  senseErr(c.sense.read, errInjectedAfter),
@@ -219,7 +221,7 @@ func (b *faultBackend) inject(write bool) error {
 		fail = b.cfg.errorRate >= 1
 	}
 	if wait > 0 {
-		time.Sleep(wait)
+		b.sleep(wait)
 	}
 	late := b.cfg.hasFail && n > b.cfg.failAfter
 	switch {

@@ -92,7 +92,14 @@ func checkRAMSize(size, chunk int64) error {
 	return nil
 }
 
-type ramChunk struct{ data []byte }
+// ramChunk is one allocation unit. Its lock orders overlapping reads and
+// writes (which SCSI allows in flight together) so that none sees a torn
+// copy and the race detector stays quiet; it is per chunk, so I/O to
+// different chunks never contends.
+type ramChunk struct {
+	mu   sync.RWMutex
+	data []byte
+}
 
 type ramSegment struct {
 	chunks [ramSegmentChunks]atomic.Pointer[ramChunk]
@@ -120,9 +127,9 @@ func (t *ramTable) chunkSlot(index int64) *atomic.Pointer[ramChunk] {
 }
 
 // ramBackend keeps data in lazily allocated chunks. The hot path takes no
-// lock: chunk and segment pointers are atomics, and a new chunk is
-// published with compare-and-swap. Only creating a segment and resizing
-// take growMu.
+// device-wide lock: chunk and segment pointers are atomics, a new chunk is
+// published with compare-and-swap, and only the chunk touched is locked.
+// Only creating a segment and resizing take growMu.
 type ramBackend struct {
 	chunkSize  int64
 	chunkShift uint
@@ -214,7 +221,9 @@ func (b *ramBackend) ReadAt(p []byte, off int64) (int, error) {
 		if c == nil {
 			clear(p[done : done+k])
 		} else {
+			c.mu.RLock()
 			copy(p[done:done+k], c.data[within:])
+			c.mu.RUnlock()
 		}
 		done += k
 	}
@@ -238,7 +247,9 @@ func (b *ramBackend) WriteAt(p []byte, off int64) (int, error) {
 			// Only a shrink or Close racing with this write gets here.
 			return done, fmt.Errorf("write at offset %d: the device was closed or shrunk meanwhile: %w", pos, ErrOutOfRange)
 		}
+		c.mu.Lock()
 		copy(c.data[within:], p[done:done+k])
+		c.mu.Unlock()
 		done += k
 	}
 	return len(p), nil
@@ -273,7 +284,9 @@ func (b *ramBackend) release(t *ramTable, off, length int64) {
 			}
 		default:
 			if c := slot.Load(); c != nil {
+				c.mu.Lock()
 				clear(c.data[within : within+k])
+				c.mu.Unlock()
 			}
 		}
 		pos += k
