@@ -1,0 +1,587 @@
+package tcmu
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/tcmsh/tcmsh/scsi"
+)
+
+// DefaultQueueDepth is the number of commands a Ring serves at once when
+// RingConfig.QueueDepth is zero.
+const DefaultQueueDepth = 64
+
+// maxCDBLen is the longest CDB: a variable-length CDB (opcode 0x7f) of
+// 8 + 255 bytes, rounded up.
+const maxCDBLen = 264
+
+// maxIovecs bounds the iovecs of one command. The kernel never sends more
+// than one per data block of the command; this bound only stops a corrupt
+// iov_cnt from making us grow per-slot buffers without limit.
+const maxIovecs = 1 << 16
+
+// ErrMalformedRing reports a ring whose entries cannot be followed (a length
+// or head that does not fit): the Ring stops, since no later entry can be
+// found.
+var ErrMalformedRing = errors.New("tcmu: malformed command ring")
+
+// ErrBadRegion reports a shared region whose mailbox the Ring cannot use.
+var ErrBadRegion = errors.New("tcmu: unusable shared region")
+
+// RingConfig configures a Ring.
+type RingConfig struct {
+	// Handler executes the commands; Execute is called from QueueDepth
+	// goroutines at once.
+	Handler scsi.Handler
+	// QueueDepth is the number of commands in the handler at once (the
+	// number of workers and preallocated command slots).
+	QueueDepth int
+}
+
+// Ring serves the command ring of one TCMU device: one goroutine takes
+// entries from the ring (it never runs the handler, so a slow backend never
+// stops it from seeing TMRs or new work), QueueDepth workers run the
+// handler, and each worker writes its completion into the entry at the tail
+// (out-of-order completion) and moves the tail.
+//
+// Run may be called once. Stats may be read at any time, from any goroutine.
+type Ring struct {
+	dev     Device
+	region  []byte
+	mb      Mailbox
+	ring    []byte // the command ring: region[cmdrOff : cmdrOff+cmdrSize]
+	size    uint32 // cmdr_size
+	dataOff uint64 // first byte of the data area
+	ooo     bool   // CAP_OOOC: completions may go into any CMD slot at the tail
+	readLen bool   // CAP_READ_LEN
+	handler scsi.Handler
+	stats   *Stats
+
+	slots    []slot
+	idToSlot []uint16 // cmd_id → slot index + 1, for TMRs; stale entries are checked against slot.id
+	free     chan *slot
+	work     chan *slot
+	kick     chan struct{}
+	progress chan struct{}
+
+	parse    uint32 // next entry to take; ring goroutine only
+	parsePos atomic.Uint32
+	onIdle   func() // test hook: the ring goroutine has taken everything up to head
+
+	complMu  sync.Mutex
+	tail     uint32 // our cmd_tail, guarded by complMu
+	fifo     []record
+	fifoHead int
+	fifoLen  int
+
+	running atomic.Bool
+}
+
+// record is one entry taken from the ring and not yet passed by the tail.
+type record struct {
+	off, length uint32
+	isCmd       bool
+	slot        *slot // the command taken from this entry (in-order completion)
+}
+
+// slot is the preallocated state of one command in flight.
+type slot struct {
+	index     int
+	cmd       scsi.Command
+	cdb       [maxCDBLen]byte
+	iov       [][]byte // backing array of cmd.Data and cmd.BidiIn
+	id        uint16
+	failed    bool // answered by the ring itself (bad entry); the handler is not called
+	done      bool // in-order completion: answered, waiting for its turn; guarded by complMu
+	dataInLen int
+	dataBytes uint64
+	start     int64
+	statsOn   bool
+}
+
+// NewRing checks the mailbox of dev's region and prepares a Ring for it.
+// The ring starts taking entries at the current cmd_tail, so a handler can
+// attach to a ring that already holds state (after reset_ring).
+func NewRing(dev Device, cfg RingConfig) (*Ring, error) {
+	if cfg.Handler == nil {
+		return nil, errors.New("tcmu: ring: no handler")
+	}
+	qd := cfg.QueueDepth
+	if qd <= 0 {
+		qd = DefaultQueueDepth
+	}
+	if qd > 0xFFFF {
+		return nil, fmt.Errorf("tcmu: ring: queue depth %d exceeds the number of command ids", qd)
+	}
+	region := dev.Region()
+	if len(region) < MailboxSize {
+		return nil, fmt.Errorf("%w: %d bytes, smaller than the mailbox", ErrBadRegion, len(region))
+	}
+	if uintptr(unsafe.Pointer(&region[0]))%8 != 0 {
+		return nil, fmt.Errorf("%w: region is not 8-byte aligned", ErrBadRegion)
+	}
+	mb := Mailbox(region[:MailboxSize])
+	if v := mb.Version(); v != MailboxVersion {
+		return nil, fmt.Errorf("%w: mailbox version %d, want %d", ErrBadRegion, v, MailboxVersion)
+	}
+	off, size := uint64(mb.CmdrOff()), uint64(mb.CmdrSize())
+	switch {
+	case off < MailboxSize || off%EntryAlign != 0:
+		return nil, fmt.Errorf("%w: cmdr_off %d", ErrBadRegion, off)
+	case size < 2*CmdEntrySize || size%EntryAlign != 0:
+		return nil, fmt.Errorf("%w: cmdr_size %d", ErrBadRegion, size)
+	case off+size > uint64(len(region)):
+		return nil, fmt.Errorf("%w: ring %d+%d beyond the %d-byte region", ErrBadRegion, off, size, len(region))
+	}
+	tail := mb.LoadTail()
+	if uint64(tail) >= size || tail%EntryAlign != 0 {
+		return nil, fmt.Errorf("%w: cmd_tail %d in a %d-byte ring", ErrBadRegion, tail, size)
+	}
+	flags := mb.Flags()
+	r := &Ring{
+		dev:      dev,
+		region:   region,
+		mb:       mb,
+		ring:     region[off : off+size],
+		size:     uint32(size),
+		dataOff:  off + size,
+		ooo:      flags&FlagCapOOOC != 0,
+		readLen:  flags&FlagCapReadLen != 0,
+		handler:  cfg.Handler,
+		stats:    newStats(qd),
+		slots:    make([]slot, qd),
+		idToSlot: make([]uint16, 1<<16),
+		free:     make(chan *slot, qd),
+		work:     make(chan *slot, qd),
+		kick:     make(chan struct{}, 1),
+		progress: make(chan struct{}, 1),
+		parse:    tail,
+		tail:     tail,
+		// Room for every command in flight plus the PAD and TMR entries
+		// between them; when full, the ring goroutine waits for completions.
+		fifo: make([]record, 2*qd+64),
+	}
+	r.stats.ringSize = uint64(size)
+	r.parsePos.Store(tail)
+	for i := range r.slots {
+		s := &r.slots[i]
+		s.index = i
+		s.iov = make([][]byte, 0, 16)
+		r.free <- s
+	}
+	return r, nil
+}
+
+// Stats returns the ring's statistics.
+func (r *Ring) Stats() *Stats { return r.stats }
+
+// Run serves the ring until ctx is cancelled, the device is closed, or the
+// ring turns out malformed. On the way out it stops taking entries, waits
+// for every command already taken to complete (each gets its completion
+// written and the tail moved past it), notifies the kernel, and closes the
+// device — closing is what releases the goroutine blocked in Device.Wait.
+// A cancelled ctx is a clean stop and returns nil.
+func (r *Ring) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("tcmu: ring: Run called twice")
+	}
+	var workers sync.WaitGroup
+	for i := range r.slots {
+		workers.Add(1)
+		go func(shard int) {
+			defer workers.Done()
+			r.worker(shard)
+		}(i)
+	}
+	waitErr := make(chan error, 1)
+	go func() {
+		for {
+			if err := r.dev.Wait(); err != nil {
+				waitErr <- err
+				return
+			}
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
+	err := r.serve(ctx, waitErr)
+
+	// Every slot back in the free list means every command taken has its
+	// completion written.
+	for range r.slots {
+		<-r.free
+	}
+	close(r.work)
+	workers.Wait()
+	notifyErr := r.dev.Notify()
+	closeErr := r.dev.Close()
+	if err == nil && notifyErr != nil && ctx.Err() == nil {
+		err = fmt.Errorf("tcmu: ring: final notify: %w", notifyErr)
+	}
+	if err == nil && closeErr != nil {
+		err = fmt.Errorf("tcmu: ring: close device: %w", closeErr)
+	}
+	return err
+}
+
+// errStopping says the context ended while the ring goroutine waited.
+var errStopping = errors.New("stopping")
+
+func (r *Ring) serve(ctx context.Context, waitErr <-chan error) error {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		head := r.mb.LoadHead()
+		if head >= r.size || head%EntryAlign != 0 {
+			return fmt.Errorf("%w: cmd_head %d in a %d-byte ring", ErrMalformedRing, head, r.size)
+		}
+		r.noteOccupancy(head)
+		notify := false
+		for r.parse != head {
+			moved, err := r.takeEntry(ctx, head)
+			if errors.Is(err, errStopping) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			notify = notify || moved
+		}
+		if notify {
+			// PAD and TMR entries retired without a completion moved the
+			// tail; the kernel frees that space only when told.
+			_ = r.dev.Notify()
+		}
+		if r.onIdle != nil {
+			r.onIdle()
+		}
+		select {
+		case <-r.kick:
+		case <-ctx.Done():
+			return nil
+		case err := <-waitErr:
+			return fmt.Errorf("tcmu: ring: waiting for the kernel: %w", err)
+		}
+	}
+}
+
+// noteOccupancy records the bytes between the tail and head.
+func (r *Ring) noteOccupancy(head uint32) {
+	if !r.stats.enabled.Load() {
+		return
+	}
+	tail := r.mb.LoadTail()
+	used := (uint64(head) + uint64(r.size) - uint64(tail)) % uint64(r.size)
+	r.stats.ringBytes.Store(used)
+	storeMax(&r.stats.ringBytesMax, used)
+}
+
+// takeEntry takes the entry at r.parse. It reports whether it moved the
+// tail itself (PAD, TMR and unknown entries with nothing in flight before
+// them).
+func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
+	off := r.parse
+	avail := (head + r.size - off) % r.size
+	lenOp := binary.LittleEndian.Uint32(r.ring[off:])
+	n, op := EntryLen(lenOp), EntryOp(lenOp)
+	if n < EntryHeaderSize || n > avail || uint64(off)+uint64(n) > uint64(r.size) {
+		return false, fmt.Errorf("%w: entry at %d has length %d (%d bytes to head, %d to the end)",
+			ErrMalformedRing, off, n, avail, r.size-off)
+	}
+	entry := Entry(r.ring[off : off+n : off+n])
+	if err := r.waitFIFOSpace(ctx); err != nil {
+		return false, err
+	}
+	moved := false
+	switch op {
+	case OpCmd:
+		if n < CmdEntrySize {
+			return false, fmt.Errorf("%w: CMD entry at %d has length %d, below %d",
+				ErrMalformedRing, off, n, CmdEntrySize)
+		}
+		var s *slot
+		select {
+		case s = <-r.free:
+		default:
+			select {
+			case s = <-r.free:
+			case <-ctx.Done():
+				return false, errStopping
+			}
+		}
+		r.prepare(s, entry)
+		r.push(record{off: off, length: n, isCmd: true, slot: s})
+		if s.failed {
+			r.complete(s, 0)
+		} else {
+			r.work <- s
+		}
+	case OpTMR:
+		r.taskManagement(TMREntry(entry))
+		moved = r.push(record{off: off, length: n})
+	case OpPad:
+		moved = r.push(record{off: off, length: n})
+	default:
+		// The kernel sends only PAD, CMD and TMR; tell it we skipped
+		// this one.
+		entry.SetUFlags(entry.UFlags() | UFlagUnknownOp)
+		r.stats.unknownOps.Add(1)
+		moved = r.push(record{off: off, length: n})
+	}
+	r.parse = (off + n) % r.size
+	r.parsePos.Store(r.parse)
+	return moved, nil
+}
+
+// waitFIFOSpace waits until the record queue has room for one more entry.
+func (r *Ring) waitFIFOSpace(ctx context.Context) error {
+	for {
+		r.complMu.Lock()
+		full := r.fifoLen == len(r.fifo)
+		r.complMu.Unlock()
+		if !full {
+			return nil
+		}
+		select {
+		case <-r.progress:
+		case <-ctx.Done():
+			return errStopping
+		}
+	}
+}
+
+// push queues a taken entry behind the tail, then retires what can be
+// retired. It reports whether the tail moved.
+func (r *Ring) push(rec record) bool {
+	r.complMu.Lock()
+	defer r.complMu.Unlock()
+	r.fifo[(r.fifoHead+r.fifoLen)%len(r.fifo)] = rec
+	r.fifoLen++
+	if r.retireSkipsLocked() {
+		r.mb.StoreTail(r.tail)
+		return true
+	}
+	return false
+}
+
+// retireSkipsLocked moves the tail past PAD, TMR and unknown entries at the
+// front of the queue.
+func (r *Ring) retireSkipsLocked() bool {
+	moved := false
+	for r.fifoLen > 0 {
+		rec := &r.fifo[r.fifoHead]
+		if rec.isCmd {
+			break
+		}
+		r.popLocked()
+		moved = true
+	}
+	return moved
+}
+
+func (r *Ring) popLocked() {
+	rec := &r.fifo[r.fifoHead]
+	r.tail = (r.tail + rec.length) % r.size
+	rec.slot = nil
+	r.fifoHead = (r.fifoHead + 1) % len(r.fifo)
+	r.fifoLen--
+}
+
+// prepare copies the CDB and iovec list out of a CMD entry into s — the
+// entry may be overwritten by any completion from now on — checking every
+// offset against the region. A bad entry leaves s failed with a CHECK
+// CONDITION for the kernel.
+func (r *Ring) prepare(s *slot, entry Entry) {
+	s.cmd.Reset()
+	s.cmd.CDB = s.cdb[:0]
+	s.cmd.Data, s.cmd.BidiIn = nil, nil
+	s.failed, s.done = false, false
+	s.dataInLen, s.dataBytes = 0, 0
+	s.id = entry.CmdID()
+	r.idToSlot[s.id] = uint16(s.index + 1)
+	s.statsOn = r.stats.enabled.Load()
+	if s.statsOn {
+		s.start = nanotime()
+	}
+
+	req := CmdRequest(entry)
+	regionLen := uint64(len(r.region))
+	cdbOff := req.CdbOff()
+	if cdbOff >= regionLen {
+		r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+		return
+	}
+	op := r.region[cdbOff]
+	length := cdbLenAt(r.region, cdbOff)
+	if length == 0 {
+		s.cdb[0] = op
+		s.cmd.CDB = s.cdb[:1]
+		r.fail(s, senseKeyIllegalRequest, ascInvalidOpcode, 0)
+		return
+	}
+	if uint64(length) > regionLen-cdbOff {
+		r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+		return
+	}
+	s.cmd.CDB = s.cdb[:copy(s.cdb[:length], r.region[cdbOff:])]
+
+	iovCnt, bidiCnt := uint64(req.IovCnt()), uint64(req.IovBidiCnt())
+	total := iovCnt + bidiCnt
+	if total > maxIovecs || ReqIovOff+IovecSize*total > uint64(len(entry)) {
+		r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+		return
+	}
+	if uint64(cap(s.iov)) < total {
+		s.iov = make([][]byte, 0, total) // rare: more iovecs than ever before on this slot
+	}
+	iov := s.iov[:total]
+	var inLen, allLen uint64
+	for i := range iov {
+		base, n := req.Iovec(i)
+		// Data buffers live in the data area only: an iovec over the
+		// mailbox or ring would let a data-in command overwrite them.
+		if base < r.dataOff || base > regionLen || n > regionLen-base {
+			clear(iov)
+			r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+			return
+		}
+		iov[i] = r.region[base : base+n : base+n]
+		allLen += n
+		if bidiCnt == 0 || uint64(i) >= iovCnt {
+			inLen += n
+		}
+	}
+	s.cmd.Data = iov[:iovCnt]
+	if bidiCnt > 0 {
+		s.cmd.BidiIn = iov[iovCnt:]
+	}
+	s.dataInLen = int(inLen)
+	s.dataBytes = allLen
+	if s.statsOn {
+		r.stats.takeCommand(allLen)
+	}
+}
+
+// fail answers s with a CHECK CONDITION without running the handler.
+func (r *Ring) fail(s *slot, key, asc, ascq byte) {
+	s.failed = true
+	s.cmd.Data, s.cmd.BidiIn = nil, nil
+	setCheckCondition(&s.cmd, key, asc, ascq)
+	r.stats.badEntries.Add(1)
+	if s.statsOn {
+		r.stats.takeCommand(0)
+	}
+}
+
+// cdbLenAt returns the length of the CDB at off in region, 0 if unknown.
+func cdbLenAt(region []byte, off uint64) int {
+	op := region[off]
+	return cdbLen(op, func() (byte, bool) {
+		if off+7 < uint64(len(region)) {
+			return region[off+7], true
+		}
+		return 0, false
+	})
+}
+
+// taskManagement aborts the commands a TMR names. The kernel lists every
+// command it aborts (ABORT TASK names one, LUN RESET all of them on this
+// LUN), so one rule serves every TMR type; userspace only has to finish
+// those commands early and move the tail past the TMR.
+func (r *Ring) taskManagement(t TMREntry) {
+	r.stats.countTMR(t)
+	if len(t) < TMREntrySize {
+		return
+	}
+	n := uint64(t.CmdCnt())
+	if most := uint64(len(t)-TMRCmdIDsOff) / 2; n > most {
+		n = most
+	}
+	for i := 0; i < int(n); i++ {
+		id := t.CmdID(i)
+		if idx := r.idToSlot[id]; idx != 0 {
+			if s := &r.slots[idx-1]; s.id == id {
+				s.cmd.Abort()
+			}
+		}
+	}
+}
+
+func (r *Ring) worker(shard int) {
+	for s := range r.work {
+		r.handler.Execute(&s.cmd)
+		r.complete(s, shard)
+	}
+}
+
+// complete writes s's answer into the ring and moves the tail. With
+// CAP_OOOC the answer goes into the first CMD entry at the tail, whichever
+// command that entry carried (its request was copied when it was taken);
+// without it, answers wait for the commands before them.
+func (r *Ring) complete(s *slot, shard int) {
+	if s.statsOn {
+		r.stats.complete(shard, s, nanotime()-s.start)
+	}
+	r.complMu.Lock()
+	if r.ooo {
+		r.retireSkipsLocked()
+		if r.fifoLen > 0 {
+			rec := r.fifo[r.fifoHead]
+			r.writeCompletion(rec.off, rec.length, s)
+			r.popLocked()
+		}
+		r.retireSkipsLocked()
+		r.free <- s
+	} else {
+		s.done = true
+		for r.fifoLen > 0 {
+			rec := r.fifo[r.fifoHead]
+			if rec.isCmd {
+				if !rec.slot.done {
+					break
+				}
+				r.writeCompletion(rec.off, rec.length, rec.slot)
+				r.free <- rec.slot
+			}
+			r.popLocked()
+		}
+	}
+	r.mb.StoreTail(r.tail)
+	r.complMu.Unlock()
+	select {
+	case r.progress <- struct{}{}:
+	default:
+	}
+	_ = r.dev.Notify()
+}
+
+// writeCompletion writes s's answer into the CMD entry at off.
+func (r *Ring) writeCompletion(off, length uint32, s *slot) {
+	e := Entry(r.ring[off : off+length])
+	e.SetCmdID(s.id)
+	rsp := CmdResponse(e)
+	var uflags uint8
+	rsp.SetStatus(s.cmd.Status)
+	// A handler that produced fewer data-in bytes than the buffers hold
+	// reports a residual. ReadLen 0 means "not set" (a write, or a
+	// handler that filled the whole buffer).
+	if r.readLen && s.cmd.ReadLen > 0 && s.cmd.ReadLen < s.dataInLen {
+		uflags |= UFlagReadLen
+		rsp.SetReadLen(uint32(s.cmd.ReadLen))
+	}
+	e.SetUFlags(uflags)
+	if s.cmd.Status != scsi.StatusGood {
+		sense := rsp.Sense()
+		n := copy(sense, s.cmd.Sense[:min(max(s.cmd.SenseLen, 0), len(s.cmd.Sense))])
+		clear(sense[n:])
+	}
+}
