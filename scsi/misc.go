@@ -1,0 +1,164 @@
+package scsi
+
+import "encoding/binary"
+
+func (d *Disk) testUnitReady(*Command, *initiatorState) senseData { return good }
+
+// requestSense reports a pending unit attention (and clears it), else NO
+// SENSE: every other condition was already returned with its command.
+func (d *Disk) requestSense(cmd *Command, st *initiatorState) senseData {
+	descriptor := cmd.CDB[1]&0x01 != 0
+	alloc := int(cmd.CDB[4])
+	s, ok := st.take()
+	if !ok {
+		s = newSense(SenseKeyNoSense, 0, 0)
+	}
+	var buf [descriptorSenseMaxLen]byte
+	n := s.encode(buf[:], descriptor)
+	d.dataIn(cmd, buf[:n], alloc)
+	return good
+}
+
+// startStopUnit accepts START and STOP with power condition START_VALID;
+// stopping writes the cache back unless NO_FLUSH. The medium cannot be
+// ejected.
+func (d *Disk) startStopUnit(cmd *Command, _ *initiatorState) senseData {
+	flags := cmd.CDB[4]
+	if flags&0x02 != 0 { // LOEJ: no removable medium
+		return invalidCDB(4, 1)
+	}
+	if flags&0x01 == 0 && flags&0x04 == 0 {
+		if err := d.backend.Flush(); err != nil {
+			return mapBackendError(err, senseWriteError, 0)
+		}
+	}
+	return good
+}
+
+// preventAllow is accepted and has nothing to do: the medium is not
+// removable.
+func (d *Disk) preventAllow(*Command, *initiatorState) senseData { return good }
+
+func (d *Disk) readCapacity10(cmd *Command, _ *initiatorState) senseData {
+	var buf [8]byte
+	var last uint64
+	if blocks := d.blocks.Load(); blocks > 0 {
+		last = blocks - 1
+	}
+	binary.BigEndian.PutUint32(buf[0:], uint32(min(last, 0xffffffff)))
+	binary.BigEndian.PutUint32(buf[4:], uint32(d.blockSize))
+	d.dataIn(cmd, buf[:], len(buf))
+	return good
+}
+
+func (d *Disk) readCapacity16(cmd *Command, _ *initiatorState) senseData {
+	alloc := int(binary.BigEndian.Uint32(cmd.CDB[10:14]))
+	var buf [32]byte
+	blocks := d.blocks.Load()
+	var last uint64
+	if blocks > 0 {
+		last = blocks - 1
+	}
+	binary.BigEndian.PutUint64(buf[0:], last)
+	binary.BigEndian.PutUint32(buf[8:], uint32(d.blockSize))
+	if d.unmapper != nil {
+		buf[14] |= 0x80 // LBPME
+		if d.caps.UnmapZeroes {
+			buf[14] |= 0x40 // LBPRZ
+		}
+	}
+	d.dataIn(cmd, buf[:], alloc)
+	return good
+}
+
+// getLBAStatus reports every block from the requested one to the end as
+// mapped: the backend interface cannot tell which ranges are deallocated.
+func (d *Disk) getLBAStatus(cmd *Command, _ *initiatorState) senseData {
+	lba := binary.BigEndian.Uint64(cmd.CDB[2:10])
+	alloc := int(binary.BigEndian.Uint32(cmd.CDB[10:14]))
+	blocks := d.blocks.Load()
+	if lba >= blocks {
+		return senseLBAOutOfRange
+	}
+	var buf [24]byte
+	binary.BigEndian.PutUint32(buf[0:], uint32(len(buf)-4))
+	binary.BigEndian.PutUint64(buf[8:], lba)
+	binary.BigEndian.PutUint32(buf[16:], uint32(min(blocks-lba, 0xffffffff)))
+	buf[20] = 0x00 // mapped
+	d.dataIn(cmd, buf[:], alloc)
+	return good
+}
+
+func (d *Disk) synchronizeCache(cmd *Command, _ *initiatorState) senseData {
+	cdb := cmd.CDB
+	var lba, n uint64
+	if cdb[0] == opSynchronizeCache10 {
+		lba = uint64(binary.BigEndian.Uint32(cdb[2:6]))
+		n = uint64(binary.BigEndian.Uint16(cdb[7:9]))
+	} else {
+		lba = binary.BigEndian.Uint64(cdb[2:10])
+		n = uint64(binary.BigEndian.Uint32(cdb[10:14]))
+	}
+	if !d.inRange(lba, n) {
+		return senseLBAOutOfRange
+	}
+	if err := d.backend.Flush(); err != nil {
+		return mapBackendError(err, senseWriteError, lba)
+	}
+	return good
+}
+
+// formatUnit accepts a format without a parameter list or with a header
+// that asks for nothing beyond the defaults, and leaves every block reading
+// as zeroes (deallocated when the backend can unmap into zeroes).
+func (d *Disk) formatUnit(cmd *Command, _ *initiatorState) senseData {
+	cdb := cmd.CDB
+	if cdb[1]&0x10 != 0 { // FMTDATA: a parameter list follows
+		long := cdb[1]&0x20 != 0
+		hdrLen := 4
+		if long {
+			hdrLen = 8
+		}
+		var hdr [8]byte
+		if gather(hdr[:hdrLen], cmd.Data) < hdrLen {
+			return senseParamListLength
+		}
+		if hdr[0] != 0 { // protection field usage: no protection information
+			return invalidParam(0, highestBit(hdr[0]))
+		}
+		// FOV and the bits it enables (DPRY, DCRT, STPF, IP, IMMED) ask for
+		// nothing this disk could do differently; IMMED is honoured by
+		// finishing before returning.
+		if bad := hdr[1] &^ (0x80 | 0x02); bad != 0 && hdr[1]&0x80 != 0 {
+			return invalidParam(1, highestBit(bad))
+		}
+		if hdr[1]&0x80 == 0 && hdr[1] != 0 {
+			return invalidParam(1, highestBit(hdr[1]))
+		}
+		var defects uint32
+		if long {
+			defects = binary.BigEndian.Uint32(hdr[4:8])
+		} else {
+			defects = uint32(binary.BigEndian.Uint16(hdr[2:4]))
+		}
+		if defects != 0 {
+			if long {
+				return invalidParam(4, 7)
+			}
+			return invalidParam(2, 7)
+		}
+	}
+	blocks := d.blocks.Load()
+	if blocks == 0 {
+		return good
+	}
+	d.locks.rlock(0, blocks)
+	defer d.locks.runlock(0, blocks)
+	if s := d.zeroRange(cmd, 0, blocks, true); s.failed() {
+		return s
+	}
+	if err := d.backend.Flush(); err != nil {
+		return mapBackendError(err, senseWriteError, 0)
+	}
+	return good
+}
