@@ -251,8 +251,8 @@ func setupFile(f *os.File, c fileConfig, created bool, size int64, blockSize uin
 	}
 	b := &fileBackend{f: f, fd: int(f.Fd()), cfg: c, sys: sys, blockSize: int64(blockSize)}
 	b.size.Store(size)
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Blksize > 0 {
-		b.fsBlock = int64(sys.Blksize)
+	if stat, ok := st.Sys().(*syscall.Stat_t); ok && stat.Blksize > 0 {
+		b.fsBlock = int64(stat.Blksize)
 	}
 	if !c.readonly {
 		// Punching beyond the end of the file (KEEP_SIZE) touches no
