@@ -93,6 +93,29 @@ func BenchmarkWriteAt4K(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteAtFUA4K measures a write that is stable on return.
+func BenchmarkWriteAtFUA4K(b *testing.B) {
+	backends := benchBackends(b)
+	for _, name := range benchOrder() {
+		be, ok := backends[name]
+		if !ok {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			p := alignedBuffer(benchBlock)
+			b.SetBytes(benchBlock)
+			b.ReportAllocs()
+			off := int64(0)
+			for b.Loop() {
+				if _, err := be.(FUAWriter).WriteAtFUA(p, off); err != nil {
+					b.Fatal(err)
+				}
+				off = (off + 7*benchBlock) % benchSize
+			}
+		})
+	}
+}
+
 // BenchmarkRAMParallel4K shows that ram I/O scales across cores: there is
 // no device-wide lock on the hot path.
 func BenchmarkRAMParallel4K(b *testing.B) {

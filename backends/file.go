@@ -163,11 +163,17 @@ func (c fileConfig) checkExisting(st fs.FileInfo, size int64) error {
 // outside (durability, probing), so that tests can count or refuse them.
 type fileSyscalls struct {
 	fdatasync func(fd int) error
-	pwritev2  func(fd int, iovs [][]byte, off int64, flags int) (int, error)
+	pwritev2  func(fd int, p []byte, off int64, flags int) (int, error)
 	fallocate func(fd int, mode uint32, off, length int64) error
 }
 
-var realSyscalls = fileSyscalls{fdatasync: unix.Fdatasync, pwritev2: unix.Pwritev2, fallocate: unix.Fallocate}
+var realSyscalls = fileSyscalls{fdatasync: unix.Fdatasync, pwritev2: pwritev2, fallocate: unix.Fallocate}
+
+// pwritev2 writes one buffer; the iovec list is built here, behind a direct
+// call, so that it stays on the stack.
+func pwritev2(fd int, p []byte, off int64, flags int) (int, error) {
+	return unix.Pwritev2(fd, [][]byte{p}, off, flags)
+}
 
 const (
 	punchHole = unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE
@@ -339,7 +345,7 @@ func (b *fileBackend) writeOnce(p []byte, off int64, fua bool) (int, error) {
 	if !b.noPwritev2.Load() {
 		done := 0
 		for done < len(p) {
-			n, err := b.sys.pwritev2(b.fd, [][]byte{p[done:]}, off+int64(done), unix.RWF_DSYNC)
+			n, err := b.sys.pwritev2(b.fd, p[done:], off+int64(done), unix.RWF_DSYNC)
 			if n > 0 {
 				done += n
 			}

@@ -27,7 +27,7 @@ func (c *countingSyscalls) syscalls() fileSyscalls {
 			c.fdatasyncs.Add(1)
 			return unix.Fdatasync(fd)
 		},
-		pwritev2: func(fd int, iovs [][]byte, off int64, flags int) (int, error) {
+		pwritev2: func(fd int, p []byte, off int64, flags int) (int, error) {
 			c.pwrites.Add(1)
 			if c.refusePwritev2 {
 				return 0, syscall.ENOSYS
@@ -35,7 +35,7 @@ func (c *countingSyscalls) syscalls() fileSyscalls {
 			if flags&unix.RWF_DSYNC != 0 {
 				c.dsyncPwrites.Add(1)
 			}
-			return unix.Pwritev2(fd, iovs, off, flags)
+			return pwritev2(fd, p, off, flags)
 		},
 		fallocate: func(fd int, mode uint32, off, length int64) error {
 			c.fallocates.Add(1)

@@ -275,9 +275,15 @@ func (b *ramBackend) release(t *ramTable, off, length int64) {
 	for pos := off; pos < end; {
 		within := pos & (b.chunkSize - 1)
 		k := min(end-pos, b.chunkSize-within)
-		slot := t.chunkSlot(pos >> b.chunkShift)
+		index := pos >> b.chunkShift
+		slot := t.chunkSlot(index)
 		switch {
 		case slot == nil:
+			// No segment here: skip all of it at once, which keeps
+			// unmapping a huge sparse device cheap.
+			segmentEnd := (index/ramSegmentChunks + 1) * ramSegmentChunks << b.chunkShift
+			pos = min(segmentEnd, end)
+			continue
 		case k == b.chunkSize:
 			if old := slot.Swap(nil); old != nil {
 				b.allocated.Add(-b.chunkSize)

@@ -311,3 +311,21 @@ func TestNull(t *testing.T) {
 		}
 	}
 }
+
+// TestRAMUnmapHugeSparse: unmapping a whole huge device that was barely
+// written skips the segments that were never created.
+func TestRAMUnmapHugeSparse(t *testing.T) {
+	b := openRAM(t, "ram/chunk=4k", 4<<40) // 2^30 chunks
+	if _, err := b.WriteAt([]byte{1}, 3<<40); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Unmap(0, b.Size()); err != nil {
+		t.Fatal(err)
+	}
+	if b.AllocatedBytes() != 0 {
+		t.Fatalf("%d bytes left", b.AllocatedBytes())
+	}
+	if err := b.Resize(4096); err != nil {
+		t.Fatal(err)
+	}
+}
