@@ -22,8 +22,9 @@ var faultSubtype = subtype{
 
 The inner backend is written as its own dev_config would be (ram/, null/,
 file//var/lib/x.img); the options that follow belong to fault when fault
-knows their name, and to the inner backend otherwise (so readonly is
-fault's). fault cannot wrap fault.
+knows their name, and to the inner backend otherwise. readonly goes to both
+when the inner backend has it (a file is then opened read-only, and must
+exist). fault cannot wrap fault.
 
 Options (separated by ';'):
   delay=DURATION     added to every operation in scope (e.g. 2ms, 500us);
@@ -136,16 +137,17 @@ func parseFaultConfig(cfg string) (faultConfig, error) {
 			c.hasSeed = true
 		case "readonly":
 			c.readonly, err = o.parseBool()
+			if slices.Contains(inner.Options, o.key) {
+				// Writes never reach the inner backend, so it may as
+				// well open read-only (an image file may be 0400).
+				innerConfig = append(innerConfig, o.text())
+			}
 		default:
 			if !slices.Contains(inner.Options, o.key) {
 				valid := slices.Concat(faultOptions, inner.Options)
 				return c, fmt.Errorf("%w (the inner %s backend's options included)", unknownOptionError(o.key, valid), inner.Name)
 			}
-			if o.bare {
-				innerConfig = append(innerConfig, o.key)
-			} else {
-				innerConfig = append(innerConfig, o.key+"="+o.value)
-			}
+			innerConfig = append(innerConfig, o.text())
 		}
 		if err != nil {
 			return c, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -314,5 +316,27 @@ func TestFaultConcurrent(t *testing.T) {
 	wg.Wait()
 	if b.Operations() != 8000 {
 		t.Fatalf("counted %d operations, want 8000", b.Operations())
+	}
+}
+
+func TestFaultReadonlyOpensFileReadonly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "golden.img")
+	if err := os.WriteFile(path, pattern(4096, 1), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open("fault/file/"+path+";readonly;sense=hardware", 4096, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	inner := b.(*faultBackend).inner.(*fileBackend)
+	if !inner.cfg.readonly || !inner.Caps().ReadOnly || !b.Caps().ReadOnly {
+		t.Fatal("readonly did not reach the inner file")
+	}
+	if _, err := b.WriteAt(make([]byte, 512), 0); err == nil {
+		t.Fatal("write succeeded")
+	}
+	if !bytes.Equal(readBack(t, b, 0, 4096), pattern(4096, 1)) {
+		t.Fatal("read differs")
 	}
 }

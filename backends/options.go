@@ -41,6 +41,14 @@ func splitOptions(s string) ([]option, error) {
 	return opts, nil
 }
 
+// text is the option as it was written (trimmed).
+func (o option) text() string {
+	if o.bare {
+		return o.key
+	}
+	return o.key + "=" + o.value
+}
+
 // unknownOptionError names the unknown key and lists the valid ones.
 func unknownOptionError(key string, valid []string) error {
 	if len(valid) == 0 {

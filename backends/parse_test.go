@@ -132,6 +132,9 @@ func TestValidateMessages(t *testing.T) {
 		{"fault/ram/;speed=1", size, `fault: unknown option "speed" (valid: chunk, delay, error_rate, fail_after, jitter, ops, readonly, seed, sense) (the inner ram backend's options included)`},
 		{"fault/null/;grow=true", size, `fault: unknown option "grow" (valid: delay, error_rate, fail_after, jitter, ops, readonly, seed, sense) (the inner null backend's options included)`},
 		{"fault/ram/;chunk=5k", size, `fault: ram: option "chunk": "5k" is not a power of two from 4KiB to 64MiB (e.g. 64k)`},
+		{"fault/file/DIR/small.img;readonly", 4096, ""},
+		{"fault/file/DIR/new.img;readonly", 4096, `fault: file: "DIR/new.img" does not exist, and readonly=true does not create it`},
+		{"fault/file/DIR/small.img;readonly;grow", size, `fault: file: options grow and readonly exclude each other: a read-only file cannot be extended`},
 		{"fault/file/DIR/small.img", size, `fault: file: "DIR/small.img" is 4096 bytes but the backstore size is 1048576; add grow=true to extend the file`},
 		{"fault/file/relative", size, `fault: file: path "relative" is not absolute (an absolute path gives two slashes: file//var/lib/tcmsh/disk.img)`},
 	}
@@ -164,17 +167,24 @@ func TestValidateChangesNothing(t *testing.T) {
 }
 
 func TestParseFaultValues(t *testing.T) {
-	c, err := parseFaultConfig("file//x.img;grow;delay=2ms;jitter=500us;error_rate=0.25;fail_after=7;sense=1/2/3;ops=write;seed=-9;readonly;direct=false")
+	c, err := parseFaultConfig("file//x.img;direct;delay=2ms;jitter=500us;error_rate=0.25;fail_after=7;sense=1/2/3;ops=write;seed=-9;readonly;grow=false")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := faultConfig{
-		inner: "file//x.img;grow;direct=false", delay: 2 * time.Millisecond, jitter: 500 * time.Microsecond,
+		inner: "file//x.img;direct;readonly;grow=false", delay: 2 * time.Millisecond, jitter: 500 * time.Microsecond,
 		errorRate: 0.25, failAfter: 7, hasFail: true,
 		sense: sameSense(SenseError{Key: 1, ASC: 2, ASCQ: 3}), ops: faultWrites, seed: -9, hasSeed: true, readonly: true,
 	}
 	if c != want {
 		t.Fatalf("parseFaultConfig:\n got %+v\nwant %+v", c, want)
+	}
+	c, err = parseFaultConfig("ram/;readonly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.inner != "ram/" || !c.readonly {
+		t.Fatalf("readonly over ram: %+v", c)
 	}
 	c, err = parseFaultConfig("ram/")
 	if err != nil {
