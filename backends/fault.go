@@ -29,7 +29,7 @@ exist). fault cannot wrap fault.
 Options (separated by ';'):
   delay=DURATION     added to every operation in scope (e.g. 2ms, 500us);
                      default 0. Waits on a timer, never spins.
-  jitter=DURATION    adds a further delay drawn uniformly from [0, jitter];
+  jitter=DURATION    adds a further delay drawn uniformly from [0, jitter);
                      default 0
   error_rate=P       probability from 0 to 1 that an operation in scope
                      fails (e.g. 0.01); default 0
@@ -213,7 +213,7 @@ func (b *faultBackend) inject(write bool) error {
 	if b.cfg.jitter > 0 || (b.cfg.errorRate > 0 && b.cfg.errorRate < 1) {
 		b.rngMu.Lock()
 		if b.cfg.jitter > 0 {
-			wait += time.Duration(b.rng.Int64N(int64(b.cfg.jitter) + 1))
+			wait += time.Duration(b.rng.Int64N(int64(b.cfg.jitter)))
 		}
 		if b.cfg.errorRate > 0 {
 			fail = b.rng.Float64() < b.cfg.errorRate

@@ -213,7 +213,7 @@ func TestFaultReadonly(t *testing.T) {
 }
 
 // TestFaultDelays records the waits instead of sleeping: delay plus a
-// jitter drawn uniformly from [0, jitter].
+// jitter drawn uniformly from [0, jitter).
 func TestFaultDelays(t *testing.T) {
 	b := openFault(t, "fault/null/;delay=2ms;jitter=1ms;seed=3;ops=write")
 	var waits []time.Duration
@@ -259,6 +259,19 @@ func TestFaultDelays(t *testing.T) {
 
 // TestFaultRealSleep checks the real timer path once: a 1ms delay
 // returns, and returns the inner data.
+// TestFaultLongestJitter: the largest duration is a valid jitter.
+func TestFaultLongestJitter(t *testing.T) {
+	b := openFault(t, "fault/null/;jitter=2562047h47m16.854775807s;seed=1")
+	var waited time.Duration
+	b.sleep = func(d time.Duration) { waited = d }
+	if _, err := b.ReadAt(make([]byte, 512), 0); err != nil {
+		t.Fatal(err)
+	}
+	if waited <= 0 {
+		t.Fatalf("waited %v", waited)
+	}
+}
+
 func TestFaultRealSleep(t *testing.T) {
 	b, err := Open("fault/ram/;delay=1ms", 1<<20, 512)
 	if err != nil {

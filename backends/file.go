@@ -187,15 +187,14 @@ const (
 )
 
 type fileBackend struct {
-	f         *os.File
-	fd        int
-	cfg       fileConfig
-	sys       fileSyscalls
-	size      atomic.Int64
-	blockSize int64
-	canPunch  bool  // PUNCH_HOLE probed at open
-	fsBlock   int64 // the file system's block size, the unmap granularity
-	resizeMu  sync.Mutex
+	f        *os.File
+	fd       int
+	cfg      fileConfig
+	sys      fileSyscalls
+	size     atomic.Int64
+	canPunch bool  // PUNCH_HOLE probed at open
+	fsBlock  int64 // the file system's block size, the unmap granularity
+	resizeMu sync.Mutex
 	// learned at run time, from the first EOPNOTSUPP:
 	noZeroRange atomic.Bool
 	noPwritev2  atomic.Bool
@@ -255,7 +254,7 @@ func setupFile(f *os.File, c fileConfig, created bool, size int64, blockSize uin
 			return nil, fmt.Errorf("extend %q to %d bytes: %w", c.path, size, err)
 		}
 	}
-	b := &fileBackend{f: f, fd: int(f.Fd()), cfg: c, sys: sys, blockSize: int64(blockSize)}
+	b := &fileBackend{f: f, fd: int(f.Fd()), cfg: c, sys: sys}
 	b.size.Store(size)
 	if stat, ok := st.Sys().(*syscall.Stat_t); ok && stat.Blksize > 0 {
 		b.fsBlock = int64(stat.Blksize)
