@@ -163,16 +163,18 @@ func parseFaultConfig(cfg string) (faultConfig, error) {
 // faultBackend wraps a backend and injects delays and failures into the
 // operations in scope.
 type faultBackend struct {
-	inner     Backend
-	cfg       faultConfig
-	count     atomic.Uint64 // operations in scope so far
-	rngMu     sync.Mutex
-	rng       *rand.Rand
-	sleep     func(time.Duration) // time.Sleep; tests record the waits instead
-	readErr   *SenseError         // for error_rate
-	writeErr  *SenseError
-	readLate  *SenseError // for fail_after
-	writeLate *SenseError
+	inner Backend
+	cfg   faultConfig
+	count atomic.Uint64 // operations in scope so far
+	rngMu sync.Mutex
+	rng   *rand.Rand
+	sleep func(time.Duration) // time.Sleep; tests record the waits instead
+	// The errors to return, copied on each failure so that no caller
+	// shares one with another.
+	readErr   SenseError // for error_rate
+	writeErr  SenseError
+	readLate  SenseError // for fail_after
+	writeLate SenseError
 }
 
 var (
@@ -185,9 +187,9 @@ func newFault(inner Backend, c faultConfig) *faultBackend {
 	if !c.hasSeed {
 		seed = rand.Uint64()
 	}
-	senseErr := func(s SenseError, cause error) *SenseError {
+	senseErr := func(s SenseError, cause error) SenseError {
 		s.Err = cause
-		return &s
+		return s
 	}
 	return &faultBackend{
 		inner:     inner,
@@ -226,17 +228,20 @@ func (b *faultBackend) inject(write bool) error {
 		b.sleep(wait)
 	}
 	late := b.cfg.hasFail && n > b.cfg.failAfter
+	var e SenseError
 	switch {
 	case late && write:
-		return b.writeLate
+		e = b.writeLate
 	case late:
-		return b.readLate
+		e = b.readLate
 	case fail && write:
-		return b.writeErr
+		e = b.writeErr
 	case fail:
-		return b.readErr
+		e = b.readErr
+	default:
+		return nil
 	}
-	return nil
+	return &e
 }
 
 // Operations returns how many operations have been in scope so far.
