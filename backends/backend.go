@@ -2,6 +2,16 @@
 // interface, the subtypes that implement it (file, ram, null, fault) and
 // the registry that opens one from a `user:<subtype>` backstore's
 // dev_config string.
+//
+// A dev_config is `<subtype>/<cfgstring>`; a cfgstring is a head (a path
+// for file, the inner dev_config for fault, nothing for ram and null)
+// followed by `;`-separated options, tcmu-runner style:
+//
+//	file//var/lib/tcmsh/disk.img;grow=true
+//	fault/ram/;delay=2ms;error_rate=0.01;seed=7
+//
+// Validate checks one without opening anything, Open opens it, and
+// Subtypes, Lookup and Help describe the subtypes and their options.
 package backends
 
 import "io"
