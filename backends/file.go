@@ -259,6 +259,16 @@ func setupFile(f *os.File, c fileConfig, created bool, size int64, blockSize uin
 	if stat, ok := st.Sys().(*syscall.Stat_t); ok && stat.Blksize > 0 {
 		b.fsBlock = int64(stat.Blksize)
 	}
+	if c.direct {
+		// O_DIRECT needs I/O aligned to the device's logical block; a
+		// block size below it would fail every command, so fail now.
+		buf := getBounce()
+		_, err := f.ReadAt((*buf)[:min(int(blockSize), bounceSize)], 0)
+		putBounce(buf)
+		if errors.Is(err, syscall.EINVAL) {
+			return nil, fmt.Errorf("direct=true: a %d-byte read of %q fails (%w); the block size is smaller than the device's logical block, or O_DIRECT is not supported", blockSize, c.path, err)
+		}
+	}
 	if !c.readonly {
 		// Punching beyond the end of the file (KEEP_SIZE) touches no
 		// data but fails the same way as a real punch would.
