@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -428,4 +429,66 @@ func TestAlignedBuffer(t *testing.T) {
 			t.Fatalf("alignedBuffer(%d): len %d cap %d", n, len(p), cap(p))
 		}
 	}
+}
+
+// TestFileZeroesWithoutZeroRange: without ZERO_RANGE, zeroing punches and
+// allocates again, so the range reads zeroes and stays allocated (WRITE
+// SAME without UNMAP asks for mapped blocks).
+func TestFileZeroesWithoutZeroRange(t *testing.T) {
+	calls := countingSyscalls{refuseFallocate: func(mode uint32) bool { return mode&unix.FALLOC_FL_ZERO_RANGE != 0 }}
+	path := filepath.Join(t.TempDir(), "d.img")
+	b := openTestFile(t, path, 4<<20, calls.syscalls())
+	if !b.canPunch {
+		t.Skip("this file system does not punch holes")
+	}
+	if _, err := b.WriteAt(bytes.Repeat([]byte{0x55}, 1<<20), 0); err != nil {
+		t.Fatal(err)
+	}
+	b.Flush()
+	before := allocated(t, path)
+	for range 2 {
+		if err := b.WriteZeroes(0, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !isZero(readBack(t, b, 0, 1<<20)) {
+		t.Fatal("range not zero")
+	}
+	if after := allocated(t, path); after < before {
+		t.Fatalf("zeroing deallocated: %d -> %d bytes", before, after)
+	}
+	if !b.noZeroRange.Load() {
+		t.Fatal("the refusal of ZERO_RANGE was not remembered")
+	}
+	// probe + (refused ZERO_RANGE, punch, allocate) + (punch, allocate)
+	if got := calls.fallocates.Load(); got != 6 {
+		t.Fatalf("%d fallocate calls, want 6", got)
+	}
+}
+
+func TestFileConcurrent(t *testing.T) {
+	b := openTestFile(t, filepath.Join(t.TempDir(), "d.img"), 1<<20, realSyscalls)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			p := bytes.Repeat([]byte{byte(w + 1)}, 4096)
+			q := make([]byte, 4096)
+			for i := range 64 {
+				off := int64((i*4 + w) * 4096)
+				if _, err := b.WriteAt(p, off); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := b.ReadAt(q, off); err != nil || !bytes.Equal(p, q) {
+					t.Errorf("read back at %d: %v", off, err)
+					return
+				}
+				if i%16 == 0 {
+					b.Flush()
+					b.WriteAtFUA(p, off)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
