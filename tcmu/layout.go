@@ -143,8 +143,8 @@ func (m Mailbox) SetHeader(version, flags uint16, cmdrOff, cmdrSize uint32) {
 // aligned (it comes from mmap) and off is a multiple of 4, so the word is
 // naturally aligned, which sync/atomic requires.
 func (m Mailbox) word(off int) *atomic.Uint32 {
-	_ = m[off+3]
-	return (*atomic.Uint32)(unsafe.Pointer(&m[off]))
+	w := m[off : off+4 : off+4] // bounds check without reading the word
+	return (*atomic.Uint32)(unsafe.Pointer(&w[0]))
 }
 
 // LoadHead reads cmd_head with acquire ordering: entries before head are
