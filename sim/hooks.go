@@ -22,6 +22,11 @@ type UIODevice struct {
 	MaxDataAreaMB   uint32
 	DataPagesPerBlk uint32
 	CmdRingSizeMB   uint32
+	// NlReplySupported is attrib/nl_reply_supported: a device with -1
+	// never waits for a netlink reply.
+	NlReplySupported int
+	// WriteCache is attrib/emulate_write_cache of a user backstore.
+	WriteCache bool
 }
 
 // UserDeviceHooks receives the events a TCMU kernel module would act on. The
