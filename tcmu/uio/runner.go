@@ -1,0 +1,109 @@
+package uio
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// RunnerComm is the command name tcmu-runner runs under (/proc/<pid>/comm).
+const RunnerComm = "tcmu-runner"
+
+// Runner is a running tcmu-runner process and the uio devices it holds open.
+type Runner struct {
+	PID int
+	// Minors are the uio devices the process has open, ascending: uio0 is 0.
+	Minors []int
+	// Err is set when the process's descriptors could not be listed (not
+	// root, or it exited while being read); Minors is then incomplete.
+	Err error
+}
+
+// Holds reports whether the runner has uio<minor> open.
+func (r Runner) Holds(minor int) bool {
+	i := sort.SearchInts(r.Minors, minor)
+	return i < len(r.Minors) && r.Minors[i] == minor
+}
+
+// FindRunners lists the running tcmu-runner processes by scanning
+// <proc>/*/comm (proc "" means DefaultProc), and for each the uio devices it
+// holds (its <proc>/<pid>/fd links that point at <devDir>/uioN; devDir ""
+// means DefaultDev). Processes that exit during the scan are skipped. The
+// error is non-nil only when proc itself cannot be read.
+//
+// FindRunners reads the filesystem only and is safe for concurrent use.
+func FindRunners(proc, devDir string) ([]Runner, error) {
+	if proc == "" {
+		proc = DefaultProc
+	}
+	if devDir == "" {
+		devDir = DefaultDev
+	}
+	ents, err := os.ReadDir(proc)
+	if err != nil {
+		return nil, &Error{Op: "find runners", Device: proc, Err: unwrapPath(err)}
+	}
+	var out []Runner
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		comm, err := os.ReadFile(filepath.Join(proc, ent.Name(), "comm"))
+		if err != nil || strings.TrimSuffix(string(comm), "\n") != RunnerComm {
+			continue
+		}
+		r := Runner{PID: pid}
+		r.Minors, r.Err = heldMinors(filepath.Join(proc, ent.Name(), "fd"), devDir)
+		if errors.Is(r.Err, fs.ErrNotExist) {
+			continue // exited meanwhile
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].PID < out[b].PID })
+	return out, nil
+}
+
+// heldMinors reads the fd links of one process.
+func heldMinors(fdDir, devDir string) ([]int, error) {
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		return nil, &Error{Op: "find runners", Device: fdDir, Err: unwrapPath(err),
+			Hint: "listing another process's descriptors needs root"}
+	}
+	prefix := filepath.Clean(devDir) + string(filepath.Separator)
+	seen := map[int]bool{}
+	for _, ent := range ents {
+		target, err := os.Readlink(filepath.Join(fdDir, ent.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		base, ok := strings.CutPrefix(target, prefix)
+		if !ok || strings.Contains(base, "/") {
+			continue
+		}
+		if minor, ok := minorOf(base); ok {
+			seen[minor] = true
+		}
+	}
+	minors := make([]int, 0, len(seen))
+	for m := range seen {
+		minors = append(minors, m)
+	}
+	sort.Ints(minors)
+	return minors, nil
+}
+
+// HeldBy returns the runner that holds uio<minor>, if any.
+func HeldBy(runners []Runner, minor int) (Runner, bool) {
+	for _, r := range runners {
+		if r.Holds(minor) {
+			return r, true
+		}
+	}
+	return Runner{}, false
+}
