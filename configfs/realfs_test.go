@@ -1,0 +1,68 @@
+package configfs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestOpenRealNotMounted(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "config")
+	_, err := Open(NewRealFS(root), root, Options{Kind: "real"})
+	if !errors.Is(err, ErrNotMounted) || !strings.Contains(err.Error(), "mount -t configfs none "+root) {
+		t.Fatalf("missing mount point: %v", err)
+	}
+	// A directory that is not a configfs mount and has no target/.
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(NewRealFS(root), root, Options{Kind: "real"})
+	if !errors.Is(err, ErrNotMounted) {
+		t.Fatalf("empty directory: %v", err)
+	}
+}
+
+// TestRealFSOnDirectory exercises RealFS's path handling on an ordinary
+// directory tree shaped like configfs.
+func TestRealFSOnDirectory(t *testing.T) {
+	root := t.TempDir()
+	r := NewRealFS(root)
+	for _, d := range []string{"target", "target/core", "target/core/fileio_0", "target/core/fileio_0/disk", "target/iscsi", "target/iscsi/t", "target/iscsi/t/tpgt_1", "target/iscsi/t/tpgt_1/lun", "target/iscsi/t/tpgt_1/lun/lun_0"} {
+		if err := r.Mkdir(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "target/version"), []byte("Target Engine Core ConfigFS Infrastructure v5.0\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(r, root, Options{Kind: "real"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := l.Version(); err != nil || !strings.HasPrefix(v, "Target Engine") || strings.HasSuffix(v, "\n") {
+		t.Errorf("Version = %q, %v", v, err)
+	}
+	// configfs symlinks are relative; Readlink returns the configfs path.
+	link := "target/iscsi/t/tpgt_1/lun/lun_0/abc"
+	if err := os.Symlink("../../../../../core/fileio_0/disk", filepath.Join(root, link)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Readlink(link); err != nil || got != "target/core/fileio_0/disk" {
+		t.Errorf("Readlink = %q, %v", got, err)
+	}
+	e, err := r.Stat(link)
+	if err != nil || e.Kind != KindLink {
+		t.Errorf("Stat(link) = %+v, %v", e, err)
+	}
+	_, err = r.ReadFile("target/nope")
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Op != "read" || ce.Path != "target/nope" || !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("ReadFile of a missing file: %#v", err)
+	}
+	if err := r.Rmdir("target/core"); !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("Rmdir of a non-empty dir: %v", err)
+	}
+}
