@@ -24,6 +24,9 @@ type memBackend struct {
 	reads, writes, fuaWrites, flushes, unmaps, zeroes int
 	unmapped                                          [][2]int64
 	violations                                        []string
+
+	// readHook, when set, runs before each read (outside the lock).
+	readHook func()
 }
 
 func newMemBackend(size int64, caps backends.Caps) *memBackend {
@@ -39,6 +42,9 @@ func (m *memBackend) check(op string, off, n int64) bool {
 }
 
 func (m *memBackend) ReadAt(p []byte, off int64) (int, error) {
+	if m.readHook != nil {
+		m.readHook()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reads++
