@@ -46,20 +46,6 @@ type cursor struct {
 	off  int // offset in the current buffer
 }
 
-// skip advances the cursor by n bytes (or to the end).
-func (c *cursor) skip(n int) {
-	for n > 0 && c.i < len(c.bufs) {
-		left := len(c.bufs[c.i]) - c.off
-		if n < left {
-			c.off += n
-			return
-		}
-		n -= left
-		c.i++
-		c.off = 0
-	}
-}
-
 // next returns the next contiguous piece of at most max bytes; it is empty
 // at the end of the list.
 func (c *cursor) next(max int) []byte {

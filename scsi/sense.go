@@ -75,7 +75,6 @@ var (
 	senseMiscompare            = newSense(SenseKeyMiscompare, 0x1d, 0x00)
 	senseCapacityChanged       = newSense(SenseKeyUnitAttention, 0x2a, 0x09)
 	senseModeParamsChanged     = newSense(SenseKeyUnitAttention, 0x2a, 0x01)
-	senseInternalFailure       = newSense(SenseKeyHardwareError, 0x44, 0x00)
 )
 
 // invalidCDB is ILLEGAL REQUEST, INVALID FIELD IN CDB pointing at a field.
