@@ -492,6 +492,16 @@ func (k *Kernel) apply(o op) (changed bool, err error) {
 		if err != nil {
 			return false, err
 		}
+		if n.kind != configfs.KindAttr {
+			return false, syscall.EINVAL
+		}
+		switch n.name {
+		case "dev_config", "dev_size", "emulate_write_cache":
+			if so := soOf(n.parent); so != nil && so.meta["plugin"] == "user" {
+				setUserValue(so, n.name, o.b) // kept with the object, not in the attribute
+				return true, nil
+			}
+		}
 		n.value = o.b
 		return true, nil
 	}
