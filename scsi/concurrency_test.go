@@ -144,3 +144,56 @@ func TestSpanOrdersStripes(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeDuringIO shrinks and grows the disk while commands run over
+// the whole of its largest size: each command either completes or is
+// refused (LBA OUT OF RANGE, CAPACITY DATA HAS CHANGED), and the backend is
+// never accessed past its current size (the test backend records that).
+func TestResizeDuringIO(t *testing.T) {
+	d, _ := newTestDisk(t, 128, thinCaps, nil)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			buf := make([]byte, 8*512)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				lba := uint32((i*8 + w*24) % 120)
+				var cmd *Command
+				switch i % 3 {
+				case 0:
+					cmd = run(d, uint32(w), cdb10(opRead10, 0, lba, 8), buf)
+				case 1:
+					cmd = run(d, uint32(w), cdb10(opWrite10, 0, lba, 8), buf)
+				default:
+					cmd = run(d, uint32(w), cdb16(opWriteSame16, 0x08, uint64(lba), 8), make([]byte, 512))
+				}
+				if cmd.Status == StatusGood {
+					continue
+				}
+				p, err := parseSense(cmd.Sense[:cmd.SenseLen])
+				if err != nil || !(p.asc == 0x21 || p.asc == 0x2a && p.ascq == 0x09) {
+					t.Errorf("status %#x sense % x", cmd.Status, cmd.Sense[:cmd.SenseLen])
+					return
+				}
+			}
+		}(w)
+	}
+	for i := 0; i < 200; i++ {
+		size := int64(64 * 512)
+		if i%2 == 1 {
+			size = 128 * 512
+		}
+		if err := d.Resize(size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}

@@ -250,14 +250,17 @@ func (d *Disk) SetWriteCache(enabled bool) {
 }
 
 // Resize changes the capacity to size bytes (a RECONFIG with a new
-// dev_size), resizing the backend when it is a backends.Resizer. Every
-// initiator seen so far gets CAPACITY DATA HAS CHANGED once.
+// dev_size), resizing the backend when it is a backends.Resizer. It waits
+// for the commands in flight, so none of them can reach past a shrunk
+// backend. Every initiator seen so far gets CAPACITY DATA HAS CHANGED once.
 func (d *Disk) Resize(size int64) error {
 	if size < d.blockSize {
 		return fmt.Errorf("scsi: resize to %d bytes: smaller than one block", size)
 	}
 	d.resizeMu.Lock()
 	defer d.resizeMu.Unlock()
+	d.locks.lockAll()
+	defer d.locks.unlockAll()
 	if r, ok := d.backend.(backends.Resizer); ok && d.backend.Size() != size {
 		if err := r.Resize(size); err != nil {
 			return fmt.Errorf("scsi: resize backend to %d bytes: %w", size, err)

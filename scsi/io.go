@@ -46,6 +46,9 @@ func (d *Disk) read(cmd *Command, _ *initiatorState) senseData {
 	}
 	d.locks.rlock(lba, n)
 	defer d.locks.runlock(lba, n)
+	if !d.inRange(lba, n) { // the capacity shrank meanwhile
+		return senseLBAOutOfRange
+	}
 	c := cursor{bufs: cmd.Data}
 	// Buffers smaller than the transfer get what fits; ReadLen tells the
 	// transport the residual.
@@ -141,6 +144,9 @@ func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 	off := int64(lba) << d.blockShift
 	d.locks.rlock(lba, n)
 	defer d.locks.runlock(lba, n)
+	if !d.inRange(lba, n) { // the capacity shrank meanwhile
+		return senseLBAOutOfRange
+	}
 	c := cursor{bufs: cmd.Data}
 	if s := d.writeFrom(&c, off, length, fua); s.failed() {
 		return s
@@ -222,6 +228,9 @@ func (d *Disk) verify(cmd *Command, _ *initiatorState) senseData {
 	}
 	d.locks.rlock(lba, n)
 	defer d.locks.runlock(lba, n)
+	if !d.inRange(lba, n) { // the capacity shrank meanwhile
+		return senseLBAOutOfRange
+	}
 	switch bytchk {
 	case 0: // medium verification: every block must be readable
 		bufp := scratchPool.Get().(*[]byte)
@@ -278,6 +287,9 @@ func (d *Disk) compareAndWrite(cmd *Command, _ *initiatorState) senseData {
 	}
 	d.locks.lock(lba, n)
 	defer d.locks.unlock(lba, n)
+	if !d.inRange(lba, n) { // the capacity shrank meanwhile
+		return senseLBAOutOfRange
+	}
 	c := cursor{bufs: cmd.Data}
 	if s := d.compare(&c, nil, lba, n); s.failed() {
 		return s
@@ -320,6 +332,9 @@ func (d *Disk) writeSame(cmd *Command, _ *initiatorState) senseData {
 	}
 	d.locks.rlock(lba, n)
 	defer d.locks.runlock(lba, n)
+	if !d.inRange(lba, n) { // the capacity shrank meanwhile
+		return senseLBAOutOfRange
+	}
 	var s senseData
 	if zero {
 		s = d.zeroRange(cmd, lba, n, unmapBit)
@@ -441,6 +456,10 @@ func (d *Disk) unmap(cmd *Command, _ *initiatorState) senseData {
 			continue
 		}
 		d.locks.rlock(lba, n)
+		if !d.inRange(lba, n) { // the capacity shrank meanwhile
+			d.locks.runlock(lba, n)
+			return senseLBAOutOfRange
+		}
 		err := d.unmapper.Unmap(int64(lba)<<d.blockShift, int64(n)<<d.blockShift)
 		d.locks.runlock(lba, n)
 		if err != nil {

@@ -84,3 +84,11 @@ func (l *rangeLocks) unlock(lba, blocks uint64) {
 		l.stripes[i].Unlock()
 	}
 }
+
+// The whole LBA space, for commands on every block and for resizing.
+const allBlocks = numStripes * stripeBlocks
+
+func (l *rangeLocks) rlockAll()   { l.rlock(0, allBlocks) }
+func (l *rangeLocks) runlockAll() { l.runlock(0, allBlocks) }
+func (l *rangeLocks) lockAll()    { l.lock(0, allBlocks) }
+func (l *rangeLocks) unlockAll()  { l.unlock(0, allBlocks) }

@@ -148,12 +148,12 @@ func (d *Disk) formatUnit(cmd *Command, _ *initiatorState) senseData {
 			return invalidParam(2, 7)
 		}
 	}
+	d.locks.rlockAll()
+	defer d.locks.runlockAll()
 	blocks := d.blocks.Load()
 	if blocks == 0 {
 		return good
 	}
-	d.locks.rlock(0, blocks)
-	defer d.locks.runlock(0, blocks)
 	if s := d.zeroRange(cmd, 0, blocks, true); s.failed() {
 		return s
 	}
