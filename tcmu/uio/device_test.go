@@ -1,0 +1,263 @@
+package uio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// regionFile writes a stand-in for a TCMU region: size bytes with the
+// mailbox version at offset 0.
+func regionFile(t *testing.T, dir, name string, size int, version uint16) string {
+	t.Helper()
+	b := make([]byte, size)
+	binary.LittleEndian.PutUint16(b, version)
+	binary.LittleEndian.PutUint32(b[4:], 128) // cmdr_off
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testInfo(size uint64) Info {
+	n, _ := ParseName("tcm-user/0/disk/ram/x")
+	return Info{Name: n, UIO: "uio0", Minor: 0, RawName: n.String(), MapSize: size, Version: "2"}
+}
+
+func TestOpenMapsRegionShared(t *testing.T) {
+	dev := t.TempDir()
+	p := regionFile(t, dev, "uio0", 2*4096, 2)
+	d, err := Open(testInfo(2*4096), dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.Region()
+	if len(r) != 2*4096 {
+		t.Fatalf("region is %d bytes", len(r))
+	}
+	if v := binary.LittleEndian.Uint16(r); v != 2 {
+		t.Fatalf("mailbox version %d", v)
+	}
+	// MAP_SHARED: a store through the region reaches the file.
+	copy(r[64:], "tail")
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b[64:68], []byte("tail")) {
+		t.Fatalf("store did not reach the shared file: %q", b[64:68])
+	}
+	if d.Region() != nil {
+		t.Error("Region still set after Close")
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := d.Wait(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Wait after Close = %v", err)
+	}
+	if err := d.Notify(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Notify after Close = %v", err)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	dev := t.TempDir()
+	regionFile(t, dev, "uio0", 4096, 2)
+	regionFile(t, dev, "uio1", 4096, 1)
+
+	bad := testInfo(4096)
+	bad.Version = "1"
+	if _, err := Open(bad, dev); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), `says "1"`) {
+		t.Errorf("uio version 1: %v", err)
+	}
+
+	old := testInfo(4096)
+	old.UIO = "uio1"
+	if _, err := Open(old, dev); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "mailbox version 1") {
+		t.Errorf("mailbox version 1: %v", err)
+	}
+
+	small := testInfo(64)
+	if _, err := Open(small, dev); err == nil || !strings.Contains(err.Error(), "smaller than") {
+		t.Errorf("64-byte map: %v", err)
+	}
+
+	incomplete := testInfo(4096)
+	incomplete.Err = errors.New("maps/map0/size: missing")
+	if _, err := Open(incomplete, dev); err == nil || !strings.Contains(err.Error(), "maps/map0/size") {
+		t.Errorf("incomplete info: %v", err)
+	}
+
+	gone := testInfo(4096)
+	gone.UIO = "uio7"
+	_, err := Open(gone, dev)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "devtmpfs") || !strings.Contains(err.Error(), "tcm-user/0/disk/ram/x") {
+		t.Errorf("missing node: %v", err)
+	}
+}
+
+func TestBusyErrorNamesDeviceAndRunner(t *testing.T) {
+	e := &Error{Op: "open", Device: "/dev/uio3 (tcm-user/0/disk/file/x)", Err: syscall.EBUSY, Hint: hintFor(syscall.EBUSY)}
+	msg := e.Error()
+	for _, want := range []string{"/dev/uio3", "tcm-user/0/disk/file/x", "another handler", "tcmu-runner"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+	if !errors.Is(e, syscall.EBUSY) {
+		t.Error("not errors.Is EBUSY")
+	}
+}
+
+// socketDevice stands in for /dev/uioN: one end of a socket pair carries
+// the 4-byte reads and writes; the test holds the other (the "kernel").
+func socketDevice(t *testing.T, forcePoll bool) (*Device, int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fds[1]) })
+	rf := regionFile(t, t.TempDir(), "region", 4096, 2)
+	rfd, err := unix.Open(rf, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := testInfo(4096)
+	region, err := mapRegion(rfd, info)
+	unix.Close(rfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDevice(info, fds[0], "/dev/uio0", region, forcePoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.polled == forcePoll {
+		t.Fatalf("polled = %v with forcePoll = %v", d.polled, forcePoll)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, fds[1]
+}
+
+func waitAsync(d *Device) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- d.Wait() }()
+	return ch
+}
+
+func expectBlocked(t *testing.T, ch <-chan error) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		t.Fatalf("Wait returned early: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func expect(t *testing.T, ch <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait did not return")
+		return nil
+	}
+}
+
+func forBothPaths(t *testing.T, fn func(t *testing.T, forcePoll bool)) {
+	t.Run("runtime-poller", func(t *testing.T) { fn(t, false) })
+	t.Run("poll-eventfd", func(t *testing.T) { fn(t, true) })
+}
+
+func TestWaitNotify(t *testing.T) {
+	forBothPaths(t, func(t *testing.T, forcePoll bool) {
+		d, kernel := socketDevice(t, forcePoll)
+		for i := range 3 {
+			ch := waitAsync(d)
+			expectBlocked(t, ch)
+			var ev [4]byte
+			binary.NativeEndian.PutUint32(ev[:], uint32(i+1))
+			if _, err := unix.Write(kernel, ev[:]); err != nil {
+				t.Fatal(err)
+			}
+			if err := expect(t, ch); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+		}
+		if err := d.Notify(); err != nil {
+			t.Fatal(err)
+		}
+		var b [16]byte
+		n, err := unix.Read(kernel, b[:])
+		if err != nil || n != 4 {
+			t.Fatalf("kernel read %d bytes, %v; want the 4-byte notify", n, err)
+		}
+	})
+}
+
+func TestCloseUnblocksWait(t *testing.T) {
+	forBothPaths(t, func(t *testing.T, forcePoll bool) {
+		d, _ := socketDevice(t, forcePoll)
+		ch := waitAsync(d)
+		expectBlocked(t, ch)
+		done := make(chan error, 1)
+		go func() { done <- d.Close() }()
+		if err := expect(t, ch); !errors.Is(err, os.ErrClosed) {
+			t.Fatalf("Wait after Close = %v, want os.ErrClosed", err)
+		}
+		if err := expect(t, done); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if d.Region() != nil {
+			t.Error("region not released")
+		}
+	})
+}
+
+func TestWaitAfterKernelHangup(t *testing.T) {
+	forBothPaths(t, func(t *testing.T, forcePoll bool) {
+		d, kernel := socketDevice(t, forcePoll)
+		ch := waitAsync(d)
+		expectBlocked(t, ch)
+		unix.Shutdown(kernel, unix.SHUT_RDWR)
+		if err := expect(t, ch); err == nil {
+			t.Fatal("Wait returned nil after the other end went away")
+		}
+	})
+}
+
+func TestShortEventIsAnError(t *testing.T) {
+	forBothPaths(t, func(t *testing.T, forcePoll bool) {
+		d, kernel := socketDevice(t, forcePoll)
+		if _, err := unix.Write(kernel, []byte{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+		if err := expect(t, waitAsync(d)); err == nil || !strings.Contains(err.Error(), "read 2 bytes") {
+			t.Fatalf("Wait = %v", err)
+		}
+	})
+}
+
+func TestRemovedDeviceError(t *testing.T) {
+	d := &Device{path: "/dev/uio4"}
+	err := d.ioErr("wait", &os.PathError{Op: "read", Path: "/dev/uio4", Err: syscall.EIO})
+	if !errors.Is(err, ErrRemoved) || !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "/dev/uio4") {
+		t.Fatalf("err = %v", err)
+	}
+}

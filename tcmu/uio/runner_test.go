@@ -1,0 +1,76 @@
+package uio
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestFindRunners(t *testing.T) {
+	proc := t.TempDir()
+	dev := "/dev"
+	mk := func(pid, comm string, fds map[string]string) {
+		dir := filepath.Join(proc, pid)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "comm"), []byte(comm), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if fds == nil {
+			return
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "fd"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for fd, target := range fds {
+			if err := os.Symlink(target, filepath.Join(dir, "fd", fd)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mk("812", "tcmu-runner\n", map[string]string{
+		"0": "/dev/null", "3": "socket:[1234]", "7": "/dev/uio2", "8": "/dev/uio0",
+		"9": "/dev/uio0", "10": "/dev/uio12", "11": "/dev/uioX", "12": "/dev/sub/uio5", "13": "/devx/uio6",
+	})
+	mk("90", "tcmu-runner\n", map[string]string{"0": "/dev/null"})
+	mk("91", "bash\n", map[string]string{"3": "/dev/uio1"})
+	mk("92", "tcmu-runner-x\n", map[string]string{"3": "/dev/uio3"})
+	mk("93", "tcmu-runner\n", nil) // exited while scanned: no fd dir
+	mk("self", "tcmu-runner\n", map[string]string{"3": "/dev/uio4"})
+
+	rs, err := FindRunners(proc, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].PID != 90 || rs[1].PID != 812 {
+		t.Fatalf("runners = %+v", rs)
+	}
+	if len(rs[0].Minors) != 0 || rs[0].Err != nil {
+		t.Errorf("pid 90: %+v", rs[0])
+	}
+	if !equalInts(rs[1].Minors, []int{0, 2, 12}) {
+		t.Errorf("pid 812 holds %v", rs[1].Minors)
+	}
+	if r, ok := HeldBy(rs, 12); !ok || r.PID != 812 {
+		t.Errorf("HeldBy(12) = %+v, %v", r, ok)
+	}
+	if _, ok := HeldBy(rs, 1); ok {
+		t.Error("uio1 (held by bash) reported as held by tcmu-runner")
+	}
+}
+
+func TestFindRunnersOnThisMachine(t *testing.T) {
+	if _, err := os.Stat("/proc/self/comm"); err != nil {
+		t.Skip("no /proc")
+	}
+	if _, err := FindRunners("", ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFindRunnersNoProc(t *testing.T) {
+	if _, err := FindRunners(filepath.Join(t.TempDir(), "none"), ""); err == nil {
+		t.Fatal("no error for a missing proc")
+	}
+}
