@@ -239,7 +239,7 @@ func (d *Disk) verify(cmd *Command, _ *initiatorState) senseData {
 		total := int64(n) << d.blockShift
 		for done := int64(0); done < total; {
 			if cmd.Aborted() {
-				break
+				return senseAborted
 			}
 			chunk := (*bufp)[:min(int64(len(*bufp)), total-done)]
 			if k, err := d.backend.ReadAt(chunk, off+done); k < len(chunk) || (err != nil && err != io.EOF) {
@@ -393,7 +393,7 @@ func (d *Disk) writePattern(cmd *Command, block []byte, lba, n uint64) senseData
 func (d *Disk) writeRepeated(cmd *Command, src []byte, off, length int64) senseData {
 	for done := int64(0); done < length; {
 		if cmd.Aborted() {
-			return newSense(SenseKeyAbortedCommand, 0x00, 0x00)
+			return senseAborted
 		}
 		p := src[:min(int64(len(src)), length-done)]
 		k, err := d.backend.WriteAt(p, off+done)

@@ -227,3 +227,18 @@ func TestSetWriteCache(t *testing.T) {
 	d.SetWriteCache(false) // no change, no unit attention
 	wantGood(t, run(d, 7, tur))
 }
+
+func TestAbortedLongCommand(t *testing.T) {
+	d, m := newTestDisk(t, 4096, backends.Caps{}, nil)
+	cmd := &Command{CDB: cdb16(opWriteSame16, 0, 0, 4096), Data: [][]byte{pattern(512, 1)}}
+	cmd.Abort()
+	d.Execute(cmd)
+	wantCheck(t, cmd, SenseKeyAbortedCommand, 0, 0)
+	if m.writes != 0 {
+		t.Fatalf("%d writes after the abort", m.writes)
+	}
+	cmd = &Command{CDB: cdb16(opVerify16, 0, 0, 4096)}
+	cmd.Abort()
+	d.Execute(cmd)
+	wantCheck(t, cmd, SenseKeyAbortedCommand, 0, 0)
+}

@@ -75,6 +75,9 @@ var (
 	senseMiscompare            = newSense(SenseKeyMiscompare, 0x1d, 0x00)
 	senseCapacityChanged       = newSense(SenseKeyUnitAttention, 0x2a, 0x09)
 	senseModeParamsChanged     = newSense(SenseKeyUnitAttention, 0x2a, 0x01)
+	// senseAborted ends a long command (WRITE SAME, FORMAT UNIT, VERIFY)
+	// that task management aborted while it ran.
+	senseAborted = newSense(SenseKeyAbortedCommand, 0x00, 0x00)
 )
 
 // invalidCDB is ILLEGAL REQUEST, INVALID FIELD IN CDB pointing at a field.
