@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tcmsh/tcmsh/scsi"
+	"github.com/tcmsh/tcmsh/sim"
 	"github.com/tcmsh/tcmsh/sim/initiator"
 	"github.com/tcmsh/tcmsh/sim/ring"
 	"github.com/tcmsh/tcmsh/tcmu"
@@ -76,14 +78,66 @@ func TestWorkloadVerifies(t *testing.T) {
 	if snap.Commands != 5000 || snap.InFlight != 0 {
 		t.Fatalf("stats: %d commands, %d in flight", snap.Commands, snap.InFlight)
 	}
-	c := d.Counters()
-	if c.PadEntries == 0 {
-		t.Errorf("a 64 KiB ring never wrapped with a PAD in 5000 commands: %+v", c)
-	}
-	if c.InRing != 0 || c.FreeBlocks != 256 {
+	if c := d.Counters(); c.InRing != 0 || c.FreeBlocks != 256 || c.Completed != 5000 {
 		t.Errorf("after the workload: %+v", c)
 	}
 }
 
-var _ = errors.Is
+func TestKernelHooks(t *testing.T) {
+	k := ring.NewKernel(ring.Config{})
+	u := sim.UIODevice{Minor: 3, Name: "tcm-user/1/disk/file/x", ConfigPath: "target/core/user_1/disk",
+		MapSize: 8<<20 + 16<<20, CmdRingSizeMB: 8, MaxDataAreaMB: 16, DataPagesPerBlk: 1}
+	if err := k.Added(u); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Added(u); !errors.Is(err, syscall.EEXIST) {
+		t.Fatalf("second Added: %v", err)
+	}
+	d, ok := k.Device(3)
+	if !ok || d.MapSize() != u.MapSize {
+		t.Fatalf("device: %v, map size %d", ok, d.MapSize())
+	}
+	dev, err := k.Open(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := tcmu.Mailbox(dev.Region())
+	if mb.Version() != 2 || mb.Flags() != 0xf || mb.CmdrOff() != 128 || mb.CmdrSize() != 8<<20-128 {
+		t.Fatalf("mailbox: version %d flags %#x cmdr_off %d cmdr_size %d", mb.Version(), mb.Flags(), mb.CmdrOff(), mb.CmdrSize())
+	}
+	if err := k.Reconfig(u, "dev_size", "2097152"); err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Attributes(3)["dev_size"]; got != "2097152" {
+		t.Errorf("dev_size recorded as %q", got)
+	}
+	if err := k.Action(u, "reset_ring", 1); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("reset_ring before block_dev: %v", err)
+	}
+	for _, a := range []struct {
+		name  string
+		value int
+	}{{"block_dev", 1}, {"reset_ring", 1}, {"block_dev", 0}} {
+		if err := k.Action(u, a.name, a.value); err != nil {
+			t.Fatalf("%s=%d: %v", a.name, a.value, err)
+		}
+	}
+	if err := k.Action(u, "reset_ring", 3); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("reset_ring=3: %v", err)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- dev.Wait() }()
+	k.Removed(u)
+	if err := <-waitErr; !errors.Is(err, ring.ErrRemoved) {
+		t.Errorf("Wait after removal: %v", err)
+	}
+	if _, err := d.Submit(context.Background(), &ring.Request{CDB: make([]byte, 6)}); !errors.Is(err, ring.ErrRemoved) {
+		t.Errorf("Submit after removal: %v", err)
+	}
+	_ = dev.Close()
+	if _, ok := k.Device(3); ok {
+		t.Error("device still there after Removed")
+	}
+}
+
 var _ = time.Second
