@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 
@@ -241,4 +242,45 @@ func TestAbortedLongCommand(t *testing.T) {
 	cmd.Abort()
 	d.Execute(cmd)
 	wantCheck(t, cmd, SenseKeyAbortedCommand, 0, 0)
+}
+
+func TestUnitAttentionsQueueInOrder(t *testing.T) {
+	d, _ := newTestDisk(t, 64, backends.Caps{}, nil)
+	tur := []byte{opTestUnitReady, 0, 0, 0, 0, 0}
+	wantGood(t, run(d, 9, tur))
+	if err := d.Resize(96 * 512); err != nil {
+		t.Fatal(err)
+	}
+	d.SetWriteCache(false)
+	// One per command, the capacity change first; REQUEST SENSE with DESC
+	// reports the second in descriptor format.
+	wantCheck(t, run(d, 9, tur), SenseKeyUnitAttention, 0x2a, 0x09)
+	buf := make([]byte, 64)
+	cmd := run(d, 9, []byte{opRequestSense, 1, 0, 0, 64, 0}, buf)
+	wantGood(t, cmd)
+	p, err := parseSense(buf[:cmd.ReadLen])
+	if err != nil || !p.descriptor || p.key != SenseKeyUnitAttention || p.asc != 0x2a || p.ascq != 0x01 {
+		t.Fatalf("REQUEST SENSE % x: %+v %v", buf[:cmd.ReadLen], p, err)
+	}
+	wantGood(t, run(d, 9, tur))
+}
+
+func TestFourKiBlocks(t *testing.T) {
+	d, m := newTestDisk(t, 16, backends.Caps{}, func(c *DiskConfig) { c.BlockSize = 4096 })
+	data := pattern(2*4096, 11)
+	wantGood(t, run(d, 0, cdb10(opWrite10, 0, 14, 2), data))
+	if !bytes.Equal(m.snapshot()[14*4096:], data) {
+		t.Fatal("data not at byte 14*4096")
+	}
+	wantCheck(t, run(d, 0, cdb10(opWrite10, 0, 15, 2), data), SenseKeyIllegalRequest, 0x21, 0)
+	cmd, b := runIn(d, []byte{opReadCapacity10, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 8)
+	wantGood(t, cmd)
+	if binary.BigEndian.Uint32(b) != 15 || binary.BigEndian.Uint32(b[4:]) != 4096 {
+		t.Fatalf("READ CAPACITY(10) % x", b)
+	}
+	cmd, b = runIn(d, modeSense6CDB(false, pcCurrent, 0x08, 0, 255), 255)
+	wantGood(t, cmd)
+	if binary.BigEndian.Uint32(b[4:]) != 16 || int(b[9])<<16|int(b[10])<<8|int(b[11]) != 4096 {
+		t.Fatalf("block descriptor % x", b[4:12])
+	}
 }
