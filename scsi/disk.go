@@ -138,6 +138,9 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 	if cfg.Capacity > 0 {
 		size = cfg.Capacity
 	}
+	if size < d.blockSize {
+		return nil, fmt.Errorf("scsi: a capacity of %d bytes holds no %d-byte block", size, d.blockSize)
+	}
 	d.blocks.Store(uint64(size >> d.blockShift))
 
 	d.maxTransfer = cfg.MaxSectors

@@ -21,7 +21,7 @@ func FuzzExecute(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cdb, data []byte, capacity uint16, capsBits, split byte) {
 		blockSizes := [...]uint32{512, 4096, 1024, 2048}
 		bs := blockSizes[capsBits>>6]
-		blocks := int64(capacity % 160)
+		blocks := int64(capacity%160) + 1
 		caps := backends.Caps{
 			Unmap:       capsBits&0x01 != 0,
 			UnmapZeroes: capsBits&0x02 != 0,

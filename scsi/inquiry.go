@@ -196,6 +196,7 @@ func hexValue(c byte) (byte, bool) {
 func (d *Disk) blockLimits(buf []byte) int {
 	buf[4] = 0x01 // WSNZ: WRITE SAME with zero blocks is refused
 	buf[5] = byte(d.maxCAWBlocks)
+	binary.BigEndian.PutUint16(buf[6:], 1) // optimal transfer length granularity
 	binary.BigEndian.PutUint32(buf[8:], d.maxTransfer)
 	binary.BigEndian.PutUint32(buf[12:], d.optimalTransfer)
 	if d.unmapper != nil {

@@ -127,7 +127,7 @@ func TestInquiry(t *testing.T) {
 					t.Fatalf("length %d", len(b))
 				}
 				be32 := func(i int) uint32 { return binary.BigEndian.Uint32(b[i:]) }
-				if b[4]&1 != 1 || b[5] != 255 || be32(8) != 1024 || be32(12) != 256 ||
+				if b[4]&1 != 1 || b[5] != 255 || binary.BigEndian.Uint16(b[6:]) != 1 || be32(8) != 1024 || be32(12) != 256 ||
 					be32(20) != 4096 || be32(24) != 8 || binary.BigEndian.Uint64(b[36:]) != 4096 {
 					t.Fatalf("block limits % x", b)
 				}
@@ -204,6 +204,7 @@ func TestNewDiskRejectsBadConfig(t *testing.T) {
 		"block size":        {BlockSize: 520},
 		"capacity":          {Capacity: 2 << 20},
 		"negative capacity": {Capacity: -1},
+		"no block":          {Capacity: 511},
 		"vendor":            {VendorID: "much too long"},
 		"product":           {ProductID: strings.Repeat("x", 17)},
 		"revision":          {Revision: "12345"},
