@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"io/fs"
 	"strconv"
 	"syscall"
@@ -160,5 +159,3 @@ func atoi(s string) int64 {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
-
-func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

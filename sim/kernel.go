@@ -760,11 +760,3 @@ func (k *Kernel) removableUserDevice(p string) (UIODevice, bool) {
 	})
 	return dev, ok
 }
-
-// statePath is the directory of the state files, for messages.
-func (k *Kernel) statePath() string {
-	if k.store == nil {
-		return ""
-	}
-	return k.store.dir
-}

@@ -241,8 +241,8 @@ func TestMkdirTrees(t *testing.T) {
 	for p, want := range map[string]syscall.Errno{
 		so + "/control": syscall.EACCES,
 		"target/loopback/" + loopWWN + "/tpgt_1/nexus": syscall.ENODEV,
-		tpg + "/lun/lun_0/alua_tg_pt_gp":                syscall.ENODEV,
-		"target/core":                                   syscall.EISDIR,
+		tpg + "/lun/lun_0/alua_tg_pt_gp":               syscall.ENODEV,
+		"target/core":                                  syscall.EISDIR,
 	} {
 		if _, err := k.ReadFile(p); configfs.Errno(err) != want {
 			t.Errorf("read %s: %v, want %v", p, err, want)

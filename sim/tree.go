@@ -74,17 +74,6 @@ func (n *node) setAttr(name, v string) {
 	}
 }
 
-// userChildren reports whether n holds entries a user made (groups made by
-// mkdir or symlinks): configfs refuses rmdir then (ENOTEMPTY).
-func (n *node) userChildren() bool {
-	for _, c := range n.children {
-		if c.kind == configfs.KindLink || (c.kind == configfs.KindDir && !c.def) {
-			return true
-		}
-	}
-	return false
-}
-
 // sortedChildren lists children by name.
 func (n *node) sortedChildren() []*node {
 	out := make([]*node, 0, len(n.children))
@@ -201,6 +190,9 @@ func decodeTree(b []byte) (*node, error) {
 	}
 	if root.kind != configfs.KindDir {
 		return nil, fmt.Errorf("%w: root is not a directory", errTreeCorrupt)
+	}
+	if err := validateTree(root); err != nil {
+		return nil, fmt.Errorf("%w: %v", errTreeCorrupt, err)
 	}
 	return root, nil
 }
