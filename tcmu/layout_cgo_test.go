@@ -6,8 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,11 +19,8 @@ func TestLayoutMatchesKernelHeader(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a cgo program")
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(goTool); err != nil {
-		goTool = "go"
-	}
-	cmd := exec.Command(goTool, "run", "./testdata/cheader")
+	// go test puts its own GOROOT/bin first in PATH.
+	cmd := exec.Command("go", "run", "./testdata/cheader")
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

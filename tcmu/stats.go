@@ -35,7 +35,6 @@ type Stats struct {
 	badEntries                    atomic.Uint64
 	unknownOps                    atomic.Uint64
 	tmrs                          [8]atomic.Uint64 // by TMR type; index 0 also counts types beyond 7
-	tmrAborts                     atomic.Uint64
 
 	recentNext atomic.Uint64
 	recent     [recentLogSize]recentSlot
