@@ -38,13 +38,9 @@ var fabricDefs = map[string]*fabricDef{
 		tag: func(name string) (uint64, error) {
 			i := strings.Index(name, "tpgt_")
 			if i < 0 {
-				return 0, syscall.ENOMEM // make_tpg returns NULL: configfs reports ENOMEM
+				return 0, syscall.EINVAL
 			}
-			t, err := kstrtou(name[i+5:], 0xffff)
-			if err != nil {
-				return 0, syscall.ENOMEM
-			}
-			return t, nil
+			return kstrtou(name[i+5:], 0xffff)
 		},
 		versionFile: "lio_version", version: "Datera Inc. iSCSI Target v4.1.0\n",
 		enable: true, portals: true},
@@ -158,12 +154,19 @@ func init() {
 	)
 	register("disc_auth", append(authAttrs(),
 		u32Attr("enforce_discovery_auth", 0, between(0, 1)))...)
-	register("wwn_param", s32Attr("cmd_completion_affinity", -1, func(_ *Kernel, _ *node, v int64) error {
-		if v != -1 && (v < 0 || v >= 2) {
-			return syscall.EINVAL // not an online CPU (the simulated machine has 2)
-		}
-		return nil
-	}))
+	register("wwn_param", attrDef{name: "cmd_completion_affinity", perm: 0o644, init: constInit("-1"),
+		store: func(_ *Kernel, _ *node, a *node, v string) error {
+			x, err := kstrtos(v, -1<<31, 1<<31-1)
+			if err != nil {
+				return syscall.EINVAL
+			}
+			// -1: the submitting CPU's; -2: the completing CPU; else an online CPU.
+			if x != -1 && x != -2 && (x < 0 || x >= simulatedCPUs) {
+				return syscall.EINVAL
+			}
+			a.value = itoa(x)
+			return nil
+		}})
 	register("tpg", tpgAttrs()...)
 	register("tpg_attrib", tpgAttribAttrs()...)
 	register("tpg_auth", authAttrs()...)
@@ -211,6 +214,8 @@ func fabricHas(fabric, typ, attr string) bool {
 			return fabric == "loopback" || fabric == "vhost"
 		case "transport_status", "address":
 			return fabric == "loopback"
+		case "rtpi":
+			return true
 		}
 	case "tpg_attrib":
 		if attr == "fabric_prot_type" {
@@ -254,7 +259,7 @@ func makeFabric(k *Kernel, _ *node, name string) (*node, error) {
 func makeWWN(k *Kernel, fabric *node, name string) (*node, error) {
 	proto, err := k.fabric(fabric.name).checkWWN(name)
 	if err != nil {
-		return nil, err
+		return nil, syscall.EINVAL // target_fabric_make_wwn turns every fabric failure into EINVAL
 	}
 	w := newDir("wwn", name, false)
 	w.meta["proto"] = proto
@@ -277,10 +282,11 @@ func makeTPG(k *Kernel, wwn *node, name string) (*node, error) {
 	fabric := wwn.parent.name
 	tag, err := k.fabric(fabric).tag(name)
 	if err != nil {
-		return nil, err
+		return nil, syscall.EINVAL // target_fabric_make_tpg turns every fabric failure into EINVAL
 	}
 	t := newDir("tpg", name, false)
 	t.meta["tag"] = strconv.FormatUint(tag, 10)
+	t.meta["rtpi"] = itoa(k.lowestFreeRTPI())
 	wwn.add(t)
 	k.populateFabric(t, fabric)
 	t.group("tpg_lun", "lun")
@@ -318,6 +324,21 @@ func tpgAttrs() []attrDef {
 				}
 				return nil
 			}},
+		{name: "rtpi", perm: 0o644,
+			show: func(_ *Kernel, tpg *node, _ *node) (string, error) {
+				return fmt.Sprintf("%#x\n", atoi(tpg.meta["rtpi"])), nil
+			},
+			store: func(k *Kernel, tpg *node, _ *node, v string) error {
+				x, err := kstrtou(v, 0xffff)
+				if err != nil {
+					return err
+				}
+				if x == 0 || tpgEnabled(tpg) {
+					return syscall.EINVAL // "Can not change RTPI on enabled TPG"
+				}
+				tpg.meta["rtpi"] = strconv.FormatUint(x, 10)
+				return nil
+			}},
 		roAttr("address", func(_ *Kernel, tpg *node) string {
 			return fmt.Sprintf("%s:0:%s\n", tpg.parent.meta["host_no"], tpg.meta["tag"])
 		}),
@@ -347,6 +368,41 @@ func storeTPGEnable(_ *Kernel, tpg *node, a *node, v string) error {
 	}
 	a.value = want
 	return nil
+}
+
+// tpgEnabled is se_tpg->enabled: the enable attribute, or always for
+// fabrics that have none.
+func tpgEnabled(tpg *node) bool {
+	if a := tpg.children["enable"]; a != nil {
+		return a.value == "1"
+	}
+	return true
+}
+
+// simulatedCPUs is the number of online CPUs the simulation reports.
+const simulatedCPUs = 2
+
+// lowestFreeRTPI is the relative target port identifier a new TPG gets:
+// the lowest one (from 1) no other TPG holds.
+func (k *Kernel) lowestFreeRTPI() int64 {
+	used := map[int64]bool{}
+	for _, f := range k.root.children["target"].children {
+		if f.typ != "fabric" {
+			continue
+		}
+		for _, w := range f.children {
+			for _, t := range w.children {
+				if t.typ == "tpg" {
+					used[atoi(t.meta["rtpi"])] = true
+				}
+			}
+		}
+	}
+	r := int64(1)
+	for used[r] {
+		r++
+	}
+	return r
 }
 
 // lunPorts counts the LUNs of a TPG that export a device (the fabric's
@@ -525,19 +581,12 @@ func iscsiParamAttrs() []attrDef {
 
 // ---- LUNs ----
 
-// parseLUNName is "lun_<n>" with n ≤ UINT_MAX (kstrtoull, base 0).
+// parseLUNName is "lun_<n>" with n read by kstrtoull (base 0): LUNs are 64-bit.
 func parseLUNName(name string) (uint64, error) {
 	if !strings.HasPrefix(name, "lun_") {
 		return 0, syscall.EINVAL
 	}
-	n, err := kstrtoull(name[4:])
-	if err != nil {
-		return 0, err
-	}
-	if n > 1<<32-1 {
-		return 0, syscall.EINVAL
-	}
-	return n, nil
+	return kstrtoull(name[4:])
 }
 
 func makeLUN(k *Kernel, _ *node, name string) (*node, error) {
@@ -711,13 +760,14 @@ func makeNP(k *Kernel, npGroup *node, name string) (*node, error) {
 	if !k.fabric(fabricOf(tpg)).portals {
 		return nil, syscall.ENOSYS // "fabric_make_np is NULL"
 	}
+	// target_fabric_make_np turns every fabric failure into EINVAL.
 	ap, err := parsePortal(name)
 	if err != nil {
-		return nil, err
+		return nil, syscall.EINVAL
 	}
 	for _, other := range npGroup.children {
 		if o, err := parsePortal(other.name); err == nil && o == ap {
-			return nil, syscall.EEXIST // "Network Portal already exists"
+			return nil, syscall.EINVAL // "Network Portal already exists"
 		}
 	}
 	np := newDir("np", name, false)

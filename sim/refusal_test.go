@@ -128,7 +128,8 @@ func TestRefusals(t *testing.T) {
 			{op: "mkdir", a: "target/iscsi"},
 			{op: "mkdir", a: "target/iscsi/" + string(make([]byte, 0)) + "iqn." + repeat("a", 230), want: syscall.EINVAL},
 			{op: "mkdir", a: "target/iscsi/" + iqn},
-			{op: "mkdir", a: "target/iscsi/" + iqn + "/tpg1", want: syscall.ENOMEM},
+			{op: "mkdir", a: "target/iscsi/" + iqn + "/tpg1", want: syscall.EINVAL},
+			{op: "mkdir", a: "target/iscsi/" + iqn + "/tpgt_65536", want: syscall.EINVAL},
 		}},
 		{"symlink rules", func(t *testing.T) []step {
 			return append(append(append(fileioSteps(t, "fileio_0", "disk1"), loop...), iscsi...),
@@ -151,7 +152,8 @@ func TestRefusals(t *testing.T) {
 				step{op: "link", a: so, b: it + "/lun/lun_5/d"},
 				step{op: "link", a: it + "/lun/lun_5", b: it + "/acls/iqn.1994-05.com.redhat:c/lun_0/l"},
 				step{op: "mkdir", a: it + "/acls/iqn.1994-05.com.redhat:c/lun_x", want: syscall.EINVAL},
-				step{op: "mkdir", a: it + "/lun/lun_4294967296", want: syscall.EINVAL},
+				step{op: "mkdir", a: it + "/lun/lun_4294967296"},
+				step{op: "mkdir", a: it + "/lun/lun_18446744073709551616", want: syscall.ERANGE},
 			)
 		}, nil},
 		{"rmdir refuses busy and non-empty groups", func(t *testing.T) []step {
@@ -198,11 +200,13 @@ func TestRefusals(t *testing.T) {
 		{"iscsi portals and enable", func(t *testing.T) []step {
 			return append(iscsi,
 				step{op: "mkdir", a: it + "/np/0.0.0.0:3260"},
-				step{op: "mkdir", a: it + "/np/0.0.0.0:0xcbc", want: syscall.EEXIST},
+				step{op: "mkdir", a: it + "/np/0.0.0.0:0xcbc", want: syscall.EINVAL},
 				step{op: "mkdir", a: it + "/np/[::1]:3260"},
 				step{op: "mkdir", a: it + "/np/[::1:3260", want: syscall.EINVAL},
 				step{op: "mkdir", a: it + "/np/10.0.0.1", want: syscall.EINVAL},
-				step{op: "mkdir", a: it + "/np/10.0.0.1:70000", want: syscall.ERANGE},
+				step{op: "mkdir", a: it + "/np/10.0.0.1:70000", want: syscall.EINVAL},
+				step{op: "write", a: it + "/rtpi", b: "0", want: syscall.EINVAL},
+				step{op: "write", a: it + "/rtpi", b: "7"},
 				step{op: "mkdir", a: it + "/np/300.0.0.1:3260", want: syscall.EINVAL},
 				step{op: "write", a: it + "/np/0.0.0.0:3260/iser", b: "2", want: syscall.EINVAL},
 				step{op: "write", a: it + "/attrib/login_timeout", b: "31", want: syscall.EINVAL},
@@ -211,6 +215,7 @@ func TestRefusals(t *testing.T) {
 				step{op: "write", a: it + "/enable", b: "x", want: syscall.EINVAL},
 				step{op: "write", a: it + "/enable", b: "1"},
 				step{op: "write", a: it + "/enable", b: "1"},
+				step{op: "write", a: it + "/rtpi", b: "8", want: syscall.EINVAL},
 				step{op: "write", a: it + "/enable", b: "0"},
 				step{op: "mkdir", a: "target/loopback"},
 				step{op: "mkdir", a: "target/loopback/" + loopWWN},
