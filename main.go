@@ -127,8 +127,7 @@ func quoteWords(words []string) string {
 	out := make([]string, len(words))
 	for i, w := range words {
 		if w == "" || strings.ContainsAny(w, " \t'\"\\") {
-			w = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
-			w = strings.ReplaceAll(w, `'\''`, `'"'"'`)
+			w = "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
 		}
 		out[i] = w
 	}
