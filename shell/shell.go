@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/engine"
 )
 
 // Env is what the shell works on: the LIO model over the real or the
@@ -28,6 +29,9 @@ type Env struct {
 	AvailableFabrics []string
 	// UserSubtypes are the TCMU handler subtypes tcmsh serves.
 	UserSubtypes []string
+	// Engine serves user backstores and reports their statistics; nil
+	// when no engine is available.
+	Engine engine.Engine
 }
 
 // Options configure a Shell.
