@@ -1,0 +1,142 @@
+//go:build linux && realkernel
+
+// Tests against a real kernel with LIO, target_core_user and uio loaded and
+// configfs mounted (the qemu guest): go test -c -tags realkernel, run as
+// root in the guest. They create and remove their own backstore under
+// user_<realHBA>.
+package uio
+
+import (
+	"errors"
+	"os"
+	"path"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tcmsh/tcmsh/configfs"
+)
+
+const realHBA = 97
+
+// realBackstore creates an enabled user backstore and removes it when the
+// test ends. nl_reply_supported=-1 keeps the enable from waiting for a
+// netlink reply whatever the module's reply mode.
+func realBackstore(t *testing.T, name, devConfig string) (configfs.FS, string) {
+	t.Helper()
+	root := "/sys/kernel/config"
+	if _, err := os.Stat(path.Join(root, "target", "core")); err != nil {
+		t.Skipf("no LIO configfs: %v", err)
+	}
+	fsys := configfs.NewRealFS(root)
+	hba := path.Join("target/core", "user_"+strconv.Itoa(realHBA))
+	so := path.Join(hba, name)
+	if err := fsys.Mkdir(hba); err != nil && !errors.Is(err, syscall.EEXIST) {
+		t.Fatal(err)
+	}
+	if err := fsys.Mkdir(so); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := fsys.Rmdir(so); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		fsys.Rmdir(hba)
+	})
+	ctl := "dev_size=16777216,dev_config=" + devConfig + ",nl_reply_supported=-1"
+	if err := fsys.WriteFile(path.Join(so, "control"), []byte(ctl)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.WriteFile(path.Join(so, "enable"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	return fsys, so
+}
+
+func findReal(t *testing.T, device string) Info {
+	t.Helper()
+	infos, err := Scan("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range infos {
+		if in.Device == device && in.HBA == realHBA {
+			return in
+		}
+	}
+	t.Fatalf("device %s not among %+v", device, infos)
+	return Info{}
+}
+
+func TestRealKernelDevice(t *testing.T) {
+	fsys, so := realBackstore(t, "uiotest", "tcmshtest/some/where")
+	info := findReal(t, "uiotest")
+	if info.Err != nil || info.Subtype != "tcmshtest" || info.CfgString != "some/where" || info.Version != "2" ||
+		info.ConfigPath() != so || info.MapSize < 1<<20 {
+		t.Fatalf("info %+v", info)
+	}
+	t.Logf("%s: %s, map size %#x", info.UIO, info.RawName, info.MapSize)
+
+	attrs, err := ReadAttributes(fsys, info.ConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attrs.BlockSize != 512 || attrs.Size != 16777216 || attrs.MaxSectors != 128 || attrs.WriteCache {
+		t.Errorf("attributes %+v", attrs)
+	}
+	t.Logf("attributes %+v", attrs)
+
+	d, err := Open(info, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("runtime poller accepted the uio fd: %v", d.polled)
+	if !d.polled {
+		t.Error("uio fd not pollable by the runtime poller; Wait uses poll(2)+eventfd")
+	}
+	if len(d.Region()) != int(info.MapSize) {
+		t.Errorf("region %d bytes", len(d.Region()))
+	}
+	if _, err := Open(info, ""); !errors.Is(err, syscall.EBUSY) {
+		t.Errorf("second open: %v, want EBUSY", err)
+	} else {
+		t.Logf("second open: %v", err)
+	}
+	if err := d.Notify(); err != nil {
+		t.Errorf("Notify: %v", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- d.Wait() }()
+	select {
+	case err := <-waited:
+		t.Fatalf("Wait returned with no command queued: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if !errors.Is(err, os.ErrClosed) {
+			t.Errorf("Wait after Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock Wait")
+	}
+
+	// The device is free again; reattach through the action files.
+	d, err = Reattach(fsys, info, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	runners, err := FindRunners("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tcmu-runner processes: %+v", runners)
+}
