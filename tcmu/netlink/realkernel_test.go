@@ -10,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"path"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -110,5 +111,87 @@ func TestRealKernelEvents(t *testing.T) {
 	}
 	if events[1].DevSize != 2097152 || !events[2].WriteCache || events[3].DevConfig != "tcmshtest/y" {
 		t.Errorf("reconfig values: %v / %v / %v", events[1], events[2], events[3])
+	}
+}
+
+// TestRealKernelReplyMode turns the module's reply mode on, which makes
+// every later enable of a device without nl_reply_supported=-1 wait for a
+// reply: it runs only in a throwaway guest, with TCMSH_REPLY_MODE_TEST=1.
+func TestRealKernelReplyMode(t *testing.T) {
+	if os.Getenv("TCMSH_REPLY_MODE_TEST") != "1" {
+		t.Skip("set TCMSH_REPLY_MODE_TEST=1 in a throwaway guest: this switches the module's reply mode")
+	}
+	const root = "/sys/kernel/config/target/core"
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("no LIO configfs: %v", err)
+	}
+	var mu sync.Mutex
+	var events []Event
+	l, err := Listen(Config{
+		Handler: func(ev Event) error {
+			mu.Lock()
+			events = append(events, ev)
+			mu.Unlock()
+			if ev.Command == CmdAddedDevice && strings.Contains(ev.Device, "/refuse/") {
+				return syscall.ENOENT
+			}
+			return nil
+		},
+		Reply:  ReplyAlways,
+		Errors: func(err error) { t.Logf("listener: %v", err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx)
+
+	// With the mode off, the kernel refuses a reply it is not waiting for.
+	err = l.Requests().Reply(Event{Command: CmdAddedDevice, Device: "none", DeviceID: 12345, HasDeviceID: true}, 0)
+	t.Logf("reply with the mode off: %v", err)
+	if err == nil {
+		t.Error("the kernel accepted a reply it was not waiting for")
+	}
+
+	if err := l.Requests().SetFeatures(true); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := l.Requests().SetFeatures(false); err != nil {
+			t.Errorf("SetFeatures(false): %v", err)
+		}
+	}()
+	mk := func(name, cfg string) error {
+		dir := path.Join(root, "user_96", name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path.Join(dir, "control"), []byte("dev_size=1048576,dev_config="+cfg), 0); err != nil {
+			t.Fatal(err)
+		}
+		return os.WriteFile(path.Join(dir, "enable"), []byte("1"), 0)
+	}
+	start := time.Now()
+	if err := mk("accepted", "tcmshtest/ok"); err != nil {
+		t.Errorf("enable answered with status 0: %v", err)
+	}
+	t.Logf("enable with a reply took %v", time.Since(start))
+	err = mk("refused", "refuse/x")
+	t.Logf("enable answered with -ENOENT: %v", err)
+	if !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("enable answered with -ENOENT returned %v", err)
+	}
+	for _, name := range []string{"accepted", "refused"} {
+		if err := os.Remove(path.Join(root, "user_96", name)); err != nil {
+			t.Errorf("remove %s: %v", name, err)
+		}
+	}
+	os.Remove(path.Join(root, "user_96"))
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ev := range events {
+		t.Logf("event: %v", ev)
 	}
 }

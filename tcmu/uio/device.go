@@ -311,8 +311,9 @@ func (d *Device) opErr(op string, err error) error {
 	return &Error{Op: op, Device: d.path, Err: err}
 }
 
-// ioErr turns a read or write error into an Error; EIO (and ENODEV, ENXIO)
-// mean the kernel removed the device.
+// ioErr turns a read or write error into an Error. After the kernel removed
+// the device, a read fails with EIO and a write with EINVAL (seen on 6.1);
+// ENODEV and ENXIO are taken to mean the same.
 func (d *Device) ioErr(op string, err error) error {
 	if d.closed.Load() || errors.Is(err, os.ErrClosed) {
 		return d.opErr(op, os.ErrClosed)
@@ -321,8 +322,16 @@ func (d *Device) ioErr(op string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
+	removed := false
 	switch errnoOf(err) {
 	case syscall.EIO, syscall.ENODEV, syscall.ENXIO:
+		removed = true
+	case syscall.EINVAL:
+		// uio refuses a write with EINVAL once its device is gone; the
+		// write is always 4 bytes, so nothing else makes it invalid.
+		removed = op == "notify"
+	}
+	if removed {
 		return &Error{Op: op, Device: d.path, Err: fmt.Errorf("%w (%w)", ErrRemoved, err),
 			Hint: "the backstore was disabled or deleted"}
 	}

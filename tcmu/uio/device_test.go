@@ -260,4 +260,11 @@ func TestRemovedDeviceError(t *testing.T) {
 	if !errors.Is(err, ErrRemoved) || !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "/dev/uio4") {
 		t.Fatalf("err = %v", err)
 	}
+	// A write to a removed uio device fails with EINVAL.
+	if err := d.ioErr("notify", syscall.EINVAL); !errors.Is(err, ErrRemoved) {
+		t.Fatalf("notify EINVAL = %v", err)
+	}
+	if err := d.ioErr("wait", syscall.EINVAL); errors.Is(err, ErrRemoved) {
+		t.Fatalf("wait EINVAL taken for removal: %v", err)
+	}
 }

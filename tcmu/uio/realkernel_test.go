@@ -39,7 +39,7 @@ func realBackstore(t *testing.T, name, devConfig string) (configfs.FS, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := fsys.Rmdir(so); err != nil {
+		if err := fsys.Rmdir(so); err != nil && !errors.Is(err, syscall.ENOENT) {
 			t.Errorf("cleanup: %v", err)
 		}
 		fsys.Rmdir(hba)
@@ -139,4 +139,32 @@ func TestRealKernelDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("tcmu-runner processes: %+v", runners)
+}
+
+func TestRealKernelRemovalWakesWait(t *testing.T) {
+	fsys, so := realBackstore(t, "gone", "tcmshtest/gone")
+	info := findReal(t, "gone")
+	d, err := Open(info, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	waited := make(chan error, 1)
+	go func() { waited <- d.Wait() }()
+	time.Sleep(100 * time.Millisecond)
+	if err := fsys.Rmdir(so); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		t.Logf("Wait after the backstore was removed: %v", err)
+		if !errors.Is(err, ErrRemoved) {
+			t.Errorf("want ErrRemoved")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("removing the backstore did not wake Wait")
+	}
+	if err := d.Notify(); !errors.Is(err, ErrRemoved) {
+		t.Errorf("Notify after removal: %v", err)
+	}
 }
