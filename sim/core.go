@@ -150,12 +150,10 @@ func registerLUGroup() {
 				return nil
 			}},
 		roAttr("members", func(k *Kernel, g *node) string {
-			// Each member line carries its NUL terminator, as the kernel's
-			// memcpy of cur_len+1 bytes does.
 			var b strings.Builder
 			for _, so := range k.allStorageObjects() {
 				if so.meta["lu_gp"] == g.name {
-					b.WriteString(so.parent.name + "/" + so.name + "\n\x00")
+					b.WriteString(so.parent.name + "/" + so.name + "\n")
 				}
 			}
 			return b.String()
@@ -222,8 +220,10 @@ func makeStorageObject(k *Kernel, hba *node, name string) (*node, error) {
 	for _, g := range []string{"scsi_dev", "scsi_tgt_dev", "scsi_lu"} {
 		k.populate(stat.group("stat_"+g, g))
 	}
+	// Every backend has an action group; only target_core_user fills it.
+	action := so.group("so_action", "action")
 	if plugin == "user" {
-		k.populate(so.group("so_action", "action"))
+		k.populate(action)
 	}
 	return so, nil
 }
@@ -615,6 +615,9 @@ func (k *Kernel) configureDevice(so *node) error {
 		}
 		maxSectors = 1<<32 - 1
 	case "pscsi":
+		if so.attr("udev_path") == "" {
+			return syscall.EINVAL // "pSCSI: udev_path attribute has not been set before ENABLE=1"
+		}
 		if m["scsi_channel_id"] == "" || m["scsi_target_id"] == "" || m["scsi_lun_id"] == "" {
 			return syscall.EINVAL // "Missing scsi_channel_id=, scsi_target_id= and scsi_lun_id= parameters"
 		}
@@ -802,7 +805,7 @@ func deviceAttribs(plugin string) []attrDef {
 		u32Attr("max_write_same_len", 0),
 		passthroughFlag("alua_support", plugin),
 		passthroughFlag("pgr_support", plugin),
-		boolAttr("emulate_rsoc", true),
+		boolAttr("emulate_pr", true, notExported),
 	}
 	for i := range defs {
 		defs[i] = ignorable(defs[i])

@@ -60,7 +60,7 @@ var fabricDefs = map[string]*fabricDef{
 			}
 			return t, nil
 		},
-		versionFile: "version", version: "TCM Loopback Fabric module v2.1-rc2 on %s/%s on %s\n",
+		versionFile: "version", version: "TCM Loopback Fabric module v2.1-rc2\n",
 		nexus: true},
 	"vhost": {name: "vhost",
 		checkWWN: protoFromName(256),
@@ -74,7 +74,7 @@ var fabricDefs = map[string]*fabricDef{
 			}
 			return t, nil
 		},
-		versionFile: "version", version: "TCM_VHOST fabric module v0.1 on %s/%s on %s\n",
+		versionFile: "version", version: "TCM_VHOST fabric module v0.1 on %s/%son %s\n", // sic: no space before "on"
 		nexus: true},
 }
 
@@ -151,6 +151,8 @@ func init() {
 		attrDef{name: "lio_version", perm: 0o444, show: func(k *Kernel, f *node, _ *node) (string, error) {
 			return k.fabricVersion(f.name, "lio_version")
 		}},
+		attrDef{name: "cpus_allowed_list", perm: 0o644, init: constInit(fmt.Sprintf("0-%d", simulatedCPUs-1)),
+			store: storeCPUList},
 	)
 	register("disc_auth", append(authAttrs(),
 		u32Attr("enforce_discovery_auth", 0, between(0, 1)))...)
@@ -176,6 +178,11 @@ func init() {
 	register("acl", aclAttrs()...)
 	register("acl_attrib", aclAttribAttrs()...)
 	register("acl_auth", authAttrs()...)
+	for _, name := range []string{"MaxConnections", "InitialR2T", "ImmediateData", "MaxBurstLength", "FirstBurstLength",
+		"DefaultTime2Wait", "DefaultTime2Retain", "MaxOutstandingR2T", "DataPDUInOrder", "DataSequenceInOrder", "ErrorRecoveryLevel"} {
+		// The negotiated values of the ACL's session; there is none here.
+		register("acl_param", roConst(name, "No Active iSCSI Session"))
+	}
 	register("mlun", mlunAttrs()...)
 }
 
@@ -199,9 +206,12 @@ func fabricHas(fabric, typ, attr string) bool {
 	iscsi := fabric == "iscsi"
 	switch typ {
 	case "fabric":
+		if attr == "cpus_allowed_list" {
+			return iscsi
+		}
 		f := fabricDefs[fabric]
 		return f != nil && f.versionFile == attr
-	case "disc_auth", "tpg_auth", "tpg_param", "np", "acl_attrib", "acl_auth":
+	case "disc_auth", "tpg_auth", "tpg_param", "np", "acl_attrib", "acl_auth", "acl_param":
 		return iscsi
 	case "tpg":
 		switch attr {
@@ -214,8 +224,6 @@ func fabricHas(fabric, typ, attr string) bool {
 			return fabric == "loopback" || fabric == "vhost"
 		case "transport_status", "address":
 			return fabric == "loopback"
-		case "rtpi":
-			return true
 		}
 	case "tpg_attrib":
 		if attr == "fabric_prot_type" {
@@ -286,7 +294,6 @@ func makeTPG(k *Kernel, wwn *node, name string) (*node, error) {
 	}
 	t := newDir("tpg", name, false)
 	t.meta["tag"] = strconv.FormatUint(tag, 10)
-	t.meta["rtpi"] = itoa(k.lowestFreeRTPI())
 	wwn.add(t)
 	k.populateFabric(t, fabric)
 	t.group("tpg_lun", "lun")
@@ -324,21 +331,6 @@ func tpgAttrs() []attrDef {
 				}
 				return nil
 			}},
-		{name: "rtpi", perm: 0o644,
-			show: func(_ *Kernel, tpg *node, _ *node) (string, error) {
-				return fmt.Sprintf("%#x\n", atoi(tpg.meta["rtpi"])), nil
-			},
-			store: func(k *Kernel, tpg *node, _ *node, v string) error {
-				x, err := kstrtou(v, 0xffff)
-				if err != nil {
-					return err
-				}
-				if x == 0 || tpgEnabled(tpg) {
-					return syscall.EINVAL // "Can not change RTPI on enabled TPG"
-				}
-				tpg.meta["rtpi"] = strconv.FormatUint(x, 10)
-				return nil
-			}},
 		roAttr("address", func(_ *Kernel, tpg *node) string {
 			return fmt.Sprintf("%s:0:%s\n", tpg.parent.meta["host_no"], tpg.meta["tag"])
 		}),
@@ -361,49 +353,27 @@ func storeTPGEnable(_ *Kernel, tpg *node, a *node, v string) error {
 	}
 	if on && fabricOf(tpg) == "iscsi" {
 		// With authentication enforced, AuthMethod=None becomes CHAP.
+		// With authentication enforced, None leaves the AuthMethod list.
 		attrib, param := tpg.children["attrib"], tpg.children["param"]
-		if attrib.attr("authentication") == "1" && param.attr("AuthMethod") == "None" {
-			param.setAttr("AuthMethod", "CHAP")
+		if attrib.attr("authentication") == "1" {
+			var keep []string
+			for _, m := range strings.Split(param.attr("AuthMethod"), ",") {
+				if m != "None" {
+					keep = append(keep, m)
+				}
+			}
+			if len(keep) == 0 {
+				keep = []string{"CHAP"}
+			}
+			param.setAttr("AuthMethod", strings.Join(keep, ","))
 		}
 	}
 	a.value = want
 	return nil
 }
 
-// tpgEnabled is se_tpg->enabled: the enable attribute, or always for
-// fabrics that have none.
-func tpgEnabled(tpg *node) bool {
-	if a := tpg.children["enable"]; a != nil {
-		return a.value == "1"
-	}
-	return true
-}
-
 // simulatedCPUs is the number of online CPUs the simulation reports.
 const simulatedCPUs = 2
-
-// lowestFreeRTPI is the relative target port identifier a new TPG gets:
-// the lowest one (from 1) no other TPG holds.
-func (k *Kernel) lowestFreeRTPI() int64 {
-	used := map[int64]bool{}
-	for _, f := range k.root.children["target"].children {
-		if f.typ != "fabric" {
-			continue
-		}
-		for _, w := range f.children {
-			for _, t := range w.children {
-				if t.typ == "tpg" {
-					used[atoi(t.meta["rtpi"])] = true
-				}
-			}
-		}
-	}
-	r := int64(1)
-	for used[r] {
-		r++
-	}
-	return r
-}
 
 // lunPorts counts the LUNs of a TPG that export a device (the fabric's
 // port count).
@@ -538,11 +508,8 @@ var iscsiParams = []iscsiParam{
 	{name: "ErrorRecoveryLevel", def: "0", lo: 0, hi: 2},
 	{name: "IFMarker", def: "No", values: []string{"Yes", "No"}},
 	{name: "OFMarker", def: "No", values: []string{"Yes", "No"}},
-	{name: "IFMarkInt", def: "2048~65535"},
-	{name: "OFMarkInt", def: "2048~65535"},
-	{name: "RDMAExtensions", def: "No", values: []string{"Yes", "No"}},
-	{name: "InitiatorRecvDataSegmentLength", def: "262144", lo: 512, hi: 16777215},
-	{name: "TargetRecvDataSegmentLength", def: "8192", lo: 512, hi: 16777215},
+	{name: "IFMarkInt", def: "Reject"},
+	{name: "OFMarkInt", def: "Reject"},
 }
 
 func iscsiParamAttrs() []attrDef {
@@ -844,7 +811,7 @@ func makeACL(k *Kernel, acls *node, name string) (*node, error) {
 	k.populateFabric(acl, fabric)
 	k.populateFabric(acl.group("acl_attrib", "attrib"), fabric)
 	k.populateFabric(acl.group("acl_auth", "auth"), fabric)
-	acl.group("acl_param", "param")
+	k.populateFabric(acl.group("acl_param", "param"), fabric)
 	acl.group("stat_group", "fabric_statistics")
 	return acl, nil
 }
@@ -1004,4 +971,29 @@ func (k *Kernel) LoopbackDisks() []LoopbackDisk {
 		return nil
 	})
 	return out
+}
+
+// storeCPUList is iSCSI's cpus_allowed_list: a CPU list of online CPUs.
+func storeCPUList(_ *Kernel, _ *node, a *node, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return syscall.EINVAL
+	}
+	for _, part := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a {
+			return syscall.EINVAL
+		}
+		if b >= simulatedCPUs {
+			return syscall.EINVAL
+		}
+	}
+	a.value = v
+	return nil
 }
