@@ -104,7 +104,11 @@ func openNode(info Info, devDir string) (int, string, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
 		errno := errnoOf(err)
-		return -1, path, &Error{Op: "open", Device: label, Err: err, Hint: hintFor(errno)}
+		hint := hintFor(errno)
+		if errno == unix.EBUSY {
+			hint = busyHint(DefaultProc, devDir, info.Minor)
+		}
+		return -1, path, &Error{Op: "open", Device: label, Err: err, Hint: hint}
 	}
 	return fd, path, nil
 }
@@ -173,9 +177,14 @@ func newDevice(info Info, fd int, path string, region []byte, forcePoll bool) (*
 // It is safe for concurrent use.
 func (d *Device) Info() Info { return d.info }
 
-// Region returns the whole shared mapping, exactly maps/map0/size bytes. The
-// slice is valid until Close. It is safe for concurrent use.
-func (d *Device) Region() []byte { return d.region }
+// Region returns the whole shared mapping, exactly maps/map0/size bytes, or
+// nil after Close. The slice is valid until Close. It is safe for concurrent
+// use.
+func (d *Device) Region() []byte {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.region
+}
 
 // Wait blocks until the kernel signals new work (a 4-byte read of the uio
 // device returns the event count). Events that arrived since the last Wait

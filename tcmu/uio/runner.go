@@ -2,12 +2,14 @@ package uio
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // RunnerComm is the command name tcmu-runner runs under (/proc/<pid>/comm).
@@ -21,6 +23,32 @@ type Runner struct {
 	// Err is set when the process's descriptors could not be listed (not
 	// root, or it exited while being read); Minors is then incomplete.
 	Err error
+}
+
+// String says what the runner holds: "tcmu-runner (pid 812) holds uio0, uio2".
+func (r Runner) String() string {
+	s := fmt.Sprintf("%s (pid %d)", RunnerComm, r.PID)
+	switch {
+	case r.Err != nil && len(r.Minors) == 0:
+		return s + ": its devices are unknown (" + r.Err.Error() + ")"
+	case len(r.Minors) == 0:
+		return s + " holds no uio device"
+	}
+	names := make([]string, len(r.Minors))
+	for i, m := range r.Minors {
+		names[i] = "uio" + strconv.Itoa(m)
+	}
+	return s + " holds " + strings.Join(names, ", ")
+}
+
+// busyHint explains an EBUSY open of uio<minor>, naming the tcmu-runner
+// that holds it when there is one.
+func busyHint(proc, devDir string, minor int) string {
+	runners, _ := FindRunners(proc, devDir)
+	if r, ok := HeldBy(runners, minor); ok {
+		return fmt.Sprintf("served by %s (pid %d); stop it to serve this device from tcmsh", RunnerComm, r.PID)
+	}
+	return hintFor(syscall.EBUSY)
 }
 
 // Holds reports whether the runner has uio<minor> open.

@@ -3,6 +3,7 @@ package uio
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -57,6 +58,20 @@ func TestFindRunners(t *testing.T) {
 	}
 	if _, ok := HeldBy(rs, 1); ok {
 		t.Error("uio1 (held by bash) reported as held by tcmu-runner")
+	}
+	if s := rs[1].String(); s != "tcmu-runner (pid 812) holds uio0, uio2, uio12" {
+		t.Errorf("String() = %q", s)
+	}
+	if s := rs[0].String(); s != "tcmu-runner (pid 90) holds no uio device" {
+		t.Errorf("String() = %q", s)
+	}
+
+	// The EBUSY hint names the runner holding the device, or guesses.
+	if h := busyHint(proc, dev, 2); !strings.Contains(h, "tcmu-runner (pid 812)") {
+		t.Errorf("busy hint for uio2: %q", h)
+	}
+	if h := busyHint(proc, dev, 1); !strings.Contains(h, "another handler, for example tcmu-runner") {
+		t.Errorf("busy hint for uio1: %q", h)
 	}
 }
 
