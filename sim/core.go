@@ -97,6 +97,9 @@ func makeHBA(k *Kernel, parent *node, name string) (*node, error) {
 	h.meta["plugin"] = plugin
 	h.meta["host_id"] = strconv.FormatUint(id, 10)
 	h.meta["index"] = k.root.meta["hba_index"]
+	// The SCSI MIB instance index comes from another counter, which other
+	// users have advanced by 3 when the first HBA is made (seen on 6.1).
+	h.meta["inst"] = itoa(atoi(k.root.meta["hba_index"]) + 3)
 	k.root.meta["hba_index"] = itoa(atoi(k.root.meta["hba_index"]) + 1)
 	k.populate(h)
 	return h, nil
@@ -188,12 +191,13 @@ func (k *Kernel) allStorageObjects() []*node {
 // ---- storage objects ----
 
 // Backend facts: the INQUIRY product and revision and the attribute set.
+// (Passthrough backends leave them empty: the device answers INQUIRY.)
 var productID = map[string]string{
-	"fileio": "FILEIO", "iblock": "IBLOCK", "rd_mcp": "RAMDISK-MCP", "pscsi": "", "user": "TCMU device",
+	"fileio": "FILEIO", "iblock": "IBLOCK", "rd_mcp": "RAMDISK-MCP", "pscsi": "", "user": "",
 }
 
 var revision = map[string]string{
-	"fileio": "4.0", "iblock": "4.0", "rd_mcp": "4.0", "pscsi": "", "user": "0002",
+	"fileio": "4.0", "iblock": "4.0", "rd_mcp": "4.0", "pscsi": "", "user": "",
 }
 
 func makeStorageObject(k *Kernel, hba *node, name string) (*node, error) {
@@ -345,16 +349,11 @@ func devInfo(so *node) string {
 	if exportCount(so) > 0 {
 		status = "ACTIVATED"
 	}
-	depth := "0"
-	if configured(so) {
-		depth = at.attr("queue_depth")
-	}
+	// dev->queue_depth is only set by a write of attrib/queue_depth.
+	depth := orZero(so.meta["queue_depth"])
 	block := at.attr("block_size")
 	if _, ok := at.children["block_size"]; !ok {
 		block = at.attr("hw_block_size") // passthrough backends have no block_size attribute
-		if configured(so) {
-			depth = at.attr("hw_queue_depth")
-		}
 	}
 	s := fmt.Sprintf("Status: %s  Max Queue Depth: %s  SectorSize: %s  HwMaxSectors: %s\n        ",
 		status, depth, block, at.attr("hw_max_sectors"))
@@ -369,8 +368,8 @@ func devInfo(so *node) string {
 		if m["fd_async_io"] == "1" {
 			async = "1"
 		}
-		s += fmt.Sprintf("TCM FILEIO ID: %s        File: %s  Size: %s  Mode: %s Async: %s\n",
-			m["dev_index"], m["fd_dev_name"], orZero(m["fd_dev_size"]), mode, async)
+		s += fmt.Sprintf("TCM FILEIO ID: 0        File: %s  Size: %s  Mode: %s Async: %s\n",
+			m["fd_dev_name"], orZero(m["fd_dev_size"]), mode, async)
 	case "iblock":
 		s += fmt.Sprintf("iBlock device: %s", m["ib_dev"])
 		if m["udev_path"] != "" {
@@ -383,8 +382,12 @@ func devInfo(so *node) string {
 			s += "Major: 0 Minor: 0\n"
 		}
 	case "rd_mcp":
-		s += fmt.Sprintf("TCM RamDisk ID: %s  RamDisk Makeup: rd_mcp\n        PAGES/PAGE_SIZE: %s*4096  SG_table_count: %s  nullio: %s\n",
-			m["dev_index"], orZero(m["rd_pages"]), sgTables(m["rd_pages"]), orZero(m["rd_nullio"]))
+		tables := "0"
+		if configured(so) && m["rd_nullio"] != "1" {
+			tables = sgTables(m["rd_pages"])
+		}
+		s += fmt.Sprintf("TCM RamDisk ID: 0  RamDisk Makeup: rd_mcp\n        PAGES/PAGE_SIZE: %s*4096  SG_table_count: %s  nullio: %s dummy: %s\n",
+			orZero(m["rd_pages"]), tables, orZero(m["rd_nullio"]), orZero(m["rd_dummy"]))
 	case "pscsi":
 		s += fmt.Sprintf("SCSI Device Bus Location: Channel ID: %s Target ID: %s LUN: %s Host ID: %s\n",
 			orZero(m["scsi_channel_id"]), orZero(m["scsi_target_id"]), orZero(m["scsi_lun_id"]), orValue(m["scsi_host_id"], "PHBA Mode"))
@@ -408,14 +411,19 @@ func orValue(s, v string) string {
 	return s
 }
 
-// sgTables is the number of scatterlist tables rd_mcp allocates for its pages.
+// sgTables is the number of scatterlist tables rd_mcp allocates for its
+// pages: 2048 entries fit in one (RD_MAX_ALLOCATION_SIZE / sizeof(struct
+// scatterlist)); when chained, each table gives one entry to the chain.
 func sgTables(pages string) string {
 	n := atoi(pages)
-	if n <= 0 {
+	const perTable = 65536 / 32
+	switch {
+	case n <= 0:
 		return "0"
+	case n <= perTable:
+		return "1"
 	}
-	const perTable = 4096 / 32 // sg entries per page-sized table, the kernel's RD_MAX_ALLOCATION_SIZE / sizeof(struct scatterlist)
-	return itoa((n + perTable - 1) / perTable)
+	return itoa((n + perTable - 2) / (perTable - 1))
 }
 
 // ---- control ----
@@ -613,7 +621,8 @@ func (k *Kernel) configureDevice(so *node) error {
 		if atoi(m["rd_pages"]) == 0 {
 			return syscall.EINVAL // "Illegal page count: 0 for Ramdisk device"
 		}
-		maxSectors = 1<<32 - 1
+		// se_dev_align_max_sectors rounds UINT_MAX down to whole pages.
+		maxSectors = (1<<32 - 1) &^ (4096/blockSize - 1)
 	case "pscsi":
 		if so.attr("udev_path") == "" {
 			return syscall.EINVAL // "pSCSI: udev_path attribute has not been set before ENABLE=1"
@@ -729,8 +738,11 @@ func deviceAttribs(plugin string) []attrDef {
 		// Backends that pass CDBs through get passthrough_attrib_attrs;
 		// target_core_user adds its own after them.
 		defs := []attrDef{ro("hw_pi_prot_type"), ro("hw_block_size"), ro("hw_max_sectors"), ro("hw_queue_depth"),
+			boolAttr("emulate_pr", true, notExported),
 			passthroughFlag("alua_support", plugin), passthroughFlag("pgr_support", plugin)}
 		if plugin == "user" {
+			// target_core_user keeps persistent reservations in the core.
+			defs = append(defs, boolAttr("enforce_pr_isids", true), boolAttr("force_pr_aptpl", false, notExported))
 			defs = append(defs, userAttribs()...)
 		}
 		return defs
@@ -790,6 +802,7 @@ func deviceAttribs(plugin string) []attrDef {
 			if v == 0 || (v > atoi(at.attr("queue_depth")) && v > atoi(at.attr("hw_queue_depth"))) {
 				return syscall.EINVAL
 			}
+			soOf(at).meta["queue_depth"] = itoa(v) // da->queue_depth = dev->queue_depth = val
 			return nil
 		}),
 		u32Attr("max_unmap_lba_count", 0),
@@ -1022,7 +1035,7 @@ func wwnAttrs() []attrDef {
 
 func statDevAttrs() []attrDef {
 	return []attrDef{
-		roAttr("inst", func(_ *Kernel, s *node) string { return soOf(s).parent.meta["index"] + "\n" }),
+		roAttr("inst", func(_ *Kernel, s *node) string { return soOf(s).parent.meta["inst"] + "\n" }),
 		roAttr("indx", func(_ *Kernel, s *node) string { return soOf(s).meta["dev_index"] + "\n" }),
 		roConst("role", "Target"),
 		roAttr("ports", func(_ *Kernel, s *node) string { return itoa(int64(exportCount(soOf(s)))) + "\n" }),
@@ -1031,14 +1044,15 @@ func statDevAttrs() []attrDef {
 
 func statTgtDevAttrs() []attrDef {
 	return []attrDef{
-		roAttr("inst", func(_ *Kernel, s *node) string { return soOf(s).parent.meta["index"] + "\n" }),
+		roAttr("inst", func(_ *Kernel, s *node) string { return soOf(s).parent.meta["inst"] + "\n" }),
 		roAttr("indx", func(_ *Kernel, s *node) string { return soOf(s).meta["dev_index"] + "\n" }),
 		roConst("num_lus", "1"),
 		roAttr("status", func(_ *Kernel, s *node) string {
+			// The kernel prints this one without a newline.
 			if exportCount(soOf(s)) > 0 {
-				return "activated\n"
+				return "activated"
 			}
-			return "deactivated\n"
+			return "deactivated"
 		}),
 		roAttr("non_access_lus", func(_ *Kernel, s *node) string {
 			if exportCount(soOf(s)) > 0 {
@@ -1055,7 +1069,7 @@ func statTgtDevAttrs() []attrDef {
 func statLUAttrs() []attrDef {
 	wwn := func(s *node, name string) string { return soOf(s).children["wwn"].attr(name) }
 	return []attrDef{
-		roAttr("inst", func(_ *Kernel, s *node) string { return soOf(s).parent.meta["index"] + "\n" }),
+		roAttr("inst", func(_ *Kernel, s *node) string { return soOf(s).parent.meta["inst"] + "\n" }),
 		roAttr("dev", func(_ *Kernel, s *node) string { return soOf(s).meta["dev_index"] + "\n" }),
 		roConst("indx", "1"),
 		roConst("lun", "0"),
@@ -1079,10 +1093,10 @@ func statLUAttrs() []attrDef {
 		roConst("resets", "0"),
 		roConst("full_stat", "0"),
 		roConst("hs_num_cmds", "0"),
-		roAttr("creation_time", func(_ *Kernel, s *node) string {
-			// INITIAL_JIFFIES-based hundredths of a second since boot; the
-			// simulation uses hundredths of a second since the epoch.
-			return itoa(atoi(soOf(s).meta["created"])/1e7) + "\n"
+		roAttr("creation_time", func(k *Kernel, s *node) string {
+			// Hundredths of a second since boot; the simulation boots with
+			// its first change.
+			return itoa((atoi(soOf(s).meta["created"])-atoi(k.root.meta["boot"]))/1e7) + "\n"
 		}),
 	}
 }

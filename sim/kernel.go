@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -461,6 +462,15 @@ func (k *Kernel) mutateLocked(o op) ([]event, error) {
 // kernel accepts but that change nothing (empty writes).
 func (k *Kernel) apply(o op) (changed bool, err error) {
 	k.now = o.now
+	if k.root.meta["boot"] == "" {
+		// The simulated machine boots with its first change; only a
+		// change that is recorded may set it.
+		defer func() {
+			if changed && err == nil {
+				k.root.meta["boot"] = strconv.FormatInt(o.now, 10)
+			}
+		}()
+	}
 	switch o.kind {
 	case opMkdir:
 		return true, k.doMkdir(o.a)

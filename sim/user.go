@@ -229,13 +229,30 @@ func actionAttrs() []attrDef {
 		}}
 	}
 	u8 := func(v string) (uint64, error) { return kstrtou(v, 255) }
+	blockDev := action("block_dev", func(x uint64) error {
+		if x > 1 {
+			return syscall.EINVAL
+		}
+		return nil
+	}, u8)
+	blockDev.perm = 0o644
+	blockDev.show = func(_ *Kernel, act *node, _ *node) (string, error) {
+		if soOf(act).meta["blocked"] == "1" {
+			return "blocked\n", nil
+		}
+		return "unblocked\n", nil
+	}
+	store := blockDev.store
+	blockDev.store = func(k *Kernel, act *node, a *node, v string) error {
+		if err := store(k, act, a, v); err != nil {
+			return err
+		}
+		x, _ := u8(v)
+		soOf(act).meta["blocked"] = strconv.FormatUint(x, 10)
+		return nil
+	}
 	return []attrDef{
-		action("block_dev", func(x uint64) error {
-			if x > 1 {
-				return syscall.EINVAL
-			}
-			return nil
-		}, u8),
+		blockDev,
 		action("reset_ring", func(x uint64) error {
 			if x != 1 && x != 2 {
 				return syscall.EINVAL

@@ -156,7 +156,7 @@ func TestUserControlAndAttributes(t *testing.T) {
 	if d.MapSize != (64+2)<<20 || d.HwBlockSize != 4096 || d.HwMaxSectors != 256 || d.NlReplySupported != -1 {
 		t.Fatalf("device = %+v", d)
 	}
-	if got := read(t, k, p+"/info"); got != "Status: DEACTIVATED  Max Queue Depth: 128  SectorSize: 4096  HwMaxSectors: 256\n        Config: fbo/a Size: 4096 MaxDataAreaMB: 64 DataPagesPerBlk: 1 CmdRingSizeMB: 2\n" {
+	if got := read(t, k, p+"/info"); got != "Status: DEACTIVATED  Max Queue Depth: 0  SectorSize: 4096  HwMaxSectors: 256\n        Config: fbo/a Size: 4096 MaxDataAreaMB: 64 DataPagesPerBlk: 1 CmdRingSizeMB: 2\n" {
 		t.Fatalf("info = %q", got)
 	}
 }
