@@ -7,10 +7,13 @@
 package uio
 
 import (
+	"bufio"
 	"errors"
 	"os"
+	"os/exec"
 	"path"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -166,5 +169,39 @@ func TestRealKernelRemovalWakesWait(t *testing.T) {
 	}
 	if err := d.Notify(); !errors.Is(err, ErrRemoved) {
 		t.Errorf("Notify after removal: %v", err)
+	}
+}
+
+// TestRealKernelBusyNamesRunner holds a real device open from a process
+// named tcmu-runner: Open must fail with EBUSY naming that process.
+func TestRealKernelBusyNamesRunner(t *testing.T) {
+	realBackstore(t, "busy", "tcmshtest/busy")
+	info := findReal(t, "busy")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := path.Join(t.TempDir(), RunnerComm)
+	if err := os.Symlink(self, link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(link, "-test.run=^TestHelperHoldDevice$")
+	cmd.Env = append(os.Environ(), "TCMSH_HOLD="+info.DevPath(""))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+	}()
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("helper: %q, %v", line, err)
+	}
+	_, err = Open(info, "")
+	t.Logf("open while held: %v", err)
+	if !errors.Is(err, syscall.EBUSY) || !strings.Contains(err.Error(), "pid "+strconv.Itoa(cmd.Process.Pid)) {
+		t.Errorf("want EBUSY naming pid %d", cmd.Process.Pid)
 	}
 }
