@@ -14,7 +14,7 @@ func TestParseName(t *testing.T) {
 	}{
 		{"tcm-user/0/test/demo/x", Name{0, "test", "demo/x", "demo", "x"}, nil},
 		{"tcm-user/0/test/demo/x\n", Name{0, "test", "demo/x", "demo", "x"}, nil},
-		{"tcm-user/12/disk/file//var/tmp/d.img", Name{12, "disk", "file//var/tmp/d.img", "file", "/var/tmp/d.img"}, nil},
+		{"tcm-user/12/disk/file//srv/disks/d.img", Name{12, "disk", "file//srv/disks/d.img", "file", "/srv/disks/d.img"}, nil},
 		{"tcm-user/4294967295/d/rbd/pool/image@snap", Name{4294967295, "d", "rbd/pool/image@snap", "rbd", "pool/image@snap"}, nil},
 		{"tcm-user/0/d/ram", Name{0, "d", "ram", "ram", ""}, nil},
 		{"tcm-user/0/d/ram/", Name{0, "d", "ram/", "ram", ""}, nil},
