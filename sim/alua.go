@@ -127,7 +127,8 @@ func tgPtGroupAttrs() []attrDef {
 			for _, lun := range k.lunsOf(soOf(g)) {
 				if lunTGPtGroup(lun) == g.name {
 					tpg := lun.parent.parent
-					b.WriteString(tpg.parent.parent.name + "/" + tpg.parent.name + "/" + tpg.name + "/" + lun.name + "\n\x00")
+					// Each line carries its NUL terminator: the kernel copies cur_len+1 bytes.
+					b.WriteString(fabricName(tpg.parent.parent.name) + "/" + tpg.parent.name + "/" + tpg.name + "/" + lun.name + "\n\x00")
 				}
 			}
 			return b.String()
@@ -160,6 +161,7 @@ func storeAccessState(_ *Kernel, g *node, a *node, v string) error {
 				return syscall.EINVAL
 			}
 			a.value = strconv.FormatUint(x, 10)
+			g.setAttr("alua_access_status", "2") // ALUA_STATUS_ALTERED_BY_IMPLICIT_ALUA
 			return nil
 		}
 	}

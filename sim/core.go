@@ -623,6 +623,7 @@ func (k *Kernel) configureDevice(so *node) error {
 		}
 		// se_dev_align_max_sectors rounds UINT_MAX down to whole pages.
 		maxSectors = (1<<32 - 1) &^ (4096/blockSize - 1)
+		at.setAttr("is_nonrot", "1")
 	case "pscsi":
 		if so.attr("udev_path") == "" {
 			return syscall.EINVAL // "pSCSI: udev_path attribute has not been set before ENABLE=1"
@@ -1010,9 +1011,9 @@ func wwnAttrs() []attrDef {
 		inquiry("vendor_id", 8, func(*node) string { return "LIO-ORG" }),
 		inquiry("product_id", 16, func(so *node) string { return productID[so.meta["plugin"]] }),
 		inquiry("revision", 4, func(so *node) string { return revision[so.meta["plugin"]] }),
-		{name: "company_id", perm: 0o644, init: constInit("0x1405"),
+		{name: "company_id", perm: 0o644, init: constInit("5125"), // OUI 0x001405
 			show: func(_ *Kernel, _ *node, a *node) (string, error) {
-				return fmt.Sprintf("%#08x\n", atoi(a.value)), nil
+				return fmt.Sprintf("0x%06x\n", atoi(a.value)), nil // C's %#08x counts the 0x in the width
 			},
 			store: func(_ *Kernel, w *node, a *node, v string) error {
 				x, err := kstrtou(v, 1<<32-1)
@@ -1079,7 +1080,13 @@ func statLUAttrs() []attrDef {
 		roAttr("vend", func(_ *Kernel, s *node) string { return fmt.Sprintf("%-8s\n", wwn(s, "vendor_id")) }),
 		roAttr("prod", func(_ *Kernel, s *node) string { return fmt.Sprintf("%-16s\n", wwn(s, "product_id")) }),
 		roAttr("rev", func(_ *Kernel, s *node) string { return fmt.Sprintf("%-4s\n", wwn(s, "revision")) }),
-		roConst("dev_type", "0"),
+		roAttr("dev_type", func(_ *Kernel, s *node) string {
+			so := soOf(s)
+			if so.meta["plugin"] == "pscsi" && !configured(so) {
+				return "127\n" // no SCSI device behind it yet
+			}
+			return "0\n"
+		}),
 		roAttr("status", func(_ *Kernel, s *node) string {
 			if exportCount(soOf(s)) > 0 {
 				return "available\n"

@@ -184,6 +184,7 @@ func init() {
 		register("acl_param", roConst(name, "No Active iSCSI Session"))
 	}
 	register("mlun", mlunAttrs()...)
+	lunStatAttrs()
 }
 
 // Attribute sets differ per fabric: the registry is keyed by group type,
@@ -275,6 +276,20 @@ func makeWWN(k *Kernel, fabric *node, name string) (*node, error) {
 		// tcm_loop adds a SCSI host for every target.
 		w.meta["host_no"] = k.root.meta["host_no"]
 		k.root.meta["host_no"] = itoa(atoi(k.root.meta["host_no"]) + 1)
+	}
+	if fabric.name == "iscsi" {
+		// iscsit_add_tiqn takes the lowest free index of an IDR.
+		used := map[string]bool{}
+		for _, o := range fabric.children {
+			if o.typ == "wwn" {
+				used[o.meta["tiqn_index"]] = true
+			}
+		}
+		i := int64(0)
+		for used[itoa(i)] {
+			i++
+		}
+		w.meta["tiqn_index"] = itoa(i)
 	}
 	stats := w.group("stat_group", "fabric_statistics")
 	if fabric.name == "iscsi" {
@@ -566,7 +581,7 @@ func makeLUN(k *Kernel, _ *node, name string) (*node, error) {
 	k.populate(lun)
 	stats := lun.group("stat_group", "statistics")
 	for _, g := range []string{"scsi_port", "scsi_tgt_port", "scsi_transport"} {
-		stats.group("stat_group", g)
+		k.populate(stats.group("lun_"+g, g))
 	}
 	return lun, nil
 }
@@ -628,7 +643,7 @@ func lunAttrs() []attrDef {
 			} else if s == 15 {
 				st = "Transitioning"
 			}
-			sec := "Online"
+			sec := "None"
 			if lun.meta["offline"] == "1" {
 				sec = "Offline"
 			}
@@ -651,7 +666,7 @@ func lunAttrs() []attrDef {
 			return nil
 		}),
 		withDev("alua_tg_pt_offline", func(_ *Kernel, lun, _ *node) string { return orZero(lun.meta["offline"]) + "\n" }, flag("offline", 1)),
-		withDev("alua_tg_pt_status", func(_ *Kernel, lun, _ *node) string { return aluaStatus[orZero(lun.meta["status"])] + "\n" }, flag("status", 2)),
+		withDev("alua_tg_pt_status", func(_ *Kernel, lun, _ *node) string { return orZero(lun.meta["status"]) + "\n" }, flag("status", 2)),
 		withDev("alua_tg_pt_write_md", func(_ *Kernel, lun, _ *node) string { return orZero(lun.meta["write_md"]) + "\n" }, flag("write_md", 1)),
 	}
 }
@@ -668,6 +683,11 @@ func portLink(k *Kernel, lun, so *node) error {
 		return syscall.EEXIST // "Port Symlink already exists"
 	}
 	lun.meta["so"] = so.path()
+	// The relative target port identifier comes from a counter of the
+	// device (core_alloc_rtpi): its Nth export gets N.
+	rtpi := atoi(so.meta["rtpi_counter"]) + 1
+	so.meta["rtpi_counter"] = itoa(rtpi)
+	lun.meta["rtpi"] = itoa(rtpi)
 	tpg := lun.parent.parent
 	if fabricOf(lun) == "loopback" && tpg.meta["nexus"] != "" {
 		// tcm_loop's post_link scans the new LUN; without a nexus the
@@ -996,4 +1016,83 @@ func storeCPUList(_ *Kernel, _ *node, a *node, v string) error {
 	}
 	a.value = v
 	return nil
+}
+
+// fabricName is what the fabric module calls itself in statistics and
+// ALUA member lists (tfo->fabric_name).
+func fabricName(fabric string) string {
+	if fabric == "iscsi" {
+		return "iSCSI"
+	}
+	return fabric
+}
+
+// protoID is the SCSI transport protocol identifier of a TPG's target.
+func protoID(tpg *node) string {
+	switch tpg.parent.meta["proto"] {
+	case "iscsi":
+		return "5"
+	case "sas":
+		return "6"
+	case "fcp":
+		return "0"
+	}
+	return "5"
+}
+
+// lunStatAttrs are the port statistics of a LUN (target_core_stat.c):
+// readable only while the LUN exports a device (ENODEV otherwise).
+func lunStatAttrs() {
+	stat := func(typ, name string, show func(k *Kernel, lun, so *node) string) {
+		register(typ, attrDef{name: name, perm: 0o444, show: func(k *Kernel, g *node, _ *node) (string, error) {
+			lun := g.parent.parent
+			so := k.lunDevice(lun)
+			if so == nil {
+				return "", syscall.ENODEV
+			}
+			return show(k, lun, so), nil
+		}})
+	}
+	inst := func(_ *Kernel, _ *node, so *node) string { return so.parent.meta["inst"] + "\n" }
+	dev := func(_ *Kernel, _ *node, so *node) string { return so.meta["dev_index"] + "\n" }
+	rtpi := func(_ *Kernel, lun, _ *node) string { return lun.meta["rtpi"] + "\n" }
+	zero := func(*Kernel, *node, *node) string { return "0\n" }
+	stat("lun_scsi_port", "inst", inst)
+	stat("lun_scsi_port", "dev", dev)
+	stat("lun_scsi_port", "indx", rtpi)
+	stat("lun_scsi_port", "role", func(_ *Kernel, _ *node, so *node) string { return "Device" + so.meta["dev_index"] + "\n" })
+	stat("lun_scsi_port", "busy_count", zero)
+	stat("lun_scsi_tgt_port", "inst", inst)
+	stat("lun_scsi_tgt_port", "dev", dev)
+	stat("lun_scsi_tgt_port", "indx", rtpi)
+	stat("lun_scsi_tgt_port", "name", func(_ *Kernel, lun, _ *node) string {
+		return fabricName(fabricOf(lun)) + "Port#" + lun.meta["rtpi"] + "\n"
+	})
+	stat("lun_scsi_tgt_port", "port_index", func(_ *Kernel, lun, _ *node) string {
+		tpg := lun.parent.parent
+		return tpg.parent.name + "+t+" + tpg.meta["tag"] + "\n"
+	})
+	stat("lun_scsi_tgt_port", "in_cmds", zero)
+	stat("lun_scsi_tgt_port", "write_mbytes", zero)
+	stat("lun_scsi_tgt_port", "read_mbytes", zero)
+	stat("lun_scsi_tgt_port", "hs_in_cmds", zero)
+	stat("lun_scsi_transport", "inst", inst)
+	stat("lun_scsi_transport", "device", func(_ *Kernel, lun, _ *node) string {
+		return "scsiTransport" + fabricName(fabricOf(lun)) + "\n"
+	})
+	stat("lun_scsi_transport", "indx", func(_ *Kernel, lun, _ *node) string {
+		// tpg_get_inst_index: iSCSI's target index (from 0), 1 for the others.
+		if fabricOf(lun) == "iscsi" {
+			return orZero(lun.parent.parent.parent.meta["tiqn_index"]) + "\n"
+		}
+		return "1\n"
+	})
+	stat("lun_scsi_transport", "dev_name", func(_ *Kernel, lun, so *node) string {
+		id := so.children["wwn"].attr("vpd_unit_serial")
+		if id == "" {
+			id = so.children["wwn"].attr("vendor_id")
+		}
+		return lun.parent.parent.parent.name + "+" + id + "\n"
+	})
+	stat("lun_scsi_transport", "proto_id", func(_ *Kernel, lun, _ *node) string { return protoID(lun.parent.parent) + "\n" })
 }

@@ -23,7 +23,8 @@ var parents = map[string][]string{
 	"tpg_attrib": {"tpg"}, "tpg_auth": {"tpg"}, "tpg_param": {"tpg"},
 	"lun": {"tpg_lun"}, "np": {"tpg_np"}, "acl": {"tpg_acls"},
 	"acl_attrib": {"acl"}, "acl_auth": {"acl"}, "acl_param": {"acl"}, "mlun": {"acl"},
-	"stat_group": {"wwn", "lun", "acl", "mlun", "stat_group"},
+	"stat_group":    {"wwn", "lun", "acl", "mlun", "stat_group"},
+	"lun_scsi_port": {"stat_group"}, "lun_scsi_tgt_port": {"stat_group"}, "lun_scsi_transport": {"stat_group"},
 }
 
 // required lists the default groups (name: type) a group type must hold.
