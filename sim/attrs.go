@@ -139,19 +139,6 @@ func boolAttr(name string, def bool, checks ...rangeCheck) attrDef {
 		}}
 }
 
-// strAttr is a 0644 string attribute of at most max bytes (EINVAL above),
-// stored without its trailing newline.
-func strAttr(name string, max int) attrDef {
-	return attrDef{name: name, perm: 0o644, store: func(_ *Kernel, _ *node, a *node, v string) error {
-		v = stripNewline(v)
-		if len(v) > max {
-			return syscall.EINVAL
-		}
-		a.value = v
-		return nil
-	}}
-}
-
 // atoi reads a stored decimal value (0 when unset).
 func atoi(s string) int64 {
 	v, _ := strconv.ParseInt(s, 10, 64)

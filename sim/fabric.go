@@ -481,8 +481,8 @@ func tpgAttribAttrs() []attrDef {
 // credential off) and prints it back.
 func authAttrs() []attrDef {
 	return []attrDef{
-		strAttr("userid", 255),
-		strAttr("password", 255),
+		authStr("userid"),
+		authStr("password"),
 		roAttr("authenticate_target", func(_ *Kernel, g *node) string {
 			set := func(n string) bool { v := g.attr(n); return v != "" && v != "NULL" }
 			if set("userid_mutual") && set("password_mutual") {
@@ -490,8 +490,8 @@ func authAttrs() []attrDef {
 			}
 			return "0\n"
 		}),
-		strAttr("userid_mutual", 255),
-		strAttr("password_mutual", 255),
+		authStr("userid_mutual"),
+		authStr("password_mutual"),
 	}
 }
 
@@ -752,9 +752,16 @@ func makeNP(k *Kernel, npGroup *node, name string) (*node, error) {
 	if err != nil {
 		return nil, syscall.EINVAL
 	}
-	for _, other := range npGroup.children {
-		if o, err := parsePortal(other.name); err == nil && o == ap {
-			return nil, syscall.EINVAL // "Network Portal already exists"
+	// A portal may serve one TPG of a target only ("already exists on a
+	// different TPG"); other targets may share it.
+	for _, t := range tpg.parent.children {
+		if t.typ != "tpg" {
+			continue
+		}
+		for _, other := range t.children["np"].children {
+			if o, err := parsePortal(other.name); err == nil && o == ap {
+				return nil, syscall.EINVAL
+			}
 		}
 	}
 	np := newDir("np", name, false)
@@ -782,7 +789,8 @@ func parsePortal(name string) (netip.AddrPort, error) {
 		}
 		port = rest[c+1:]
 	} else {
-		c := strings.LastIndexByte(name, ':')
+		// The port starts at the first ':' (so IPv6 needs brackets).
+		c := strings.IndexByte(name, ':')
 		if c < 0 {
 			return netip.AddrPort{}, syscall.EINVAL
 		}
@@ -810,7 +818,7 @@ func npDriver(name string) attrDef {
 				return syscall.EINVAL
 			}
 			if x == 1 {
-				return syscall.ENODEV // no RDMA or Chelsio offload device in the simulation
+				return syscall.EINVAL // no RDMA or Chelsio offload device to serve the portal
 			}
 			a.value = "0"
 			return nil
@@ -1095,4 +1103,17 @@ func lunStatAttrs() {
 		return lun.parent.parent.parent.name + "+" + id + "\n"
 	})
 	stat("lun_scsi_transport", "proto_id", func(_ *Kernel, lun, _ *node) string { return protoID(lun.parent.parent) + "\n" })
+}
+
+// authStr is a CHAP credential: the kernel keeps the first 255 bytes of
+// the write (snprintf into a 256-byte buffer) without its newline.
+func authStr(name string) attrDef {
+	return attrDef{name: name, perm: 0o644, store: func(_ *Kernel, _ *node, a *node, v string) error {
+		v = stripNewline(v)
+		if len(v) > 255 {
+			v = v[:255]
+		}
+		a.value = v
+		return nil
+	}}
 }

@@ -721,6 +721,14 @@ func (k *Kernel) raise(e event) {
 
 func (k *Kernel) runEvents(h UserDeviceHooks, evs []event) error {
 	if h == nil {
+		// Nobody listens on the TCM-USER netlink group: the kernel adds
+		// and removes devices anyway, but a RECONFIG fails with ESRCH.
+		for _, e := range evs {
+			if e.kind == evReconfig {
+				_ = k.mutateQuiet(op{kind: opRestore, a: e.attrPath, b: e.old})
+				return syscall.ESRCH
+			}
+		}
 		return nil
 	}
 	for _, e := range evs {

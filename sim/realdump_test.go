@@ -13,9 +13,9 @@ import (
 )
 
 // TestRealDump compares the simulation with a dump of a real LIO tree
-// taken on Debian's 6.1 kernel (lines "DUMP<TAB>path<TAB>dir|file|link
-// <TAB>mode<TAB>content", content with \n escaped and the last newline
-// dropped). Set SIM_REAL_DUMP to the dump's file. The simulation rebuilds
+// taken on Debian's 6.1 kernel (lines "path<TAB>dir|file|link<TAB>mode
+// <TAB>content", optionally prefixed with "DUMP<TAB>", content with \n
+// escaped and the last newline dropped). Set SIM_REAL_DUMP to the dump's file. The simulation rebuilds
 // the dump's configuration (the exploration script of the real-kernel
 // test) and every entry is compared: presence, kind, mode and content.
 // Entries that depend on real devices (iblock, pscsi hosts, I/O counters,
@@ -175,8 +175,9 @@ func readDump(t *testing.T, file string) map[string]dumpEntry {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), "\t", 5)
-		if len(parts) < 4 || parts[0] != "DUMP" {
+		line := strings.TrimPrefix(sc.Text(), "DUMP\t") // console copies carry a marker
+		parts := append([]string{"DUMP"}, strings.SplitN(line, "\t", 4)...)
+		if len(parts) < 4 {
 			continue
 		}
 		p := strings.TrimPrefix(parts[1], "/sys/kernel/config/")

@@ -160,3 +160,20 @@ func TestUserControlAndAttributes(t *testing.T) {
 		t.Fatalf("info = %q", got)
 	}
 }
+
+// Without a listener on the TCM-USER netlink group (no hooks), enabling
+// works but a RECONFIG fails with ESRCH and changes nothing, as on a
+// real kernel with no tcmu-runner.
+func TestUserReconfigWithoutListener(t *testing.T) {
+	k := newKernel(t)
+	p := "target/core/user_6/usr"
+	run(t, k, append(userSteps("usr", "user_6"),
+		step{op: "write", a: p + "/attrib/dev_size", b: "134217728", want: syscall.ESRCH},
+		step{op: "write", a: p + "/attrib/dev_config", b: "demo/z", want: syscall.ESRCH},
+		step{op: "write", a: p + "/attrib/nl_reply_supported", b: "0"},
+		step{op: "write", a: p + "/control", b: "dev_size=1048576"},
+	))
+	if got := read(t, k, p+"/attrib/dev_config"); got != "demo/x\n" {
+		t.Fatalf("dev_config = %q", got)
+	}
+}
