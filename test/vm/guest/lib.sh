@@ -1,0 +1,133 @@
+# shellcheck shell=sh
+# Helpers for scenario scripts (busybox sh), sourced before each scenario as
+# /tcmsh-vm/lib.sh. Each check prints one marker line the host collects:
+#   TCMSH-CHECK PASS|FAIL|SKIP <scenario> <check> <detail>
+# and appends PASS or FAIL to $TCMSH_VM_STATE/results, which /init counts:
+# a scenario with a FAIL, or with no PASS at all, fails.
+#
+# Conventions: check names are one word (a-z0-9 and dashes); run tcmsh as
+# "$TCMSH" (the static binary in the guest); never write to a device before
+# checking it with is_block.
+
+TCMSH=${TCMSH:-/bin/tcmsh}
+CONFIGFS=/sys/kernel/config
+export LIO=$CONFIGFS/target
+: "${TCMSH_SCENARIO:=unknown}"
+: "${TCMSH_VM_STATE:=/tmp}"
+
+_record() { # _record STATUS CHECK DETAIL...
+  _st=$1
+  _name=$2
+  shift 2
+  echo "TCMSH-CHECK $_st $TCMSH_SCENARIO $_name $*"
+  echo "$_st $_name" >>"$TCMSH_VM_STATE/results"
+}
+
+pass() { _record PASS "$@"; }
+fail() {
+  _record FAIL "$@"
+  return 1
+}
+skip() { _record SKIP "$@"; }
+note() { echo "TCMSH-NOTE $TCMSH_SCENARIO $*"; }
+
+# show prints the last command's output, indented, for whoever reads the log.
+show() {
+  printf '%s\n' "$OUT" | sed 's/^/    | /'
+}
+
+# run CMD...: runs CMD with stdout and stderr together; sets OUT and RC.
+# Never fails itself, so that the checks decide.
+run() {
+  echo "  \$ $*"
+  OUT=$("$@" 2>&1)
+  RC=$?
+  show
+  echo "    (exit $RC)"
+  return 0
+}
+
+# run_as USER CMD...: like run, as a non-root user (busybox su).
+run_as() {
+  _user=$1
+  shift
+  _cmd=
+  for _w in "$@"; do
+    _cmd="$_cmd '$(printf '%s' "$_w" | sed "s/'/'\\\\''/g")'"
+  done
+  run su -s /bin/sh "$_user" -c "$_cmd"
+}
+
+# run_in INPUT CMD...: like run, with INPUT on stdin.
+run_in() {
+  _in=$1
+  shift
+  echo "  \$ $* <<<$(printf '%s' "$_in" | tr '\n' ';')"
+  OUT=$(printf '%s\n' "$_in" | "$@" 2>&1)
+  RC=$?
+  show
+  echo "    (exit $RC)"
+  return 0
+}
+
+# check NAME CMD...: passes when CMD exits 0.
+check() {
+  _n=$1
+  shift
+  if "$@" >/dev/null 2>&1; then pass "$_n" "$*"; else fail "$_n" "failed: $*"; fi
+}
+
+# check_rc NAME WANT: the last run's exit status is WANT.
+check_rc() {
+  if [ "$RC" = "$2" ]; then pass "$1" "exit $RC"; else fail "$1" "exit $RC, want $2"; fi
+}
+
+# check_out NAME TEXT...: the last run's output contains each TEXT (fixed strings).
+check_out() {
+  _n=$1
+  shift
+  for _t in "$@"; do
+    if ! printf '%s\n' "$OUT" | grep -qF -- "$_t"; then
+      fail "$_n" "output lacks '$_t'"
+      return 1
+    fi
+  done
+  pass "$_n" "output has: $*"
+}
+
+# check_out_i NAME TEXT: like check_out, case-insensitive, one text.
+check_out_i() {
+  if printf '%s\n' "$OUT" | grep -qiF -- "$2"; then
+    pass "$1" "output has '$2'"
+  else
+    fail "$1" "output lacks '$2' (any case)"
+  fi
+}
+
+# check_no_out NAME TEXT: the last run's output does not contain TEXT.
+check_no_out() {
+  if printf '%s\n' "$OUT" | grep -qF -- "$2"; then
+    fail "$1" "output has '$2'"
+  else
+    pass "$1" "output has no '$2'"
+  fi
+}
+
+# is_block DEV: DEV exists and is a block device (dd onto a missing /dev/sdX
+# silently makes a regular file, and reading it back "matches").
+is_block() { [ -b "$1" ]; }
+
+# wait_for SECONDS TEST-ARGS...: polls `test TEST-ARGS` every 0.1 s.
+wait_for() {
+  _t=$(($1 * 10))
+  shift
+  while [ "$_t" -gt 0 ]; do
+    test "$@" && return 0
+    sleep 0.1
+    _t=$((_t - 1))
+  done
+  test "$@"
+}
+
+# (busybox here has no mountpoint applet)
+configfs_mounted() { grep -q "^[^ ]* $CONFIGFS configfs " /proc/mounts; }

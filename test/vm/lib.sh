@@ -1,0 +1,226 @@
+# shellcheck shell=bash
+# Host-side helpers shared by test/vm/run and test/vm/explore.sh: install the
+# packages, fetch and cache Debian's kernel, build the initramfs, boot qemu.
+# Sourced, not executed. Every function fails loudly (set -euo pipefail is
+# set by the caller).
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_REPO=$(cd "$VM_DIR/../.." && pwd)
+VM_CACHE=${TCMSH_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tcmsh-vm}
+
+# Modules the guest loads, in this order, each with its dependencies first.
+# Missing optional ones (marked ?) are skipped with a note.
+VM_MODULES=(configfs target_core_mod target_core_user target_core_file
+  target_core_iblock target_core_pscsi? tcm_loop iscsi_target_mod vhost_scsi?
+  uio scsi_mod sd_mod sg brd loop)
+
+vm_log() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+vm_die() { printf '[vm] error: %s\n' "$*" >&2; exit 1; }
+
+# vm_now prints seconds since the epoch with milliseconds.
+vm_now() { printf '%s\n' "${EPOCHREALTIME:0:-3}"; }
+# vm_sub A B prints A - B with one decimal.
+vm_sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
+
+# vm_stream LOG: copies the console to stdout and LOG as it arrives, and
+# writes each "TCMSH-" marker with the host's arrival time to LOG.markers.
+vm_stream() {
+  local log=$1 line
+  : >"$log"
+  : >"$log.markers"
+  while IFS= read -r line || [ -n "$line" ]; do
+    printf '%s\n' "$line"
+    printf '%s\n' "$line" >>"$log"
+    case $line in
+      *TCMSH-*) printf '%s %s\n' "$(vm_now)" "TCMSH-${line#*TCMSH-}" >>"$log.markers" ;;
+    esac
+  done
+}
+
+# vm_deps installs the host packages when a tool is missing (root only).
+vm_deps() {
+  local missing=()
+  command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v modprobe >/dev/null || missing+=(kmod)
+  command -v cpio >/dev/null || missing+=(cpio)
+  command -v dpkg-deb >/dev/null || missing+=(dpkg)
+  command -v timeout >/dev/null || missing+=(coreutils)
+  command -v go >/dev/null || vm_die "go is not on PATH (needed to build a static tcmsh)"
+  if [ "${#missing[@]}" -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || vm_die "missing packages ${missing[*]}; run as root or install them"
+    command -v apt-get >/dev/null || vm_die "missing ${missing[*]} and no apt-get"
+    vm_log "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+  # busybox-static may be shadowed by the dynamic busybox package's /bin/busybox.
+  if ! file_is_static /bin/busybox; then
+    vm_die "/bin/busybox is not statically linked; install busybox-static"
+  fi
+}
+
+file_is_static() {
+  # A static ELF has no PT_INTERP; readelf may be absent, so look for the
+  # loader's path in the first bytes instead.
+  ! head -c 4096 "$1" | grep -aq 'ld-linux'
+}
+
+# vm_kernel_pkg prints the linux-image package to use.
+vm_kernel_pkg() {
+  if [ -n "${TCMSH_VM_KERNEL_PKG:-}" ]; then
+    printf '%s\n' "$TCMSH_VM_KERNEL_PKG"
+    return
+  fi
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' | head -n1)
+  if [ -z "$pkg" ]; then
+    pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
+      awk '{print $1}' | sort -t- -k4,4n | tail -n1)
+  fi
+  [ -n "$pkg" ] || vm_die "no linux-image-6.1.0-*-amd64 package known to apt (run apt-get update, or set TCMSH_VM_KERNEL_PKG)"
+  printf '%s\n' "$pkg"
+}
+
+# vm_kernel fetches and unpacks the kernel into the cache once; sets
+# VM_KROOT (unpacked tree), VM_KVER (module version), VM_VMLINUZ.
+vm_kernel() {
+  local pkg kdir deb
+  if [ -n "${TCMSH_VM_KERNEL_PKG:-}" ] || [ ! -f "$VM_CACHE/kernel.current" ]; then
+    pkg=$(vm_kernel_pkg)
+  else
+    pkg=$(cat "$VM_CACHE/kernel.current")
+  fi
+  kdir="$VM_CACHE/$pkg"
+  if [ ! -f "$kdir/.unpacked" ]; then
+    vm_log "fetching $pkg (about 70 MB, once)"
+    mkdir -p "$VM_CACHE/dl"
+    rm -rf "$kdir" "$VM_CACHE/dl/"*.deb
+    if ! (cd "$VM_CACHE/dl" && apt-get download -q "$pkg" >&2); then
+      vm_log "apt-get download failed; running apt-get update and retrying"
+      [ "$(id -u)" = 0 ] && apt-get update -qq
+      (cd "$VM_CACHE/dl" && apt-get download -q "$pkg" >&2) ||
+        vm_die "apt-get download $pkg failed"
+    fi
+    deb=$(ls "$VM_CACHE/dl/${pkg}_"*.deb)
+    vm_log "unpacking $(basename "$deb")"
+    mkdir -p "$kdir.tmp"
+    dpkg-deb -x "$deb" "$kdir.tmp"
+    rm -f "$deb"
+    # The package ships no modules.dep (its postinst makes it): make it here.
+    local ver
+    ver=$(find "$kdir.tmp/lib/modules" -mindepth 1 -maxdepth 1 -printf "%f\n" | head -n1)
+    depmod -b "$kdir.tmp" "$ver" || vm_die "depmod for $ver failed"
+    mv "$kdir.tmp" "$kdir"
+    touch "$kdir/.unpacked"
+  fi
+  printf '%s\n' "$pkg" >"$VM_CACHE/kernel.current"
+  VM_KROOT=$kdir
+  VM_KVER=$(find "$kdir/lib/modules" -mindepth 1 -maxdepth 1 -printf "%f\n" | head -n1)
+  [ -n "$VM_KVER" ] || vm_die "no lib/modules in $kdir"
+  VM_VMLINUZ="$kdir/boot/vmlinuz-$VM_KVER"
+  [ -f "$VM_VMLINUZ" ] || vm_die "no kernel image $VM_VMLINUZ"
+}
+
+# vm_module_order prints "request path-in-guest" lines, every module after
+# its dependencies, each module once, for the modules in VM_MODULES.
+vm_module_order() {
+  local want opt line path seen=" "
+  for want in "${VM_MODULES[@]}"; do
+    opt=0
+    case $want in *\?) opt=1; want=${want%\?} ;; esac
+    local deps
+    if ! deps=$(modprobe -d "$VM_KROOT" -S "$VM_KVER" --show-depends "$want" 2>&1); then
+      if [ "$opt" = 1 ]; then
+        vm_log "optional module $want not in this kernel: skipped"
+        continue
+      fi
+      vm_die "module $want: $deps"
+    fi
+    while IFS= read -r line; do
+      case $line in
+        "insmod "*)
+          path=${line#insmod }
+          path=${path%% *}
+          path=${path#"$VM_KROOT"}
+          case $seen in *" $path "*) continue ;; esac
+          seen="$seen$path "
+          printf '%s %s\n' "$want" "$path"
+          ;;
+        "builtin "*) printf '%s builtin:%s\n' "$want" "${line#builtin }" ;;
+      esac
+    done <<<"$deps"
+  done
+}
+
+# vm_base_initramfs builds (once per kernel and module list) a cpio archive
+# with busybox, the modules and their order file. Sets VM_BASE_CPIO.
+vm_base_initramfs() {
+  local key order stage
+  key=$(printf '%s\n' "$VM_KVER" "${VM_MODULES[@]}" "$(sha256sum /bin/busybox)" \
+    "$(sha256sum "$VM_DIR/lib.sh")" | sha256sum | cut -c1-12)
+  VM_BASE_CPIO="$VM_CACHE/base-$VM_KVER-$key.cpio"
+  [ -s "$VM_BASE_CPIO" ] && return 0
+  vm_log "building the base initramfs (busybox and modules)"
+  stage=$(mktemp -d)
+  order=$(vm_module_order)
+  mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,root,mnt,lib/modules/"$VM_KVER"}
+  cp /bin/busybox "$stage/bin/busybox"
+  # The kernel opens /dev/console for /init before anything is mounted.
+  mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
+  local applet
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
+  done
+  local path
+  while read -r _ path; do
+    case $path in builtin:*) continue ;; esac
+    mkdir -p "$stage/$(dirname "$path")"
+    cp "$VM_KROOT$path" "$stage$path"
+  done <<<"$order"
+  printf '%s\n' "$order" >"$stage/etc/tcmsh-vm-modules"
+  cp "$VM_KROOT/lib/modules/$VM_KVER/modules.builtin" "$stage/lib/modules/$VM_KVER/" 2>/dev/null || true
+  cp "$VM_KROOT/lib/modules/$VM_KVER/modules.order" "$stage/lib/modules/$VM_KVER/" 2>/dev/null || true
+  depmod -b "$stage" "$VM_KVER" 2>/dev/null || vm_log "depmod failed: guest modprobe will not work"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\ntcmshuser:x:1000:1000:tcmsh test user:/tmp:/bin/sh\n' >"$stage/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\ntcmshuser:x:1000:\n' >"$stage/etc/group"
+  printf '/bin/sh\n' >"$stage/etc/shells"
+  (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$VM_BASE_CPIO.tmp"
+  mv "$VM_BASE_CPIO.tmp" "$VM_BASE_CPIO"
+  rm -rf "$stage"
+}
+
+# vm_build_tcmsh builds a static tcmsh into $1.
+vm_build_tcmsh() {
+  local out=$1
+  (cd "$VM_REPO" && CGO_ENABLED=0 go build -o "$out" .) ||
+    vm_die "go build of tcmsh failed"
+  file_is_static "$out" || vm_die "$out is not static"
+}
+
+# vm_overlay_cpio DIR OUT: archive DIR (init, tcmsh, scenarios) as cpio.
+vm_overlay_cpio() {
+  (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$2"
+}
+
+# vm_boot INITRD TIMEOUT LOG [extra kernel args]: boots the guest with the
+# console on stdout, tee'd to LOG, killing qemu after TIMEOUT seconds.
+# Returns qemu's status (124 on timeout).
+vm_boot() {
+  local initrd=$1 tmo=$2 log=$3 extra=${4:-}
+  local mem=${TCMSH_VM_MEM:-1024} smp=${TCMSH_VM_SMP:-2}
+  local accel=tcg
+  # KVM only on request: a /dev/kvm that exists is not always usable.
+  if [ "${TCMSH_VM_KVM:-0}" = 1 ]; then accel=kvm; fi
+  set +e
+  timeout --kill-after=5 "$tmo" qemu-system-x86_64 -accel "$accel" \
+    -m "$mem" -smp "$smp" -nographic -no-reboot -nic none \
+    -kernel "$VM_VMLINUZ" -initrd "$initrd" \
+    -append "console=ttyS0 quiet panic=1 $extra" </dev/null 2>&1 |
+    sed -u 's/\r$//' | vm_stream "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  return "$rc"
+}
