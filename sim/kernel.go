@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -53,6 +54,7 @@ type Kernel struct {
 	replaying bool
 	now       int64 // time of the operation being applied (unix ns)
 	events    []event
+	closed    bool
 }
 
 var _ configfs.FS = (*Kernel)(nil)
@@ -108,12 +110,14 @@ func (k *Kernel) SetHooks(h UserDeviceHooks) {
 func (k *Kernel) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.closed {
+		return nil
+	}
+	k.closed = true
 	if k.store == nil {
 		return nil
 	}
-	err := k.store.close()
-	k.store = nil
-	return err
+	return k.store.close()
 }
 
 // bootTree is configfs right after target_core_mod is loaded.
@@ -221,6 +225,9 @@ func fsErr(op, p string, err error) error {
 func (k *Kernel) read(op, p string, fn func() error) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.closed {
+		return fsErr(op, p, os.ErrClosed)
+	}
 	if k.store != nil {
 		if err := k.store.lock(false); err != nil {
 			return fsErr(op, p, err)
@@ -426,6 +433,9 @@ func (k *Kernel) mutate(o op) error {
 }
 
 func (k *Kernel) mutateLocked(o op) ([]event, error) {
+	if k.closed {
+		return nil, os.ErrClosed
+	}
 	if k.store != nil {
 		if err := k.store.lock(true); err != nil {
 			return nil, err

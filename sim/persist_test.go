@@ -353,3 +353,22 @@ func TestInterruptedCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestClosedKernel(t *testing.T) {
+	k, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Mkdir("target/core/rd_mcp_0"); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("mkdir after Close: %v", err)
+	}
+	if _, err := k.ReadDir("target"); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("readdir after Close: %v", err)
+	}
+	if err := k.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
