@@ -46,6 +46,14 @@ type DeviceStats struct {
 	UIO        string `json:"uio"`      // uio0
 	Subtype    string `json:"subtype"`
 	Up         bool   `json:"up"`
+	// LastError says why the device is down (or why its ring loop was
+	// last restarted); empty when nothing went wrong.
+	LastError string `json:"last_error,omitempty"`
+	// Attaches counts the times the device was attached (the first serve
+	// and every reattach); Restarts those after a ring loop failed.
+	Attaches   int `json:"attaches"`
+	Restarts   int `json:"restarts"`
+	QueueDepth int `json:"queue_depth"` // commands served at once
 
 	Commands   uint64 `json:"commands"`
 	ReadBytes  uint64 `json:"read_bytes"`
@@ -116,4 +124,9 @@ type WorkloadResult struct {
 	Errors       int64   `json:"errors"`
 	VerifyErrors int64   `json:"verify_errors"`
 	Seconds      float64 `json:"seconds"`
+	// Retries counts commands sent again after BUSY, TASK SET FULL, NOT
+	// READY or UNIT ATTENTION, as Linux's sd driver would.
+	Retries int64 `json:"retries"`
+	// FirstError describes the first failed I/O or verify mismatch.
+	FirstError string `json:"first_error,omitempty"`
 }

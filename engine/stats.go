@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tcmsh/tcmsh/tcmu"
+)
+
+// latencyBucketCount is the number of log2 latency buckets tcmu keeps:
+// bucket b counts latencies in [2^(b-1), 2^b) ns, bucket 0 counts 0 ns.
+const latencyBucketCount = len(tcmu.Snapshot{}.LatencyBuckets)
+
+// statsTotal accumulates the statistics of the ring loops of one device
+// that have ended, so that a restart (after a failure or a crash) does not
+// make the counters start again from zero.
+type statsTotal struct {
+	commands, bytes [256]uint64
+	latency         [latencyBucketCount]uint64
+	latMax          time.Duration
+	checkConditions [16]uint64
+	inFlightMax     int64
+	dataMax         int64
+	ringMax         uint64
+	recent          []tcmu.RecentCommand
+}
+
+// add folds a final snapshot of a ring loop into t.
+func (t *statsTotal) add(s tcmu.Snapshot) {
+	for _, o := range s.ByOpcode {
+		t.commands[o.Opcode] += o.Commands
+		t.bytes[o.Opcode] += o.Bytes
+	}
+	for b, n := range s.LatencyBuckets {
+		t.latency[b] += n
+	}
+	t.latMax = max(t.latMax, s.Max)
+	for k, n := range s.CheckConditions {
+		t.checkConditions[k] += n
+	}
+	t.inFlightMax = max(t.inFlightMax, s.InFlightMax)
+	t.dataMax = max(t.dataMax, s.DataBytesInFlightMax)
+	t.ringMax = max(t.ringMax, s.RingBytesMax)
+	if len(s.Recent) > 0 {
+		t.recent = s.Recent
+	}
+}
+
+// stats builds the device's DeviceStats: the ended ring loops plus the
+// running one.
+func (s *served) stats() DeviceStats {
+	s.mu.Lock()
+	t := s.total
+	r := s.ring
+	ds := DeviceStats{
+		Path:          fmt.Sprintf("/backstores/user:%s/%s", s.dev.subtype, s.so.Name),
+		ConfigPath:    s.configPath,
+		UIO:           s.dev.uio(),
+		Subtype:       s.dev.subtype,
+		Up:            s.up,
+		RingSizeBytes: s.ringSize,
+		DataSizeBytes: s.dataSize,
+		Restarts:      s.restarts,
+		Attaches:      s.attaches,
+		QueueDepth:    s.qd,
+	}
+	if s.lastErr != nil {
+		ds.LastError = s.lastErr.Error()
+	}
+	s.mu.Unlock()
+	ds.Time = time.Now()
+
+	var cur tcmu.Snapshot
+	if r != nil {
+		cur = r.Stats().Snapshot()
+		t.add(cur)
+		ds.Inflight = uint64(max(cur.InFlight, 0))
+		ds.RingUsedBytes = cur.RingBytes
+		ds.DataUsedBytes = uint64(max(cur.DataBytesInFlight, 0))
+		if cur.RingSize != 0 {
+			ds.RingSizeBytes = cur.RingSize
+		}
+	}
+	ds.InflightMax = uint64(max(t.inFlightMax, 0))
+	ds.RingUsedMaxBytes = t.ringMax
+	ds.DataUsedMaxBytes = uint64(max(t.dataMax, 0))
+
+	for op := range 256 {
+		n := t.commands[op]
+		if n == 0 {
+			continue
+		}
+		ds.Commands += n
+		ds.ByOpcode = append(ds.ByOpcode, OpcodeStats{Opcode: byte(op), Name: OpcodeName(byte(op)), Commands: n, Bytes: t.bytes[op]})
+		switch direction(byte(op)) {
+		case dirRead:
+			ds.ReadBytes += t.bytes[op]
+		case dirWrite:
+			ds.WriteBytes += t.bytes[op]
+		}
+	}
+	ds.CheckConditions = map[string]uint64{}
+	for k, n := range t.checkConditions {
+		if n > 0 {
+			ds.CheckConditions[SenseKeyName(byte(k))] += n
+			ds.Errors += n
+		}
+	}
+	ds.LatencyBuckets = append([]uint64(nil), t.latency[:]...)
+	ds.LatP50us = micros(min(bucketQuantile(t.latency[:], 0.50), t.latMax))
+	ds.LatP99us = micros(min(bucketQuantile(t.latency[:], 0.99), t.latMax))
+	ds.LatMaxus = micros(t.latMax)
+
+	recent := cur.Recent
+	if r == nil || len(recent) == 0 {
+		recent = t.recent
+	}
+	for _, rc := range recent {
+		ds.Recent = append(ds.Recent, RecentCommand{
+			Opcode:    rc.Opcode,
+			Name:      OpcodeName(rc.Opcode),
+			LBA:       rc.LBA,
+			Length:    rc.Length,
+			LatencyUs: micros(rc.Latency),
+			Status:    rc.Status,
+			Finished:  rc.Finished,
+		})
+	}
+	return ds
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// bucketQuantile returns the upper bound of the log2 bucket that holds
+// quantile q (so a percentile is never understated by more than 2×).
+func bucketQuantile(buckets []uint64, q float64) time.Duration {
+	var total uint64
+	for _, n := range buckets {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := max(uint64(q*float64(total)+0.5), 1)
+	var cum uint64
+	for b, n := range buckets {
+		cum += n
+		if cum >= rank {
+			if b == 0 {
+				return 0
+			}
+			if b >= 63 {
+				return time.Duration(1<<63 - 1)
+			}
+			return time.Duration(uint64(1) << b)
+		}
+	}
+	return 0
+}
+
+type dataDirection uint8
+
+const (
+	dirNone dataDirection = iota
+	dirRead
+	dirWrite
+)
+
+// direction tells which opcodes move data from the initiator (write
+// bytes) or to it (read bytes), for the read/write byte counters.
+func direction(op byte) dataDirection {
+	switch op {
+	case 0x08, 0x28, 0x88, 0xa8: // READ(6/10/16/12)
+		return dirRead
+	case 0x0a, 0x2a, 0x8a, 0xaa, // WRITE(6/10/16/12)
+		0x2e, 0x8e, // WRITE AND VERIFY(10/16)
+		0x41, 0x93, // WRITE SAME(10/16)
+		0x89: // COMPARE AND WRITE
+		return dirWrite
+	}
+	return dirNone
+}
+
+// opcodeNames are the SPC/SBC names of the commands a TCMU handler sees.
+var opcodeNames = map[byte]string{
+	0x00: "TEST UNIT READY",
+	0x03: "REQUEST SENSE",
+	0x04: "FORMAT UNIT",
+	0x08: "READ(6)",
+	0x0a: "WRITE(6)",
+	0x12: "INQUIRY",
+	0x15: "MODE SELECT(6)",
+	0x16: "RESERVE(6)",
+	0x17: "RELEASE(6)",
+	0x1a: "MODE SENSE(6)",
+	0x1b: "START STOP UNIT",
+	0x1c: "RECEIVE DIAGNOSTIC RESULTS",
+	0x1d: "SEND DIAGNOSTIC",
+	0x1e: "PREVENT ALLOW MEDIUM REMOVAL",
+	0x25: "READ CAPACITY(10)",
+	0x28: "READ(10)",
+	0x2a: "WRITE(10)",
+	0x2b: "SEEK(10)",
+	0x2e: "WRITE AND VERIFY(10)",
+	0x2f: "VERIFY(10)",
+	0x34: "PRE-FETCH(10)",
+	0x35: "SYNCHRONIZE CACHE(10)",
+	0x37: "READ DEFECT DATA(10)",
+	0x3b: "WRITE BUFFER",
+	0x3c: "READ BUFFER",
+	0x41: "WRITE SAME(10)",
+	0x42: "UNMAP",
+	0x4d: "LOG SENSE",
+	0x55: "MODE SELECT(10)",
+	0x56: "RESERVE(10)",
+	0x57: "RELEASE(10)",
+	0x5a: "MODE SENSE(10)",
+	0x5e: "PERSISTENT RESERVE IN",
+	0x5f: "PERSISTENT RESERVE OUT",
+	0x7f: "VARIABLE LENGTH",
+	0x83: "EXTENDED COPY",
+	0x84: "RECEIVE COPY RESULTS",
+	0x88: "READ(16)",
+	0x89: "COMPARE AND WRITE",
+	0x8a: "WRITE(16)",
+	0x8e: "WRITE AND VERIFY(16)",
+	0x8f: "VERIFY(16)",
+	0x90: "PRE-FETCH(16)",
+	0x91: "SYNCHRONIZE CACHE(16)",
+	0x93: "WRITE SAME(16)",
+	0x9e: "SERVICE ACTION IN(16)",
+	0xa0: "REPORT LUNS",
+	0xa3: "MAINTENANCE IN",
+	0xa4: "MAINTENANCE OUT",
+	0xa8: "READ(12)",
+	0xaa: "WRITE(12)",
+	0xaf: "VERIFY(12)",
+}
+
+// OpcodeName returns the SCSI name of an operation code ("READ(10)"), or
+// "OPCODE 0xNN" for one without a name here.
+func OpcodeName(op byte) string {
+	if n, ok := opcodeNames[op]; ok {
+		return n
+	}
+	return fmt.Sprintf("OPCODE 0x%02x", op)
+}
+
+// senseKeyNames are SPC's sense key names in the form the JSON output
+// uses as map keys.
+var senseKeyNames = [16]string{
+	"no_sense", "recovered_error", "not_ready", "medium_error",
+	"hardware_error", "illegal_request", "unit_attention", "data_protect",
+	"blank_check", "vendor_specific", "copy_aborted", "aborted_command",
+	"key_0xc", "volume_overflow", "miscompare", "completed",
+}
+
+// SenseKeyName returns the name of a sense key ("illegal_request").
+func SenseKeyName(key byte) string { return senseKeyNames[key&0xf] }
