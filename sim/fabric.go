@@ -294,7 +294,7 @@ func makeWWN(k *Kernel, fabric *node, name string) (*node, error) {
 	stats := w.group("stat_group", "fabric_statistics")
 	if fabric.name == "iscsi" {
 		for _, g := range []string{"iscsi_instance", "iscsi_sess_err", "iscsi_tgt_attr", "iscsi_login_stats", "iscsi_logout_stats"} {
-			stats.group("stat_group", g)
+			k.populate(stats.group(g, g))
 		}
 	}
 	k.populate(w.group("wwn_param", "param"))
@@ -840,7 +840,13 @@ func makeACL(k *Kernel, acls *node, name string) (*node, error) {
 	k.populateFabric(acl.group("acl_attrib", "attrib"), fabric)
 	k.populateFabric(acl.group("acl_auth", "auth"), fabric)
 	k.populateFabric(acl.group("acl_param", "param"), fabric)
-	acl.group("stat_group", "fabric_statistics")
+	fstats := acl.group("stat_group", "fabric_statistics")
+	if fabric == "iscsi" {
+		k.populate(fstats.group("iscsi_sess_stats", "iscsi_sess_stats"))
+	}
+	// The ACL's index in the SCSI MIB (SCSI_AUTH_INTR_INDEX): a global counter.
+	acl.meta["acl_index"] = orValue(k.root.meta["acl_index"], "1")
+	k.root.meta["acl_index"] = itoa(atoi(acl.meta["acl_index"]) + 1)
 	return acl, nil
 }
 
@@ -903,8 +909,8 @@ func makeMappedLUN(k *Kernel, _ *node, name string) (*node, error) {
 	ml.meta["mapped_lun"] = strconv.FormatUint(n, 10)
 	k.populate(ml)
 	stats := ml.group("stat_group", "statistics")
-	stats.group("stat_group", "scsi_auth_intr")
-	stats.group("stat_group", "scsi_att_intr_port")
+	k.populate(stats.group("scsi_auth_intr", "scsi_auth_intr"))
+	k.populate(stats.group("scsi_att_intr_port", "scsi_att_intr_port"))
 	return ml, nil
 }
 
@@ -951,6 +957,7 @@ func mappedLink(k *Kernel, ml, lun *node) error {
 	}
 	ml.meta["lun"] = lun.path()
 	ml.meta["active"] = "1"
+	ml.meta["linked"] = itoa(k.now)
 	ml.meta["wp"] = orZero(aclTPG.children["attrib"].attr("prod_mode_write_protect"))
 	return nil
 }

@@ -196,7 +196,7 @@ func readDump(t *testing.T, file string) map[string]dumpEntry {
 // realDumpSkips are entries of the dump that depend on the real machine.
 var realDumpSkips = []string{
 	"iblock_", "lun_2", "lun_3", "pscsi_7/pt/info", "default_lu_gp/members", "/num_cmds",
-	"/creation_time", "/in_cmds", "/hs_in_cmds", "/fabric_statistics/", "/statistics/scsi_auth_intr", "/statistics/scsi_att_intr_port",
+	"/creation_time", "/in_cmds", "/hs_in_cmds",
 }
 
 func skipped(p string) bool {

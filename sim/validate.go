@@ -25,6 +25,9 @@ var parents = map[string][]string{
 	"acl_attrib": {"acl"}, "acl_auth": {"acl"}, "acl_param": {"acl"}, "mlun": {"acl"},
 	"stat_group":    {"wwn", "lun", "acl", "mlun", "stat_group"},
 	"lun_scsi_port": {"stat_group"}, "lun_scsi_tgt_port": {"stat_group"}, "lun_scsi_transport": {"stat_group"},
+	"iscsi_instance": {"stat_group"}, "iscsi_sess_err": {"stat_group"}, "iscsi_tgt_attr": {"stat_group"},
+	"iscsi_login_stats": {"stat_group"}, "iscsi_logout_stats": {"stat_group"}, "iscsi_sess_stats": {"stat_group"},
+	"scsi_auth_intr": {"stat_group"}, "scsi_att_intr_port": {"stat_group"},
 }
 
 // required lists the default groups (name: type) a group type must hold.
