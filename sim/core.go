@@ -382,10 +382,7 @@ func devInfo(so *node) string {
 			s += "Major: 0 Minor: 0\n"
 		}
 	case "rd_mcp":
-		tables := "0"
-		if configured(so) && m["rd_nullio"] != "1" {
-			tables = sgTables(m["rd_pages"])
-		}
+		tables := orZero(m["sg_tables"]) // allocated at enable; later rd_pages writes only change the count shown
 		s += fmt.Sprintf("TCM RamDisk ID: 0  RamDisk Makeup: rd_mcp\n        PAGES/PAGE_SIZE: %s*4096  SG_table_count: %s  nullio: %s dummy: %s\n",
 			orZero(m["rd_pages"]), tables, orZero(m["rd_nullio"]), orZero(m["rd_dummy"]))
 	case "pscsi":
@@ -620,6 +617,9 @@ func (k *Kernel) configureDevice(so *node) error {
 		}
 		if atoi(m["rd_pages"]) == 0 {
 			return syscall.EINVAL // "Illegal page count: 0 for Ramdisk device"
+		}
+		if m["rd_nullio"] != "1" {
+			m["sg_tables"] = sgTables(m["rd_pages"])
 		}
 		// se_dev_align_max_sectors rounds UINT_MAX down to whole pages.
 		maxSectors = (1<<32 - 1) &^ (4096/blockSize - 1)

@@ -1,7 +1,3 @@
-// Package sim owns the simulated kernel: LIO's configfs semantics in memory,
-// persisted between runs, so that tcmsh runs where no LIO is present. The
-// kernel side of the TCMU ring lives in sim/ring and attaches through
-// UserDeviceHooks.
 package sim
 
 // UIODevice is the uio device the kernel creates when a `user` backstore is

@@ -271,3 +271,48 @@ func TestLoopbackDiskNeedsNexusFirst(t *testing.T) {
 		t.Errorf("nexus = %q", got)
 	}
 }
+
+// TestSeenOnRealKernel pins behaviour observed on Debian's 6.1 kernel that
+// a reading of the sources would get wrong.
+func TestSeenOnRealKernel(t *testing.T) {
+	k := newKernel(t)
+	it := "target/iscsi/" + iqn + "/tpgt_1"
+	run(t, k, []step{
+		{op: "mkdir", a: "target/core/rd_mcp_4"}, {op: "mkdir", a: "target/core/rd_mcp_4/rd"},
+		{op: "write", a: "target/core/rd_mcp_4/rd/control", b: "rd_pages=0"},           // accepted; enable refuses it
+		{op: "write", a: "target/core/rd_mcp_4/rd/control", b: "rd_pages=4096"},        // may change
+		{op: "write", a: "target/core/rd_mcp_4/rd/attrib/block_size", b: "4096"},       // before enable
+		{op: "write", a: "target/core/rd_mcp_4/rd/enable", b: "1"},                     //
+		{op: "write", a: "target/core/rd_mcp_4/rd/control", b: "rd_pages=8"},           // after enable too
+		{op: "write", a: "target/core/rd_mcp_4/rd/attrib/pi_prot_type", b: "1"},        // rd supports protection
+		{op: "write", a: "target/core/rd_mcp_4/rd/attrib/emulate_write_cache", b: "1"}, //
+		{op: "write", a: "target/core/rd_mcp_4/rd/attrib/emulate_write_cache", b: "2", want: syscall.EINVAL},
+		{op: "write", a: "target/core/rd_mcp_4/rd/wwn/vendor_id", b: "ABCDEFGHI", want: syscall.EOVERFLOW},
+		{op: "mkdir", a: "target/core/user_21"}, {op: "mkdir", a: "target/core/user_21/a:b"},
+		{op: "write", a: "target/core/user_21/a:b/enable", b: "1"}, // no dev_config, no dev_size, a colon
+		{op: "mkdir", a: "target/iscsi"},
+		{op: "mkdir", a: "target/iscsi/notawwn"},
+		{op: "mkdir", a: "target/iscsi/IQN.2003-01.ORG.EXAMPLE:UP"},
+		{op: "mkdir", a: "target/iscsi/eui.0123456789abcdef"},
+		{op: "mkdir", a: "target/iscsi/" + iqn}, {op: "mkdir", a: it},
+		{op: "mkdir", a: "target/iscsi/" + iqn + "/tpgt_0"},
+		{op: "mkdir", a: it + "/lun/lun_65536"},
+		{op: "mkdir", a: it + "/acls/not-an-iqn"},
+		{op: "mkdir", a: it + "/np/10.9.8.7:3260"},
+		{op: "write", a: it + "/auth/userid", b: repeat("0", 256) + "\n"},
+		{op: "mkdir", a: "target/loopback"},
+		{op: "mkdir", a: "target/loopback/naa.123"},
+		{op: "mkdir", a: "target/loopback/naa.500140zzzzzzzzzz"},
+		{op: "mkdir", a: "target/loopback/fc.5001405fffffffff"},
+		{op: "write", a: "target/dbroot", b: "/tmp", want: syscall.EINVAL}, // fabrics are registered
+	})
+	if got := read(t, k, it+"/auth/userid"); len(got) != 256 {
+		t.Errorf("a 256-byte userid reads back %d bytes, want 255 and a newline", len(got))
+	}
+	if got := read(t, k, "target/core/rd_mcp_4/rd/info"); got != "Status: DEACTIVATED  Max Queue Depth: 0  SectorSize: 512  HwMaxSectors: 4294967288\n        TCM RamDisk ID: 0  RamDisk Makeup: rd_mcp\n        PAGES/PAGE_SIZE: 8*4096  SG_table_count: 3  nullio: 0 dummy: 0\n" {
+		t.Errorf("info = %q", got)
+	}
+	if got := read(t, k, "target/loopback/naa.500140zzzzzzzzzz/param/cmd_completion_affinity"); got != "-1\n" {
+		t.Errorf("cmd_completion_affinity = %q", got)
+	}
+}
