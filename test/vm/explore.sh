@@ -4,7 +4,7 @@
 # refusals. Writes OUTDIR/dump.txt, OUTDIR/refusals.txt and OUTDIR/console.log.
 # Usage: test/vm/explore.sh OUTDIR
 set -euo pipefail
-# shellcheck source=test/vm/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
 out=${1:?usage: explore.sh OUTDIR}

@@ -31,8 +31,10 @@ vm_stream() {
   while IFS= read -r line || [ -n "$line" ]; do
     printf '%s\n' "$line"
     printf '%s\n' "$line" >>"$log"
+    # Markers count only at the start of a line, so that a command's output
+    # (which scenarios print indented) cannot fake one.
     case $line in
-      *TCMSH-*) printf '%s %s\n' "$(vm_now)" "TCMSH-${line#*TCMSH-}" >>"$log.markers" ;;
+      TCMSH-*) printf '%s %s\n' "$(vm_now)" "$line" >>"$log.markers" ;;
     esac
   done
 }
@@ -219,7 +221,7 @@ vm_boot() {
     -m "$mem" -smp "$smp" -nographic -no-reboot -nic none \
     -kernel "$VM_VMLINUZ" -initrd "$initrd" \
     -append "console=ttyS0 quiet panic=1 $extra" </dev/null 2>&1 |
-    sed -u 's/\r$//' | vm_stream "$log"
+    sed -u -e 's/\r$//' -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' | vm_stream "$log"
   local rc=${PIPESTATUS[0]}
   set -e
   return "$rc"

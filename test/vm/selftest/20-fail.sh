@@ -1,0 +1,5 @@
+# shellcheck shell=sh
+# One passing and one failing check: the scenario and the run must fail.
+pass fine "this one is fine"
+check deliberate-fail false
+pass after-fail "later checks still run"

@@ -1,0 +1,3 @@
+# shellcheck shell=sh
+# Makes no check at all: must fail as "no-checks".
+true

@@ -1,0 +1,3 @@
+# shellcheck shell=sh
+# Runs after a hung scenario was killed.
+pass after-hang "the guest went on"
