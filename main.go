@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/sim"
@@ -51,6 +52,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	simState := fs.String("sim-state", defaultSimState(), "where the simulated kernel keeps its state between runs")
 	jsonOut := fs.Bool("json", false, "machine-readable output")
 	keepGoing := fs.Bool("keep-going", false, "batch mode: run the remaining lines after a failure (the run still exits 1)")
+	atomic := fs.Bool("atomic", false, "batch mode: when a line fails, undo everything the script changed (the kernel is left as before the run)")
+	saveFile := fs.String("savefile", shell.DefaultSaveFile, "the default file of saveconfig and restoreconfig")
+	prefsFile := fs.String("prefs", shell.DefaultPrefsPath(), "the preferences file (global preferences and bookmarks)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -85,7 +89,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			width = w
 		}
 	}
-	sh := shell.New(env.Env, shell.Options{Out: stdout, Err: stderr, JSON: *jsonOut, Width: width, Version: version})
+	color := os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
+	sh := shell.New(env.Env, shell.Options{Out: stdout, Err: stderr, JSON: *jsonOut, Width: width, Version: version,
+		SaveFile: *saveFile, PrefsPath: *prefsFile, Color: color})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
@@ -102,7 +108,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	case isTerminal(stdin):
-		if err := sh.RunInteractive(ctx); err != nil {
+		save := func() error { return sh.SaveConfig(*saveFile, false) }
+		if err := sh.RunInteractive(ctx, shell.InteractiveOptions{HistoryPath: shell.DefaultHistoryPath(), SaveOnExit: save}); err != nil {
 			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
 			return exitFailed
 		}
@@ -110,7 +117,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		ictx, istop := signal.NotifyContext(ctx, os.Interrupt)
 		defer istop()
-		if err := sh.RunBatch(ictx, stdin, shell.BatchOptions{KeepGoing: *keepGoing}); err != nil {
+		if err := sh.RunBatch(ictx, stdin, shell.BatchOptions{KeepGoing: *keepGoing, Atomic: *atomic}); err != nil {
 			var le *shell.LineError
 			if !errors.As(err, &le) {
 				fmt.Fprintf(stderr, "tcmsh: %v\n", err)
@@ -134,7 +141,7 @@ func quoteWords(words []string) string {
 	return strings.Join(out, " ")
 }
 
-func isTerminal(r io.Reader) bool {
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
@@ -211,7 +218,7 @@ func openSim(stateDir string) (*kernelEnv, error) {
 }
 
 // userSubtypes are the TCMU handler subtypes this binary serves.
-func userSubtypes() []string { return nil }
+func userSubtypes() []string { return backends.Subtypes() }
 
 func unameRelease() string {
 	var u syscall.Utsname

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -19,10 +20,14 @@ const Root = "target"
 
 // LIO is the kernel target as seen through configfs. It holds no cached
 // tree: every call reads what it needs, so two tcmsh processes and the
-// kernel never disagree with it. Safe for concurrent use.
+// kernel never disagree with it. The one thing it remembers is which
+// objects each HBA directory holds, checked against a fresh listing of
+// core/ on every use. Safe for concurrent use.
 type LIO struct {
 	fs       FS
 	lockPath string
+	mu       sync.Mutex
+	hbaNames map[string][]string // HBA directory → storage object names
 	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
 	Kind string
 }

@@ -88,20 +88,13 @@ func StorageObjectAt(p string) (StorageObject, bool) {
 
 // StorageObjects lists every storage object, sorted by plugin then name.
 func (l *LIO) StorageObjects() ([]StorageObject, error) {
-	hbas, err := l.dirs(path.Join(Root, "core"))
+	idx, err := l.soIndex()
 	if err != nil {
 		return nil, err
 	}
 	var out []StorageObject
-	for _, h := range hbas {
-		plugin, n, ok := parseHBADir(h)
-		if !ok {
-			continue // core/alua and anything else that is not an HBA
-		}
-		names, err := l.dirs(path.Join(Root, "core", h))
-		if err != nil {
-			return nil, err
-		}
+	for h, names := range idx {
+		plugin, n, _ := parseHBADir(h)
 		for _, name := range names {
 			out = append(out, StorageObject{Plugin: plugin, HBA: n, Name: name})
 		}
@@ -110,13 +103,97 @@ func (l *LIO) StorageObjects() ([]StorageObject, error) {
 		if out[i].Plugin != out[j].Plugin {
 			return out[i].Plugin < out[j].Plugin
 		}
-		return out[i].Name < out[j].Name
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].HBA < out[j].HBA
 	})
 	return out, nil
 }
 
+// soIndex returns HBA directory → object names. rtslib gives every object
+// an HBA of its own, so one read of core/ tells which HBAs are new or gone;
+// only new HBA directories are read. This keeps a name lookup from costing
+// a read per existing object, which made every command slower as the
+// configuration grew. Callers get a copy they may keep.
+func (l *LIO) soIndex() (map[string][]string, error) {
+	hbas, err := l.dirs(path.Join(Root, "core"))
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hbaNames == nil {
+		l.hbaNames = map[string][]string{}
+	}
+	present := make(map[string]bool, len(hbas))
+	for _, h := range hbas {
+		if _, _, ok := parseHBADir(h); !ok {
+			continue // core/alua and anything else that is not an HBA
+		}
+		present[h] = true
+		if _, known := l.hbaNames[h]; known {
+			continue
+		}
+		names, err := l.dirs(path.Join(Root, "core", h))
+		if err != nil {
+			return nil, err
+		}
+		l.hbaNames[h] = names
+	}
+	out := make(map[string][]string, len(present))
+	for h, names := range l.hbaNames {
+		if !present[h] {
+			delete(l.hbaNames, h)
+			continue
+		}
+		out[h] = names
+	}
+	return out, nil
+}
+
+// forgetHBA drops an HBA directory from the index so that it is read again.
+func (l *LIO) forgetHBA(hbaDir string) {
+	l.mu.Lock()
+	delete(l.hbaNames, hbaDir)
+	l.mu.Unlock()
+}
+
+// Refresh forgets what the model remembers between calls (the HBA index),
+// for when another tool changed an HBA directory in place.
+func (l *LIO) Refresh() {
+	l.mu.Lock()
+	l.hbaNames = nil
+	l.mu.Unlock()
+}
+
 // FindStorageObject returns the object of plugin with that name.
 func (l *LIO) FindStorageObject(plugin, name string) (StorageObject, error) {
+	idx, err := l.soIndex()
+	if err != nil {
+		return StorageObject{}, err
+	}
+	for h, names := range idx {
+		p, n, _ := parseHBADir(h)
+		if p != plugin {
+			continue
+		}
+		for _, x := range names {
+			if x == name {
+				so := StorageObject{Plugin: plugin, HBA: n, Name: name}
+				if l.exists(so.Path()) {
+					return so, nil
+				}
+				l.forgetHBA(h)
+				return l.findStorageObjectSlow(plugin, name)
+			}
+		}
+	}
+	return StorageObject{}, fmt.Errorf("no %s storage object named %q: %w", BackstoreName(plugin), name, os.ErrNotExist)
+}
+
+func (l *LIO) findStorageObjectSlow(plugin, name string) (StorageObject, error) {
+	l.Refresh()
 	all, err := l.StorageObjects()
 	if err != nil {
 		return StorageObject{}, err
@@ -164,12 +241,8 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 	if spec.UnitSerial != "" && !ValidUnitSerial(spec.UnitSerial) {
 		return StorageObject{}, fmt.Errorf("wwn %q is not a unit serial (a UUID like 0b5a9c1e-3d2f-4a61-9e7b-2f0c8d1a4b5c)", spec.UnitSerial)
 	}
-	if existing, _ := l.StorageObjects(); existing != nil {
-		for _, e := range existing {
-			if e.Plugin == spec.Plugin && e.Name == spec.Name {
-				return StorageObject{}, fmt.Errorf("a %s storage object named %q already exists", BackstoreName(spec.Plugin), spec.Name)
-			}
-		}
+	if _, err := l.FindStorageObject(spec.Plugin, spec.Name); err == nil {
+		return StorageObject{}, fmt.Errorf("a %s storage object named %q already exists", BackstoreName(spec.Plugin), spec.Name)
 	}
 	hba, err := l.allocHBA(spec.Plugin)
 	if err != nil {
@@ -182,6 +255,7 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 			_ = l.fs.Rmdir(so.Path())
 			_ = l.fs.Rmdir(hbaPath)
 		}
+		l.forgetHBA(path.Base(hbaPath))
 	}()
 	if err := l.fs.Mkdir(so.Path()); err != nil {
 		return so, l.explain(err)
@@ -298,10 +372,11 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 			return err
 		}
 	}
+	hba := path.Dir(so.Path())
+	defer l.forgetHBA(path.Base(hba))
 	if err := l.fs.Rmdir(so.Path()); err != nil {
 		return l.explain(err)
 	}
-	hba := path.Dir(so.Path())
 	if rest, _ := l.dirs(hba); len(rest) == 0 {
 		if err := l.fs.Rmdir(hba); err != nil && !errors.Is(err, syscall.ENOENT) {
 			return l.explain(err)

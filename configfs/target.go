@@ -301,14 +301,17 @@ func indexOf(name, prefix string) (int, bool) {
 
 // CreateLUN exports so as LUN index (-1: the lowest free index) of tpg.
 func (l *LIO) CreateLUN(tpg TPG, index int, so StorageObject, alias string) (LUN, error) {
-	luns, err := l.LUNs(tpg)
-	if err != nil {
-		return LUN{}, err
-	}
 	if index < 0 {
+		// One read of lun/: the free index does not need each LUN's link.
+		names, err := l.dirs(path.Join(tpg.Path(), "lun"))
+		if err != nil {
+			return LUN{}, err
+		}
 		used := map[int]bool{}
-		for _, x := range luns {
-			used[x.Index] = true
+		for _, d := range names {
+			if n, ok := indexOf(d, "lun_"); ok {
+				used[n] = true
+			}
 		}
 		for index = 0; used[index]; index++ {
 		}
@@ -365,6 +368,61 @@ func (l *LIO) DeleteLUN(lun LUN) error {
 	}
 	return l.explainErr(l.fs.Rmdir(lun.Path()))
 }
+
+// LUNAt reads one LUN of a TPG; ok is false when it does not exist.
+func (l *LIO) LUNAt(tpg TPG, index int) (LUNInfo, bool, error) {
+	li := LUNInfo{LUN: LUN{TPG: tpg, Index: index}}
+	es, err := l.fs.ReadDir(li.Path())
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return li, false, nil
+		}
+		return li, false, l.explain(err)
+	}
+	for _, e := range es {
+		if e.Kind != KindLink {
+			continue
+		}
+		target, err := l.fs.Readlink(path.Join(li.Path(), e.Name))
+		if err != nil {
+			return li, false, l.explain(err)
+		}
+		if so, ok := StorageObjectAt(target); ok {
+			li.Alias, li.Storage, li.Linked = e.Name, so, true
+		}
+	}
+	return li, true, nil
+}
+
+// MappedLUNAt reads one mapped LUN of an ACL; ok is false when it does not exist.
+func (l *LIO) MappedLUNAt(a ACL, index int) (MappedLUNInfo, bool, error) {
+	mi := MappedLUNInfo{MappedLUN: MappedLUN{ACL: a, Index: index}, TPGLUN: -1}
+	es, err := l.fs.ReadDir(mi.Path())
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return mi, false, nil
+		}
+		return mi, false, l.explain(err)
+	}
+	for _, e := range es {
+		if e.Kind != KindLink {
+			continue
+		}
+		target, err := l.fs.Readlink(path.Join(mi.Path(), e.Name))
+		if err != nil {
+			return mi, false, l.explain(err)
+		}
+		if idx, ok := indexOf(path.Base(target), "lun_"); ok {
+			mi.Alias, mi.TPGLUN = e.Name, idx
+		}
+	}
+	wp, _ := l.ReadAttr(path.Join(mi.Path(), "write_protect"))
+	mi.WriteProtect = wp == "1"
+	return mi, true, nil
+}
+
+// Exists reports whether a configfs path exists.
+func (l *LIO) Exists(p string) bool { return l.exists(p) }
 
 // LUNsOf lists every LUN, in every fabric, that exports so.
 func (l *LIO) LUNsOf(so StorageObject) ([]LUN, error) {

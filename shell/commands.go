@@ -7,57 +7,122 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tcmsh/tcmsh/configfs"
 )
 
-// command is one entry of the command table.
-type command struct {
-	usage string // synopsis
-	help  string // one paragraph
-	run   func(ctx context.Context, sh *Shell, c *call) error
+// Command is one entry of the command table: what the REPL, batch,
+// one-shot and the TUI run. Params drive parsing, help and completion.
+type Command struct {
+	Name    string
+	Summary string // one sentence
+	Help    string // more, may be empty
+	Params  []Param
+	// Variadic commands take positional words beyond Params (Args.Extra).
+	Variadic bool
+	// FreeKeys commands take any key=value words (Args.Pairs): set.
+	FreeKeys bool
+	Run      func(ctx context.Context, sh *Shell, n *Node, a Args) error
 }
 
-var commands map[string]*command
+// Usage is the synopsis: required parameters bare, optional ones in
+// brackets with their defaults.
+func (c *Command) Usage() string {
+	parts := []string{c.Name}
+	for _, p := range c.Params {
+		switch {
+		case p.Required:
+			parts = append(parts, p.Name)
+		case p.Default != "":
+			parts = append(parts, "["+p.Name+"="+p.Default+"]")
+		default:
+			parts = append(parts, "["+p.Name+"]")
+		}
+	}
+	if c.Variadic {
+		parts = append(parts, "...")
+	}
+	if c.FreeKeys {
+		parts = append(parts, "name=value...")
+	}
+	return strings.Join(parts, " ")
+}
+
+// globalCommands work on every node.
+var globalCommands []*Command
 
 func init() {
-	commands = map[string]*command{
-		"ls": {usage: "ls [path] [depth]", help: "Show the tree below a node (the current one by default), to depth levels.", run: cmdLs},
-		"cd": {usage: "cd [path]", help: "Go to a node: an absolute or relative path, `..`, `/`, or `-` for the previous node. Without a path, go to /.", run: cmdCd},
-		"pwd": {usage: "pwd", help: "Print the current path.", run: func(_ context.Context, sh *Shell, c *call) error {
+	globalCommands = []*Command{
+		{Name: "ls", Summary: "Show the tree below a node (the current one by default), to depth levels.",
+			Params: []Param{{Name: "path", Type: TypeNode}, {Name: "depth", Type: TypeInt, Min: 0}}, Run: cmdLs},
+		{Name: "cd", Summary: "Go to a node: a path, `..`, `/`, `-` (the previous node), `<` or `>` (back and forward in history), or @bookmark.",
+			Params: []Param{{Name: "path", Type: TypeNode, Default: "/"}}, Run: cmdCd},
+		{Name: "pwd", Summary: "Print the current path.", Run: func(_ context.Context, sh *Shell, _ *Node, _ Args) error {
 			if sh.opts.JSON {
 				return sh.printJSON(map[string]string{"path": sh.cwd})
 			}
 			sh.printf("%s\n", sh.cwd)
 			return nil
 		}},
-		"info":    {usage: "info", help: "Show what the kernel reports about the node.", run: cmdInfo},
-		"get":     {usage: "get [group] [name...]", help: "Show a node's configuration groups (attribute, parameter, auth, discovery_auth, alua, wwn), or named values of one group.", run: cmdGet},
-		"set":     {usage: "set group name=value...", help: "Change values of a configuration group. All values are applied, or none.", run: cmdSet},
-		"version": {usage: "version", help: "Show tcmsh's version and the kernel it works on.", run: cmdVersion},
-		"help":    {usage: "help [command]", help: "List the commands, or explain one.", run: cmdHelp},
-		"exit":    {usage: "exit", help: "Leave the shell.", run: func(context.Context, *Shell, *call) error { return ErrExit }},
+		{Name: "info", Summary: "Show what the kernel reports about the node.", Run: cmdInfo},
+		{Name: "status", Summary: "Show the node's status line (what ls shows after it).", Run: cmdStatus},
+		{Name: "refresh", Summary: "Forget remembered state and read the kernel again.", Run: func(_ context.Context, sh *Shell, _ *Node, _ Args) error {
+			sh.env.LIO.Refresh()
+			return nil
+		}},
+		{Name: "get", Summary: "Show a node's configuration groups (attribute, parameter, auth, discovery_auth, alua, wwn, global), or named values of one group.",
+			Params: []Param{{Name: "group", Type: TypeString}}, Variadic: true, Run: cmdGet},
+		{Name: "set", Summary: "Change values of a configuration group. All values are applied, or none.",
+			Params: []Param{{Name: "group", Type: TypeString, Required: true}}, FreeKeys: true, Run: cmdSet},
+		{Name: "bookmarks", Summary: "Manage bookmarks: add NAME (the current node), del NAME, go NAME, show.",
+			Params: []Param{{Name: "action", Type: TypeEnum, Enum: []string{"add", "del", "go", "show"}, Default: "show"}, {Name: "bookmark", Type: TypeName}}, Run: cmdBookmarks},
+		{Name: "version", Summary: "Show tcmsh's version and the kernel it works on.", Run: cmdVersion},
+		{Name: "help", Summary: "List the commands of this node, or explain one.", Params: []Param{{Name: "topic", Type: TypeString}}, Run: cmdHelp},
+		{Name: "exit", Summary: "Leave the shell.", Run: func(context.Context, *Shell, *Node, Args) error { return ErrExit }},
+		{Name: "sessions", Summary: "List the initiators logged in, per ACL (list), or with their details (detail).",
+			Params: []Param{{Name: "action", Type: TypeEnum, Enum: []string{"list", "detail"}, Default: "list"}, {Name: "sid", Type: TypeString}}, Run: cmdSessions},
+		{Name: "stats", Summary: "Show the TCMU engine's statistics of the user backstores below a path.",
+			Params: []Param{{Name: "path", Type: TypeNode}}, Run: cmdStats},
 	}
 }
 
-func noArgs(c *call, max int) error {
-	if len(c.args) > max {
-		return usagef("%s: unexpected argument %q; usage: %s", c.name, c.args[max], commands[c.name].usage)
-	}
-	if len(c.kvKeys) > 0 && c.name != "set" {
-		return usagef("%s: unexpected parameter %s=; usage: %s", c.name, c.kvKeys[0], commands[c.name].usage)
-	}
-	return nil
+// CommandsFor lists the commands available on a node: the node's own
+// (create, delete, enable, …) first, then those of every node.
+func (sh *Shell) CommandsFor(n *Node) []*Command {
+	own := sh.nodeCommands(n)
+	out := make([]*Command, 0, len(own)+len(globalCommands))
+	out = append(out, own...)
+	out = append(out, globalCommands...)
+	return out
 }
 
-func cmdCd(_ context.Context, sh *Shell, c *call) error {
-	if err := noArgs(c, 1); err != nil {
-		return err
+// LookupCommand finds a command of a node by name.
+func (sh *Shell) LookupCommand(n *Node, name string) (*Command, bool) {
+	for _, c := range sh.CommandsFor(n) {
+		if c.Name == name {
+			return c, true
+		}
 	}
-	target := "/"
-	if len(c.args) == 1 {
-		target = c.args[0]
-	}
-	if target == "-" {
+	return nil, false
+}
+
+func cmdCd(_ context.Context, sh *Shell, _ *Node, a Args) error {
+	target := a.Str("path")
+	switch target {
+	case "-":
 		target = sh.prevCwd
+	case "<":
+		if sh.histPos == 0 {
+			return usagef("cd <: no earlier node in the history")
+		}
+		sh.histPos--
+		return sh.gotoHistory()
+	case ">":
+		if sh.histPos >= len(sh.history)-1 {
+			return usagef("cd >: no later node in the history")
+		}
+		sh.histPos++
+		return sh.gotoHistory()
 	}
 	n, err := sh.Resolve(target)
 	if err != nil {
@@ -74,23 +139,20 @@ type treeJSON struct {
 	Children []*treeJSON `json:"children,omitempty"`
 }
 
-func cmdLs(ctx context.Context, sh *Shell, c *call) error {
-	if err := noArgs(c, 2); err != nil {
-		return err
-	}
-	n := c.node
-	depth := -1
-	for _, a := range c.args {
-		if d, err := strconv.Atoi(a); err == nil {
+func cmdLs(ctx context.Context, sh *Shell, n *Node, a Args) error {
+	depth := int(a.Int("depth", -1))
+	if p := a.Str("path"); p != "" {
+		// `ls 2` means depth 2 of the current node.
+		if d, err := strconv.Atoi(p); err == nil && !a.Given("depth") {
 			if d < 0 {
 				return usagef("ls: depth %d is negative", d)
 			}
 			depth = d
-			continue
-		}
-		var err error
-		if n, err = sh.Resolve(a); err != nil {
-			return err
+		} else {
+			var err error
+			if n, err = sh.Resolve(p); err != nil {
+				return err
+			}
 		}
 	}
 	if sh.opts.JSON {
@@ -171,11 +233,8 @@ func treeLine(head, summary string, width int) string {
 	return head + " " + strings.Repeat(".", dots) + " " + tail
 }
 
-func cmdInfo(_ context.Context, sh *Shell, c *call) error {
-	if err := noArgs(c, 0); err != nil {
-		return err
-	}
-	info, err := sh.Info(c.node)
+func cmdInfo(_ context.Context, sh *Shell, n *Node, _ Args) error {
+	info, err := sh.Info(n)
 	if err != nil {
 		return err
 	}
@@ -303,16 +362,15 @@ func (sh *Shell) groupDirs(n *Node) map[string]string {
 	return g
 }
 
-func cmdGet(_ context.Context, sh *Shell, c *call) error {
-	if len(c.kvKeys) > 0 {
-		return usagef("get: unexpected parameter %s=; usage: get [group] [name...]", c.kvKeys[0])
+func cmdGet(_ context.Context, sh *Shell, n *Node, a Args) error {
+	if a.Str("group") == "global" {
+		return sh.getGlobal(a.Extra)
 	}
-	groups := sh.groupDirs(c.node)
+	groups := sh.groupDirs(n)
 	names := sortedKeys(groups)
-	if len(c.args) > 0 {
-		g := c.args[0]
+	if g := a.Str("group"); g != "" {
 		if _, ok := groups[g]; !ok {
-			return usagef("get: %s has no group %q; its groups: %s", c.node.path, g, orNone(names))
+			return usagef("get: %s has no group %q; its groups: %s", n.path, g, orNone(append(names, "global")))
 		}
 		names = []string{g}
 	}
@@ -322,12 +380,16 @@ func cmdGet(_ context.Context, sh *Shell, c *call) error {
 		if err != nil {
 			return err
 		}
-		if len(c.args) > 1 {
+		if len(a.Extra) > 0 {
 			picked := map[string]string{}
-			for _, k := range c.args[1:] {
+			for _, k := range a.Extra {
 				v, ok := vals[k]
 				if !ok {
-					return usagef("get: group %s has no %q; it has: %s", g, k, orNone(sortedKeys(vals)))
+					msg := fmt.Sprintf("get: group %s has no %q", g, k)
+					if s := suggest(k, sortedKeys(vals)); s != "" {
+						msg += fmt.Sprintf(" (did you mean %q?)", s)
+					}
+					return usagef("%s; it has: %s", msg, orNone(sortedKeys(vals)))
 				}
 				picked[k] = v
 			}
@@ -339,7 +401,7 @@ func cmdGet(_ context.Context, sh *Shell, c *call) error {
 		return sh.printJSON(result)
 	}
 	for i, g := range names {
-		if len(c.args) <= 1 {
+		if len(a.Extra) == 0 {
 			if i > 0 {
 				sh.printf("\n")
 			}
@@ -360,15 +422,20 @@ func orNone(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-func cmdSet(_ context.Context, sh *Shell, c *call) error {
-	if len(c.args) != 1 || len(c.kvKeys) == 0 {
-		return usagef("set: usage: set group name=value...")
+func cmdSet(_ context.Context, sh *Shell, n *Node, a Args) error {
+	group := a.Str("group")
+	if len(a.Pairs) == 0 {
+		return usagef("set: give name=value pairs; usage: set group name=value...")
 	}
-	groups := sh.groupDirs(c.node)
-	dir, ok := groups[c.args[0]]
+	if group == "global" {
+		return sh.setGlobal(a.Pairs)
+	}
+	groups := sh.groupDirs(n)
+	dir, ok := groups[group]
 	if !ok {
-		return usagef("set: %s has no group %q; its groups: %s", c.node.path, c.args[0], orNone(sortedKeys(groups)))
+		return usagef("set: %s has no group %q; its groups: %s", n.path, group, orNone(append(sortedKeys(groups), "global")))
 	}
+	pairs := authAliases(group, a.Pairs)
 	current, err := sh.env.LIO.Group(dir)
 	if err != nil {
 		return err
@@ -379,17 +446,45 @@ func cmdSet(_ context.Context, sh *Shell, c *call) error {
 	}
 	writable := map[string]bool{}
 	for _, e := range entries {
-		if e.Writable() {
+		if e.Kind == configfs.KindAttr && e.Writable() {
 			writable[e.Name] = true
 		}
 	}
-	for _, k := range c.kvKeys {
+	c := struct {
+		kvKeys []string
+		kv     map[string]string
+		args   []string
+	}{kv: map[string]string{}, args: []string{group}}
+	seen := map[string]bool{}
+	for _, kv := range pairs {
+		if seen[kv.Key] {
+			return usagef("set: parameter %s given twice", kv.Key)
+		}
+		seen[kv.Key] = true
+	}
+	for _, kv := range pairs {
+		k := kv.Key
 		if !writable[k] {
 			if _, exists := current[k]; exists {
-				return usagef("set: %s %s is read-only", c.args[0], k)
+				return usagef("set: %s %s is read-only", group, k)
 			}
-			return usagef("set: group %s has no %q; writable: %s", c.args[0], k, orNone(sortedKeys(writable)))
+			msg := fmt.Sprintf("set: group %s has no %q", group, k)
+			if s := suggest(k, sortedKeys(writable)); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return usagef("%s; writable: %s", msg, orNone(sortedKeys(writable)))
 		}
+		v := kv.Value
+		if strings.ContainsAny(v, "\n\x00") {
+			return usagef("set: %s: the value contains a newline or NUL", k)
+		}
+		if v == "true" {
+			v = "1"
+		} else if v == "false" {
+			v = "0"
+		}
+		c.kvKeys = append(c.kvKeys, k)
+		c.kv[k] = v
 	}
 	// Apply in order; on a refusal put back what was already changed.
 	var done []string
@@ -410,10 +505,7 @@ func cmdSet(_ context.Context, sh *Shell, c *call) error {
 	return nil
 }
 
-func cmdVersion(_ context.Context, sh *Shell, c *call) error {
-	if err := noArgs(c, 0); err != nil {
-		return err
-	}
+func cmdVersion(_ context.Context, sh *Shell, _ *Node, _ Args) error {
 	core, err := sh.env.LIO.Version()
 	if err != nil {
 		return err
@@ -429,20 +521,73 @@ func cmdVersion(_ context.Context, sh *Shell, c *call) error {
 	return nil
 }
 
-func cmdHelp(_ context.Context, sh *Shell, c *call) error {
-	if len(c.args) > 0 {
-		cmd, ok := commands[c.args[0]]
+func cmdHelp(_ context.Context, sh *Shell, n *Node, a Args) error {
+	cmds := sh.CommandsFor(n)
+	if topic := a.Str("topic"); topic != "" {
+		cmd, ok := sh.LookupCommand(n, topic)
 		if !ok {
-			return usagef("help: unknown command %q", c.args[0])
+			names := make([]string, len(cmds))
+			for i, c := range cmds {
+				names[i] = c.Name
+			}
+			msg := fmt.Sprintf("help: %s has no command %q", n.path, topic)
+			if s := suggest(topic, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return usagef("%s", msg)
 		}
-		sh.printf("%s\n\n%s\n", cmd.usage, cmd.help)
+		if sh.opts.JSON {
+			return sh.printJSON(commandJSON(cmd))
+		}
+		sh.printf("%s\n\n%s\n", cmd.Usage(), cmd.Summary)
+		if cmd.Help != "" {
+			sh.printf("\n%s\n", cmd.Help)
+		}
+		if len(cmd.Params) > 0 {
+			sh.printf("\nParameters:\n")
+			for _, p := range cmd.Params {
+				line := fmt.Sprintf("  %-18s %s", p.Name, p.Type)
+				if p.Default != "" {
+					line += ", default " + p.Default
+				}
+				if p.Help != "" {
+					line += ": " + p.Help
+				} else if p.Type == TypeEnum || p.Type == TypeBool || p.Type == TypeSize {
+					line += ": " + p.Expect()
+				}
+				sh.printf("%s\n", line)
+			}
+		}
 		return nil
 	}
-	sh.printf("Commands (a leading path runs the command on that node; a bare path changes to it):\n")
-	for _, name := range sortedKeys(commands) {
-		sh.printf("  %-22s %s\n", commands[name].usage, firstSentence(commands[name].help))
+	if sh.opts.JSON {
+		out := make([]any, len(cmds))
+		for i, c := range cmds {
+			out[i] = commandJSON(c)
+		}
+		return sh.printJSON(out)
+	}
+	sh.printf("Commands on %s (a leading path runs the command on that node; a bare path changes to it):\n", n.path)
+	for _, c := range cmds {
+		sh.printf("  %-40s %s\n", c.Usage(), firstSentence(c.Summary))
 	}
 	return nil
+}
+
+// commandJSON describes a command for `help --json` and the TUI.
+func commandJSON(c *Command) map[string]any {
+	params := make([]map[string]any, len(c.Params))
+	for i, p := range c.Params {
+		m := map[string]any{"name": p.Name, "type": p.Type.String(), "required": p.Required}
+		if p.Default != "" {
+			m["default"] = p.Default
+		}
+		if len(p.Enum) > 0 {
+			m["enum"] = p.Enum
+		}
+		params[i] = m
+	}
+	return map[string]any{"name": c.Name, "usage": c.Usage(), "summary": c.Summary, "params": params}
 }
 
 func firstSentence(s string) string {
@@ -451,3 +596,5 @@ func firstSentence(s string) string {
 	}
 	return s
 }
+
+func init() { globalCommands = append(globalCommands, workloadCommand) }

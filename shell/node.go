@@ -3,6 +3,7 @@ package shell
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"sort"
 	"strconv"
@@ -352,33 +353,205 @@ var ErrNoPath = errors.New("no such path")
 // Resolve turns a path (absolute, or relative to the current node; `..`,
 // `.`, `@bookmark`) into a node.
 func (sh *Shell) Resolve(p string) (*Node, error) {
+	if name, ok := strings.CutPrefix(p, "@"); ok {
+		name, rest, _ := strings.Cut(name, "/")
+		target, found := sh.prefs.Bookmarks[name]
+		if !found {
+			return nil, usagef("no bookmark %q; bookmarks: %s", name, orNone(sortedKeys(sh.prefs.Bookmarks)))
+		}
+		p = path.Join(target, rest)
+	}
 	abs := sh.absPath(p)
 	n := sh.root()
 	if abs == "/" {
 		return n, nil
 	}
 	for _, part := range strings.Split(strings.TrimPrefix(abs, "/"), "/") {
-		kids, err := sh.Children(n)
+		next, err := sh.lookupChild(n, part)
 		if err != nil {
 			return nil, err
 		}
-		var next *Node
-		for _, k := range kids {
-			if k.name == part {
-				next = k
-				break
-			}
-		}
 		if next == nil {
-			names := make([]string, len(kids))
-			for i, k := range kids {
-				names[i] = k.name
+			var names []string
+			if kids, err := sh.Children(n); err == nil {
+				for _, k := range kids {
+					names = append(names, k.name)
+				}
 			}
 			return nil, &PathError{Path: abs, Parent: n.path, Missing: part, Suggestion: suggest(part, names)}
 		}
 		n = next
 	}
 	return n, nil
+}
+
+// lookupChild finds one child by name with a direct lookup (a stat or one
+// small read), so that resolving a path costs the same however many
+// siblings it has. It returns nil, nil when there is no such child.
+func (sh *Shell) lookupChild(n *Node, name string) (*Node, error) {
+	l := sh.env.LIO
+	fixed := func(kids []*Node) *Node {
+		for _, k := range kids {
+			if k.name == name {
+				return k
+			}
+		}
+		return nil
+	}
+	switch n.kind {
+	case kindRoot:
+		if name == "backstores" {
+			return child(n, kindBackstores, name), nil
+		}
+		if configfs.ValidName("fabric", name) != nil || name == "core" {
+			return nil, nil
+		}
+		known := l.Exists(path.Join(configfs.Root, name))
+		for _, f := range sh.env.AvailableFabrics {
+			known = known || f == name
+		}
+		if !known {
+			return nil, nil
+		}
+		c := child(n, kindFabric, name)
+		c.fabric = name
+		return c, nil
+	case kindBackstores:
+		if sub, ok := strings.CutPrefix(name, "user:"); ok {
+			if sub == "" || configfs.ValidName("subtype", sub) != nil {
+				return nil, nil
+			}
+			c := child(n, kindBackstoreType, name)
+			c.plugin, c.subtype = "user", sub
+			return c, nil
+		}
+		kids, err := sh.Children(n)
+		if err != nil {
+			return nil, err
+		}
+		return fixed(kids), nil
+	case kindBackstoreType:
+		if configfs.ValidName("storage object", name) != nil {
+			return nil, nil
+		}
+		so, err := l.FindStorageObject(n.plugin, name)
+		if err != nil {
+			return nil, nil
+		}
+		if n.plugin == "user" {
+			cfg, _ := l.ReadAttr(path.Join(so.Path(), "attrib", "dev_config"))
+			if sub, _, _ := strings.Cut(cfg, "/"); sub != n.subtype {
+				return nil, nil
+			}
+		}
+		c := child(n, kindStorageObject, name)
+		c.so = so
+		return c, nil
+	case kindALUA:
+		if configfs.ValidName("ALUA group", name) != nil || !l.Exists(path.Join(n.so.Path(), "alua", name)) {
+			return nil, nil
+		}
+		c := child(n, kindTGPT, name)
+		c.gp = name
+		return c, nil
+	case kindFabric:
+		if configfs.ValidName("target", name) != nil || name == "discovery_auth" {
+			return nil, nil
+		}
+		t := configfs.Target{Fabric: n.fabric, WWN: name}
+		if !l.Exists(t.Path()) {
+			return nil, nil
+		}
+		c := child(n, kindTarget, name)
+		c.target = t
+		if !hasTPGTags(n.fabric) {
+			c.folded = true
+			c.tpg = configfs.TPG{Target: t, Tag: 1}
+		}
+		return c, nil
+	case kindTarget:
+		if n.folded {
+			return fixed(sh.tpgChildren(n)), nil
+		}
+		tag, ok := indexSuffix(name, "tpg")
+		if !ok {
+			return nil, nil
+		}
+		tpg := configfs.TPG{Target: n.target, Tag: tag}
+		if !l.Exists(tpg.Path()) {
+			return nil, nil
+		}
+		c := child(n, kindTPG, name)
+		c.tpg = tpg
+		return c, nil
+	case kindTPG:
+		return fixed(sh.tpgChildren(n)), nil
+	case kindLUNs:
+		idx, ok := indexSuffix(name, "lun")
+		if !ok {
+			return nil, nil
+		}
+		li, found, err := l.LUNAt(n.tpg, idx)
+		if err != nil || !found {
+			return nil, err
+		}
+		c := child(n, kindLUN, name)
+		c.lun = li
+		return c, nil
+	case kindACLs:
+		if configfs.ValidName("ACL", name) != nil {
+			return nil, nil
+		}
+		a := configfs.ACL{TPG: n.tpg, NodeWWN: name}
+		if !l.Exists(a.Path()) {
+			return nil, nil
+		}
+		c := child(n, kindACL, name)
+		c.acl = a
+		return c, nil
+	case kindACL:
+		idx, ok := indexSuffix(name, "mapped_lun")
+		if !ok {
+			return nil, nil
+		}
+		mi, found, err := l.MappedLUNAt(n.acl, idx)
+		if err != nil || !found {
+			return nil, err
+		}
+		c := child(n, kindMappedLUN, name)
+		c.mappedLUN = mi
+		return c, nil
+	case kindPortals:
+		host, port, err := net.SplitHostPort(name)
+		if err != nil {
+			return nil, nil
+		}
+		pn, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, nil
+		}
+		p := configfs.Portal{TPG: n.tpg, IP: host, Port: pn}
+		if !l.Exists(p.Path()) {
+			return nil, nil
+		}
+		c := child(n, kindPortal, name)
+		c.portal = p
+		return c, nil
+	case kindStorageObject:
+		kids, _ := sh.Children(n)
+		return fixed(kids), nil
+	}
+	return nil, nil
+}
+
+// indexSuffix parses "lun12" with prefix "lun" into 12.
+func indexSuffix(name, prefix string) (int, bool) {
+	s, ok := strings.CutPrefix(name, prefix)
+	if !ok || s == "" || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0
 }
 
 // PathError is a path that does not resolve: Parent has no child Missing.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	prompt "github.com/elk-language/go-prompt"
@@ -18,6 +19,9 @@ import (
 type BatchOptions struct {
 	// KeepGoing runs the remaining lines after a failure (the run still fails).
 	KeepGoing bool
+	// Atomic undoes everything the script changed when a line fails, so
+	// that the kernel is left as it was before the run.
+	Atomic bool
 }
 
 // LineError is a batch line that failed.
@@ -33,9 +37,30 @@ func (e *LineError) Unwrap() error { return e.Err }
 // RunBatch runs commands from r, one per line, starting at the root. `#`
 // comments and blank lines are skipped. The first failing line stops the
 // run (unless KeepGoing) and is reported with its number; the returned
-// error is the first failure.
+// error is the first failure. Nothing is saved unless the script says
+// saveconfig.
 func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) error {
 	sh.cwd, sh.prevCwd = "/", "/"
+	sh.opts.Batch = true
+	var before *Config
+	if opts.Atomic {
+		var err error
+		if before, err = sh.Snapshot(); err != nil {
+			return fmt.Errorf("--atomic: reading the configuration before the run: %w", err)
+		}
+	}
+	err := sh.runLines(ctx, r, opts)
+	if err != nil && opts.Atomic {
+		if rerr := sh.rollback(before); rerr != nil {
+			fmt.Fprintf(sh.opts.Err, "--atomic: undoing the run failed: %v\n", rerr)
+			return errors.Join(err, rerr)
+		}
+		fmt.Fprintf(sh.opts.Err, "--atomic: undid every change of this run; the configuration is as before\n")
+	}
+	return err
+}
+
+func (sh *Shell) runLines(ctx context.Context, r io.Reader, opts BatchOptions) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	var first error
@@ -54,7 +79,7 @@ func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) e
 			if first == nil {
 				first = le
 			}
-			if !opts.KeepGoing {
+			if !opts.KeepGoing || opts.Atomic {
 				return first
 			}
 		}
@@ -68,66 +93,144 @@ func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) e
 	return first
 }
 
-// RunInteractive runs the REPL on the terminal until exit or Ctrl-D.
-// go-prompt reads /dev/tty itself; each command runs with its own
-// interrupt context so that Ctrl-C stops the command, not the shell.
-func (sh *Shell) RunInteractive(ctx context.Context) error {
-	exit := false
-	exec := func(line string) {
+// LineReader is where the interactive shell gets its lines: go-prompt on
+// a terminal, or a scripted reader in tests.
+type LineReader interface {
+	// Loop shows prompt(), reads a line, and calls handle with it, until
+	// handle returns true (exit) or input ends (Ctrl-D on an empty line).
+	Loop(prompt func() string, complete func(before string) []Suggestion, handle func(line string) (exit bool)) error
+}
+
+// Suggestion is one completion candidate.
+type Suggestion struct {
+	Text        string
+	Description string
+}
+
+// InteractiveOptions configure RunInteractive.
+type InteractiveOptions struct {
+	// Reader reads lines; nil means go-prompt on the terminal.
+	Reader LineReader
+	// HistoryPath keeps the command history between runs; empty: none.
+	HistoryPath string
+	// SaveOnExit is called when the shell exits normally and the
+	// auto_save_on_exit preference is on.
+	SaveOnExit func() error
+}
+
+// RunInteractive runs the REPL until exit or Ctrl-D. Each command runs
+// with its own interrupt context so that Ctrl-C stops the command, not
+// the shell.
+func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) error {
+	hist := loadHistory(opts.HistoryPath)
+	reader := opts.Reader
+	if reader == nil {
+		reader = &goPrompt{history: hist}
+	}
+	handle := func(line string) bool {
 		if strings.TrimSpace(line) == "" {
-			return
+			return false
 		}
+		appendHistory(opts.HistoryPath, line)
 		cctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		err := sh.Exec(cctx, line)
+		interrupted := cctx.Err() != nil && ctx.Err() == nil
 		stop()
 		switch {
 		case errors.Is(err, ErrExit):
-			exit = true
-		case errors.Is(err, context.Canceled):
+			return true
+		case interrupted || errors.Is(err, context.Canceled):
 			fmt.Fprintln(sh.opts.Err, "interrupted")
 		case err != nil:
 			fmt.Fprintln(sh.opts.Err, err)
 		}
+		return ctx.Err() != nil
 	}
-	p := prompt.New(exec,
-		prompt.WithPrefixCallback(func() string { return sh.cwd + "> " }),
-		prompt.WithCompleter(sh.complete),
+	err := reader.Loop(func() string { return sh.cwd + "> " }, sh.Complete, handle)
+	if err == nil && opts.SaveOnExit != nil && sh.prefs.Bool("auto_save_on_exit") {
+		if serr := opts.SaveOnExit(); serr != nil {
+			fmt.Fprintf(sh.opts.Err, "auto_save_on_exit: %v\n", serr)
+		}
+	}
+	return err
+}
+
+// DefaultHistoryPath is $XDG_STATE_HOME/tcmsh/history (~/.local/state/…).
+func DefaultHistoryPath() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "tcmsh", "history")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "tcmsh", "history")
+	}
+	return ""
+}
+
+const historyKeep = 1000
+
+func loadHistory(p string) []string {
+	if p == "" {
+		return nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > historyKeep {
+		lines = lines[len(lines)-historyKeep:]
+	}
+	var out []string
+	for _, l := range lines {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func appendHistory(p, line string) {
+	if p == "" || strings.ContainsAny(line, "\n\r") {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = f.WriteString(line + "\n")
+}
+
+// goPrompt is the LineReader on a terminal. go-prompt reads /dev/tty
+// itself and restores the terminal's settings when it returns.
+type goPrompt struct{ history []string }
+
+func (g *goPrompt) Loop(prefix func() string, complete func(string) []Suggestion, handle func(string) bool) error {
+	exit := false
+	p := prompt.New(func(line string) { exit = handle(line) },
+		prompt.WithPrefixCallback(prefix),
+		prompt.WithCompleter(func(d prompt.Document) ([]prompt.Suggest, pstrings.RuneNumber, pstrings.RuneNumber) {
+			before := d.TextBeforeCursor()
+			word := before[strings.LastIndexAny(before, " \t")+1:]
+			if i := strings.IndexByte(word, '='); i >= 0 {
+				word = word[i+1:]
+			}
+			end := d.CurrentRuneIndex()
+			start := end - pstrings.RuneCountInString(word)
+			var out []prompt.Suggest
+			for _, s := range complete(before) {
+				out = append(out, prompt.Suggest{Text: s.Text, Description: s.Description})
+			}
+			return out, start, end
+		}),
+		prompt.WithCompletionWordSeparator(" ="),
+		prompt.WithHistory(g.history),
 		prompt.WithExitChecker(func(string, bool) bool { return exit }),
 		prompt.WithTitle("tcmsh"),
 	)
 	p.Run()
 	return nil
-}
-
-// complete offers command names, then child paths of the current node.
-func (sh *Shell) complete(d prompt.Document) ([]prompt.Suggest, pstrings.RuneNumber, pstrings.RuneNumber) {
-	word := d.GetWordBeforeCursor()
-	end := d.CurrentRuneIndex()
-	start := end - pstrings.RuneCountInString(word)
-	var out []prompt.Suggest
-	dir, base := "", word
-	if i := strings.LastIndexByte(word, '/'); i >= 0 {
-		dir, base = word[:i+1], word[i+1:]
-	}
-	if dir == "" && !strings.Contains(d.TextBeforeCursor(), " ") {
-		for _, name := range sortedKeys(commands) {
-			if strings.HasPrefix(name, base) {
-				out = append(out, prompt.Suggest{Text: name, Description: firstSentence(commands[name].help)})
-			}
-		}
-	}
-	parent := dir
-	if parent == "" {
-		parent = "."
-	}
-	if n, err := sh.Resolve(parent); err == nil {
-		if kids, err := sh.Children(n); err == nil {
-			for _, k := range kids {
-				if strings.HasPrefix(k.name, base) {
-					out = append(out, prompt.Suggest{Text: dir + k.name + "/"})
-				}
-			}
-		}
-	}
-	return out, start, end
 }

@@ -42,6 +42,17 @@ type Options struct {
 	Width int
 	// Version is tcmsh's own version string.
 	Version string
+	// PrefsPath is the preferences file (global preferences and
+	// bookmarks); empty keeps them in memory only.
+	PrefsPath string
+	// Color turns on colours in tree lines.
+	Color bool
+	// Batch is true when commands come from a script: auto_save_on_exit
+	// never applies there.
+	Batch bool
+	// SaveFile is the default saveconfig file; empty means
+	// /etc/target/saveconfig.json.
+	SaveFile string
 }
 
 // Shell executes commands against an Env. A Shell is used by one goroutine.
@@ -50,6 +61,10 @@ type Shell struct {
 	opts    Options
 	cwd     string
 	prevCwd string
+	// history of visited paths for `cd <` and `cd >`.
+	history []string
+	histPos int
+	prefs   *Prefs
 }
 
 // New returns a shell at the root.
@@ -63,7 +78,13 @@ func New(env Env, opts Options) *Shell {
 	if opts.Err == nil {
 		opts.Err = io.Discard
 	}
-	return &Shell{env: env, opts: opts, cwd: "/", prevCwd: "/"}
+	sh := &Shell{env: env, opts: opts, cwd: "/", prevCwd: "/", history: []string{"/"}}
+	prefs, err := LoadPrefs(opts.PrefsPath)
+	if err != nil {
+		fmt.Fprintf(opts.Err, "tcmsh: %v (using the defaults)\n", err)
+	}
+	sh.prefs = prefs
+	return sh
 }
 
 // Cwd is the current path.
@@ -71,6 +92,14 @@ func (sh *Shell) Cwd() string { return sh.cwd }
 
 // Env returns the shell's environment.
 func (sh *Shell) Env() Env { return sh.env }
+
+// Prefs returns the shell's global preferences.
+func (sh *Shell) Prefs() *Prefs { return sh.prefs }
+
+// SetOutput redirects the shell's output (the TUI captures it per command).
+func (sh *Shell) SetOutput(out, errw io.Writer) {
+	sh.opts.Out, sh.opts.Err = out, errw
+}
 
 // UsageError is a command used the wrong way (unknown command, bad
 // parameter); the message says what is expected.
@@ -83,70 +112,85 @@ func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf
 // ErrExit is returned by the exit command.
 var ErrExit = errors.New("exit")
 
-// call is one parsed command line.
-type call struct {
-	node   *Node
-	name   string
-	args   []string          // positional, in order
-	kv     map[string]string // key=value parameters
-	kvKeys []string          // keys in the order given
+// Call is one parsed command line: the node it acts on, the command and
+// its checked arguments. A bare path parses to a `cd` Call.
+type Call struct {
+	Node *Node
+	Cmd  *Command
+	Args Args
 }
 
-// Exec parses and runs one command line. Empty lines and comments do
-// nothing.
-func (sh *Shell) Exec(ctx context.Context, line string) error {
+// Parse turns a line into a Call without running it. Empty lines and
+// comments give a nil Call.
+func (sh *Shell) Parse(line string) (*Call, error) {
 	words, err := Split(line)
 	if err != nil {
-		return usagef("%v", err)
+		return nil, usagef("%v", err)
 	}
 	if len(words) == 0 || strings.HasPrefix(words[0], "#") {
-		return nil
+		return nil, nil
 	}
-	c := &call{kv: map[string]string{}}
+	var n *Node
 	if looksLikePath(words[0]) {
-		n, err := sh.Resolve(words[0])
-		if err != nil {
-			return err
+		target := words[0]
+		if target == "-" {
+			target = sh.prevCwd
 		}
-		c.node = n
+		if n, err = sh.Resolve(target); err != nil {
+			return nil, err
+		}
 		words = words[1:]
 		if len(words) == 0 {
-			return sh.changeDir(n)
+			cd, _ := sh.LookupCommand(n, "cd")
+			args, err := cd.bind([]string{n.path})
+			return &Call{Node: n, Cmd: cd, Args: args}, err
 		}
 	} else {
-		n, err := sh.Resolve(sh.cwd)
+		n, err = sh.Resolve(sh.cwd)
 		if err != nil {
 			// The current node was deleted (by another process): go up.
 			sh.cwd = "/"
 			n = sh.root()
 		}
-		c.node = n
 	}
-	c.name = words[0]
-	for _, w := range words[1:] {
-		if k, v, ok := strings.Cut(w, "="); ok && k != "" && !strings.HasPrefix(w, "/") {
-			if _, dup := c.kv[k]; dup {
-				return usagef("%s: parameter %s given twice", c.name, k)
-			}
-			c.kv[k] = v
-			c.kvKeys = append(c.kvKeys, k)
-			continue
-		}
-		c.args = append(c.args, w)
-	}
-	cmd, ok := commands[c.name]
+	cmd, ok := sh.LookupCommand(n, words[0])
 	if !ok {
-		names := make([]string, 0, len(commands))
-		for n := range commands {
-			names = append(names, n)
+		cmds := sh.CommandsFor(n)
+		names := make([]string, len(cmds))
+		for i, c := range cmds {
+			names[i] = c.Name
 		}
-		msg := fmt.Sprintf("unknown command %q", c.name)
-		if s := suggest(c.name, names); s != "" {
+		msg := fmt.Sprintf("unknown command %q on %s", words[0], n.path)
+		if s := suggest(words[0], names); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else if strings.HasPrefix(words[0], "@") {
+			msg = fmt.Sprintf("%q: to go to a bookmark, type `cd %s`", words[0], words[0])
 		}
-		return usagef("%s; `help` lists the commands", msg)
+		return nil, usagef("%s; `help` lists the commands here", msg)
 	}
-	return cmd.run(ctx, sh, c)
+	args, err := cmd.bind(words[1:])
+	if err != nil {
+		return nil, err
+	}
+	return &Call{Node: n, Cmd: cmd, Args: args}, nil
+}
+
+// Run executes a parsed Call.
+func (sh *Shell) Run(ctx context.Context, c *Call) error {
+	if c == nil {
+		return nil
+	}
+	return c.Cmd.Run(ctx, sh, c.Node, c.Args)
+}
+
+// Exec parses and runs one command line. Empty lines and comments do
+// nothing.
+func (sh *Shell) Exec(ctx context.Context, line string) error {
+	c, err := sh.Parse(line)
+	if err != nil {
+		return err
+	}
+	return sh.Run(ctx, c)
 }
 
 // looksLikePath tells a leading path from a command word.
@@ -155,6 +199,22 @@ func looksLikePath(w string) bool {
 }
 
 func (sh *Shell) changeDir(n *Node) error {
+	if n.path == sh.cwd {
+		return nil
+	}
+	sh.prevCwd, sh.cwd = sh.cwd, n.path
+	// A new move drops the forward history, as a browser does.
+	sh.history = append(sh.history[:sh.histPos+1], n.path)
+	sh.histPos = len(sh.history) - 1
+	return nil
+}
+
+// gotoHistory moves to the history entry at histPos.
+func (sh *Shell) gotoHistory() error {
+	n, err := sh.Resolve(sh.history[sh.histPos])
+	if err != nil {
+		return err
+	}
 	sh.prevCwd, sh.cwd = sh.cwd, n.path
 	return nil
 }

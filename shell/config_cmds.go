@@ -1,0 +1,538 @@
+package shell
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tcmsh/tcmsh/configfs"
+)
+
+// DefaultSaveFile is where targetcli keeps the configuration.
+const DefaultSaveFile = "/etc/target/saveconfig.json"
+
+var rootCommands []*Command
+
+func init() {
+	savefile := Param{Name: "savefile", Type: TypePath, Help: "default: " + DefaultSaveFile}
+	rootCommands = []*Command{
+		{Name: "saveconfig", Summary: "Save the configuration in targetcli-fb's saveconfig.json format.",
+			Help:   "The file is replaced atomically (mode 0600). Saving to the default file keeps a gzip backup of the previous content in backup/ beside it, up to max_backup_files. An empty configuration does not replace a non-empty file unless force=true. Storage objects that cannot be read are skipped with a warning.",
+			Params: []Param{savefile, {Name: "force", Type: TypeBool, Default: "false"}}, Run: cmdSaveconfig},
+		{Name: "restoreconfig", Summary: "Restore a saved configuration; the whole file is checked first and applied all or nothing.",
+			Params: []Param{savefile, {Name: "clear_existing", Type: TypeBool, Default: "false"},
+				{Name: "target", Type: TypeString, Help: "restore only this target's WWN"}, {Name: "storage_object", Type: TypeString, Help: "restore only this storage object"}},
+			Run: cmdRestoreconfig},
+		{Name: "clearconfig", Summary: "Delete every target and storage object (confirm=true).",
+			Params: []Param{{Name: "confirm", Type: TypeBool, Default: "false"}}, Run: cmdClearconfig},
+		{Name: "diff", Summary: "Show what apply would change to make the kernel match a saveconfig.json file, without changing anything.",
+			Params: []Param{{Name: "file", Type: TypePath, Required: true}}, Run: cmdDiff},
+		{Name: "apply", Summary: "Make the kernel match a saveconfig.json file (declarative, all or nothing); applying it again changes nothing.",
+			Params: []Param{{Name: "file", Type: TypePath, Required: true}}, Run: cmdApply},
+		{Name: "export", Summary: "Export a file or block device over iSCSI in one step: backstore, target, TPG 1, LUN 0, portal, open access.",
+			Params: []Param{{Name: "file_or_dev", Type: TypePath, Required: true}, {Name: "portal", Type: TypeString, Default: "0.0.0.0:3260"},
+				{Name: "wwn", Type: TypeWWN, Help: "the target IQN; generated when not given"}, {Name: "size", Type: TypeSize, Help: "create the file with this size when it does not exist"}},
+			Run: cmdExport},
+		{Name: "unexport", Summary: "Undo export: delete the iSCSI targets exporting a file or device (or the target given by its IQN) and its backstore.",
+			Params: []Param{{Name: "file_dev_or_wwn", Type: TypeString, Required: true}}, Run: cmdUnexport},
+	}
+}
+
+func (sh *Shell) saveFile(a Args) string {
+	if f := a.Str("savefile"); f != "" {
+		abs, err := filepath.Abs(f)
+		if err == nil {
+			return abs
+		}
+		return f
+	}
+	if sh.opts.SaveFile != "" {
+		return sh.opts.SaveFile
+	}
+	return DefaultSaveFile
+}
+
+func (sh *Shell) defaultSaveFile() string {
+	if sh.opts.SaveFile != "" {
+		return sh.opts.SaveFile
+	}
+	return DefaultSaveFile
+}
+
+func cmdSaveconfig(_ context.Context, sh *Shell, _ *Node, a Args) error {
+	return sh.SaveConfig(sh.saveFile(a), a.Bool("force"))
+}
+
+// SaveConfig writes the configuration to file.
+func (sh *Shell) SaveConfig(file string, force bool) error {
+	cfg, err := sh.Snapshot()
+	if err != nil {
+		return err
+	}
+	for _, s := range cfg.Skipped {
+		fmt.Fprintf(sh.opts.Err, "warning: not saved: %s\n", s)
+	}
+	data, err := cfg.MarshalSaveconfig()
+	if err != nil {
+		return err
+	}
+	old, readErr := os.ReadFile(file)
+	if readErr == nil && bytes.Equal(old, data) {
+		sh.announce("saved", file, "Configuration unchanged in "+file+".")
+		return nil
+	}
+	empty := len(cfg.StorageObjects) == 0 && len(cfg.Targets) == 0
+	if empty && readErr == nil && !force {
+		if prev, err := ParseSaveconfig(old); err != nil || len(prev.StorageObjects) > 0 || len(prev.Targets) > 0 {
+			return fmt.Errorf("saveconfig: the configuration is empty and would replace the non-empty %s; run `saveconfig force=true` if that is what you want", file)
+		}
+	}
+	if readErr == nil && file == sh.defaultSaveFile() {
+		if err := sh.backup(file, old); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(file, data, 0o600); err != nil {
+		return fmt.Errorf("saveconfig %s: %w", file, err)
+	}
+	sh.announce("saved", file, "Configuration saved to "+file)
+	return nil
+}
+
+// backup keeps the previous content as backup/saveconfig-<time>-json.gz
+// and prunes the oldest beyond max_backup_files.
+func (sh *Shell) backup(file string, old []byte) error {
+	dir := filepath.Join(filepath.Dir(file), "backup")
+	keep := sh.prefs.Int("max_backup_files")
+	if keep <= 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(old); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	name := filepath.Join(dir, "saveconfig-"+time.Now().Format("20060102-15:04:05")+"-json.gz")
+	if err := writeFileAtomic(name, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("backup %s: %w", name, err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var backups []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "saveconfig-") && strings.HasSuffix(e.Name(), "-json.gz") {
+			backups = append(backups, e.Name())
+		}
+	}
+	sort.Strings(backups) // the time format sorts by age
+	for len(backups) > keep {
+		_ = os.Remove(filepath.Join(dir, backups[0]))
+		backups = backups[1:]
+	}
+	return nil
+}
+
+// writeFileAtomic writes a temp file beside the target, fsyncs it, renames
+// it over the target and fsyncs the directory, so that a crash leaves the
+// old file or the new one.
+func writeFileAtomic(file string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(file)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// readConfigFile reads and checks a saveconfig.json file.
+func readConfigFile(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ParseSaveconfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return cfg, nil
+}
+
+func cmdRestoreconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
+	file := sh.saveFile(a)
+	cfg, err := readConfigFile(file)
+	if err != nil {
+		return err
+	}
+	have, err := sh.Snapshot()
+	if err != nil {
+		return err
+	}
+	filtered := a.Str("target") != "" || a.Str("storage_object") != ""
+	if filtered {
+		var sos []*SOConf
+		for _, s := range cfg.StorageObjects {
+			if a.Str("storage_object") != "" && s.Name == a.Str("storage_object") {
+				sos = append(sos, s)
+			}
+		}
+		var ts []*TargetConf
+		for _, t := range cfg.Targets {
+			if a.Str("target") != "" && t.WWN == a.Str("target") {
+				ts = append(ts, t)
+			}
+		}
+		if a.Str("storage_object") != "" && len(sos) == 0 {
+			return fmt.Errorf("restoreconfig: %s has no storage object %q", file, a.Str("storage_object"))
+		}
+		if a.Str("target") != "" && len(ts) == 0 {
+			return fmt.Errorf("restoreconfig: %s has no target %q", file, a.Str("target"))
+		}
+		cfg = &Config{StorageObjects: sos, Targets: ts}
+	}
+	clear := a.Bool("clear_existing")
+	existing := map[string]bool{}
+	for _, s := range have.StorageObjects {
+		existing[soKey(s)] = true
+	}
+	for k := range sh.unmanaged() {
+		existing[k] = true
+	}
+	var errs ConfigErrors
+	if !clear {
+		for i, s := range cfg.StorageObjects {
+			if existing[soKey(s)] {
+				errs = append(errs, fmt.Sprintf("storage_objects[%d]: %s already exists (clear_existing=true replaces the configuration)", i, soKey(s)))
+			}
+		}
+		for i, t := range cfg.Targets {
+			for _, h := range have.Targets {
+				if h.Fabric == t.Fabric && h.WWN == t.WWN {
+					errs = append(errs, fmt.Sprintf("targets[%d]: /%s/%s already exists (clear_existing=true replaces the configuration)", i, t.Fabric, t.WWN))
+				}
+			}
+		}
+	}
+	refs := existing
+	if clear && !filtered {
+		refs = nil
+	}
+	errs = append(errs, cfg.checkReferences(refs)...)
+	if len(errs) > 0 {
+		return fmt.Errorf("restoreconfig %s: nothing was changed: %w", file, errs)
+	}
+	var want *Config
+	opts := PlanOptions{KeepExtra: true}
+	if clear && !filtered {
+		want, opts.KeepExtra = cfg, false
+	} else {
+		want = mergeConfig(have, cfg)
+	}
+	plan, err := sh.ApplyConfig(ctx, want, opts)
+	if err != nil {
+		return err
+	}
+	sh.announce("restored", file, fmt.Sprintf("Configuration restored from %s (%d changes).", file, len(plan.Steps)))
+	return nil
+}
+
+// mergeConfig is have with add's objects added or replacing theirs.
+func mergeConfig(have, add *Config) *Config {
+	out := &Config{}
+	repl := map[string]*SOConf{}
+	for _, s := range add.StorageObjects {
+		repl[soKey(s)] = s
+	}
+	for _, s := range have.StorageObjects {
+		if _, ok := repl[soKey(s)]; !ok {
+			out.StorageObjects = append(out.StorageObjects, s)
+		}
+	}
+	out.StorageObjects = append(out.StorageObjects, add.StorageObjects...)
+	tr := map[string]bool{}
+	for _, t := range add.Targets {
+		tr[t.Fabric+"/"+t.WWN] = true
+	}
+	for _, t := range have.Targets {
+		if !tr[t.Fabric+"/"+t.WWN] {
+			out.Targets = append(out.Targets, t)
+		}
+	}
+	out.Targets = append(out.Targets, add.Targets...)
+	out.FabricModules = append(append(out.FabricModules, have.FabricModules...), add.FabricModules...)
+	return out
+}
+
+func cmdClearconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
+	if !a.Bool("confirm") {
+		return usagef("clearconfig deletes every target and storage object; run `clearconfig confirm=true` to do it")
+	}
+	if err := sh.ClearConfig(ctx); err != nil {
+		return err
+	}
+	sh.announce("cleared", "/", "All configuration cleared")
+	return nil
+}
+
+type stepJSON struct {
+	Op   string `json:"op"`
+	Path string `json:"path"`
+	What string `json:"what,omitempty"`
+}
+
+func (sh *Shell) printPlan(p *Plan, done bool) error {
+	if sh.opts.JSON {
+		out := []stepJSON{}
+		for _, s := range p.Steps {
+			out = append(out, stepJSON{s.Op, s.Path, s.What})
+		}
+		return sh.printJSON(out)
+	}
+	if len(p.Steps) == 0 {
+		sh.printf("No changes.\n")
+		return nil
+	}
+	for _, s := range p.Steps {
+		sh.printf("%s\n", s)
+	}
+	if done {
+		sh.printf("Applied %d changes.\n", len(p.Steps))
+	} else {
+		sh.printf("%d changes (nothing done; `apply` carries them out).\n", len(p.Steps))
+	}
+	return nil
+}
+
+func cmdDiff(_ context.Context, sh *Shell, _ *Node, a Args) error {
+	want, err := readConfigFile(a.Str("file"))
+	if err != nil {
+		return err
+	}
+	if errs := want.checkReferences(nil); len(errs) > 0 {
+		return fmt.Errorf("%s: %w", a.Str("file"), errs)
+	}
+	have, err := sh.Snapshot()
+	if err != nil {
+		return err
+	}
+	return sh.printPlan(sh.MakePlan(have, want, PlanOptions{Unmanaged: sh.unmanaged()}), false)
+}
+
+func cmdApply(ctx context.Context, sh *Shell, _ *Node, a Args) error {
+	want, err := readConfigFile(a.Str("file"))
+	if err != nil {
+		return err
+	}
+	if errs := want.checkReferences(nil); len(errs) > 0 {
+		return fmt.Errorf("%s: nothing was changed: %w", a.Str("file"), errs)
+	}
+	plan, err := sh.ApplyConfig(ctx, want, PlanOptions{})
+	if err != nil {
+		return err
+	}
+	return sh.printPlan(plan, true)
+}
+
+// parsePortal reads IP:PORT (IPv6 in brackets; the port defaults to 3260).
+func parsePortal(s string) (string, int, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = strings.Trim(s, "[]"), "3260"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", 0, usagef("portal %q: the port must be 1-65535", s)
+	}
+	if net.ParseIP(host) == nil {
+		return "", 0, usagef("portal %q: %q is not an IP address (give IP:PORT, IPv6 in brackets)", s, host)
+	}
+	return host, n, nil
+}
+
+func cmdExport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
+	ip, port, err := parsePortal(a.Str("portal"))
+	if err != nil {
+		return err
+	}
+	if wwn := a.Str("wwn"); wwn != "" {
+		if _, err := configfs.ValidateWWN(wwn, []configfs.WWNType{configfs.WWNIQN, configfs.WWNNAA, configfs.WWNEUI}); err != nil {
+			return usagef("export: wwn: %v", err)
+		}
+	}
+	before, err := sh.Snapshot()
+	if err != nil {
+		return err
+	}
+	res, err := sh.export(ctx, a.Str("file_or_dev"), a.Size("size"), ip, port, a.Str("wwn"))
+	if err != nil {
+		if rerr := sh.rollback(before); rerr != nil {
+			return errors.Join(err, fmt.Errorf("undoing the export failed: %w", rerr))
+		}
+		return fmt.Errorf("export %s: %w (nothing was changed)", a.Str("file_or_dev"), err)
+	}
+	if sh.opts.JSON {
+		return sh.printJSON(res)
+	}
+	sh.printf("Exported %s as %s\n  target %s\n  portal %s\n  LUN 0, no authentication, any initiator may log in\n", res.File, res.Backstore, res.IQN, res.Portal)
+	return nil
+}
+
+// exportResult is what export prints.
+type exportResult struct {
+	File      string `json:"file"`
+	Backstore string `json:"backstore"`
+	IQN       string `json:"iqn"`
+	Portal    string `json:"portal"`
+	LUN       int    `json:"lun"`
+}
+
+func (sh *Shell) export(ctx context.Context, file string, size int64, ip string, port int, wwn string) (*exportResult, error) {
+	l := sh.env.LIO
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	spec := BackstoreSpec{Name: backstoreNameFor(abs), Dev: abs, Size: size}
+	if fi, err := os.Stat(abs); err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
+		spec.Plugin = "iblock"
+	} else {
+		spec.Plugin, spec.WriteBack, spec.Sparse = "fileio", true, true
+	}
+	base := spec.Name
+	for i := 2; ; i++ {
+		if _, err := l.FindStorageObject(spec.Plugin, spec.Name); err != nil {
+			break
+		}
+		spec.Name = base + "_" + strconv.Itoa(i)
+	}
+	so, _, err := sh.createBackstore(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	t, err := l.CreateTarget("iscsi", wwn)
+	if err != nil {
+		return nil, err
+	}
+	tpg, err := l.CreateTPG(t, 1)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.CreateLUN(tpg, 0, so, ""); err != nil {
+		return nil, err
+	}
+	if _, err := l.CreatePortal(tpg, ip, port); err != nil {
+		return nil, err
+	}
+	for _, kv := range [][2]string{{"authentication", "0"}, {"generate_node_acls", "1"}, {"demo_mode_write_protect", "0"}, {"cache_dynamic_acls", "1"}} {
+		if err := l.WriteAttr(path.Join(tpg.Path(), "attrib", kv[0]), kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.WriteAttr(path.Join(tpg.Path(), "enable"), "1"); err != nil {
+		return nil, err
+	}
+	return &exportResult{File: abs, Backstore: path.Join("/backstores", configfs.BackstoreName(so.Plugin), so.Name),
+		IQN: t.WWN, Portal: configfs.PortalName(ip, port), LUN: 0}, nil
+}
+
+func cmdUnexport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
+	l := sh.env.LIO
+	arg := a.Str("file_dev_or_wwn")
+	abs, _ := filepath.Abs(arg)
+	targets, err := l.Targets("iscsi")
+	if err != nil {
+		return err
+	}
+	var removed []string
+	sos := map[configfs.StorageObject]bool{}
+	for _, t := range targets {
+		tpgs, err := l.TPGs(t)
+		if err != nil {
+			return err
+		}
+		match := t.WWN == arg
+		var exported []configfs.StorageObject
+		for _, tpg := range tpgs {
+			luns, err := l.LUNs(tpg)
+			if err != nil {
+				return err
+			}
+			for _, x := range luns {
+				if !x.Linked {
+					continue
+				}
+				exported = append(exported, x.Storage)
+				si, err := l.StorageObjectInfo(x.Storage)
+				if err == nil && (si.Dev == abs || si.Dev == arg) {
+					match = true
+				}
+			}
+		}
+		if !match {
+			continue
+		}
+		for _, so := range exported {
+			sos[so] = true
+		}
+		if err := l.DeleteTarget(t); err != nil {
+			return err
+		}
+		removed = append(removed, t.WWN)
+	}
+	if len(removed) == 0 {
+		return usagef("unexport: no iSCSI target exports %s", arg)
+	}
+	for so := range sos {
+		if others, err := l.LUNsOf(so); err == nil && len(others) == 0 {
+			if err := sh.deleteStorageObject(ctx, so); err != nil {
+				return err
+			}
+		}
+	}
+	sh.announce("unexported", strings.Join(removed, " "), "Deleted target "+strings.Join(removed, ", ")+" and its backstore.")
+	return nil
+}

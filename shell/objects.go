@@ -1,0 +1,931 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/tcmsh/tcmsh/backends"
+	"github.com/tcmsh/tcmsh/configfs"
+)
+
+// nodeCommands are the commands a node has besides the global ones.
+func (sh *Shell) nodeCommands(n *Node) []*Command {
+	switch n.kind {
+	case kindRoot:
+		return rootCommands
+	case kindBackstoreType:
+		return []*Command{backstoreCreateCommand(n), {
+			Name: "delete", Summary: "Delete a storage object and every LUN that exports it.",
+			Params: []Param{{Name: "name", Type: TypeName, Required: true}}, Run: cmdBackstoreDelete}}
+	case kindALUA:
+		return []*Command{
+			{Name: "create", Summary: "Create an ALUA target port group on this storage object.",
+				Params: []Param{{Name: "name", Type: TypeName, Required: true}, {Name: "tag", Type: TypeInt, Min: 1, Max: 65535, Required: true}}, Run: cmdALUACreate},
+			{Name: "delete", Summary: "Delete an ALUA target port group.",
+				Params: []Param{{Name: "name", Type: TypeName, Required: true}}, Run: cmdALUADelete},
+		}
+	case kindFabric:
+		return []*Command{
+			{Name: "create", Summary: "Create a target; the WWN is generated when not given. iSCSI also creates TPG 1; loopback and vhost create TPG 1 with an I_T nexus.",
+				Params: []Param{{Name: "wwn", Type: TypeWWN}}, Run: cmdTargetCreate},
+			{Name: "delete", Summary: "Delete a target and everything below it.",
+				Params: []Param{{Name: "wwn", Type: TypeWWN, Required: true}}, Run: cmdTargetDelete},
+		}
+	case kindTarget:
+		if n.folded {
+			return tpgStateCommands(n)
+		}
+		return []*Command{
+			{Name: "create", Summary: "Create a TPG; the tag is the lowest free one when not given.",
+				Params: []Param{{Name: "tag", Type: TypeInt, Min: 1, Max: 65535}}, Run: cmdTPGCreate},
+			{Name: "delete", Summary: "Delete a TPG and everything below it.",
+				Params: []Param{{Name: "tag", Type: TypeInt, Min: 1, Max: 65535, Required: true}}, Run: cmdTPGDelete},
+		}
+	case kindTPG:
+		return tpgStateCommands(n)
+	case kindLUNs:
+		return []*Command{
+			{Name: "create", Summary: "Export a storage object as a LUN: a /backstores path, or a file or block device for which a backstore is made.",
+				Params: []Param{{Name: "storage_object", Type: TypeNode, Required: true},
+					{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Help: "the LUN index; the lowest free one when not given"},
+					{Name: "add_mapped_luns", Type: TypeBool, Help: "map the LUN in every ACL (default: the auto_add_mapped_luns preference)"}},
+				Run: cmdLUNCreate},
+			{Name: "delete", Summary: "Delete a LUN and its mappings in ACLs.",
+				Params: []Param{{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Required: true}}, Run: cmdLUNDelete},
+		}
+	case kindPortals:
+		return []*Command{
+			{Name: "create", Summary: "Create a network portal.",
+				Params: []Param{{Name: "ip_address", Type: TypeString, Default: "0.0.0.0"}, {Name: "ip_port", Type: TypeInt, Min: 1, Max: 65535, Default: "3260"}}, Run: cmdPortalCreate},
+			{Name: "delete", Summary: "Delete a network portal.",
+				Params: []Param{{Name: "ip_address", Type: TypeString, Required: true}, {Name: "ip_port", Type: TypeInt, Min: 1, Max: 65535, Required: true}}, Run: cmdPortalDelete},
+		}
+	case kindPortal:
+		return []*Command{
+			{Name: "enable_iser", Summary: "Turn iSER on or off on this portal.", Params: []Param{{Name: "boolean", Type: TypeBool, Required: true}}, Run: portalFlag("iser")},
+			{Name: "enable_offload", Summary: "Turn offload (cxgbit) on or off on this portal.", Params: []Param{{Name: "boolean", Type: TypeBool, Required: true}}, Run: portalFlag("cxgbit")},
+		}
+	case kindACLs:
+		return []*Command{
+			{Name: "create", Summary: "Create a node ACL for an initiator.",
+				Params: []Param{{Name: "wwn", Type: TypeWWN, Required: true},
+					{Name: "add_mapped_luns", Type: TypeBool, Help: "map every LUN of the TPG (default: the auto_add_mapped_luns preference)"}}, Run: cmdACLCreate},
+			{Name: "delete", Summary: "Delete a node ACL.", Params: []Param{{Name: "wwn", Type: TypeWWN, Required: true}}, Run: cmdACLDelete},
+			{Name: "tag", Summary: "Tag a node ACL (ACLs with the same tag share their settings in the kernel).",
+				Params: []Param{{Name: "wwn_or_tag", Type: TypeString, Required: true}, {Name: "new_tag", Type: TypeName, Required: true}}, Run: cmdACLTag},
+			{Name: "untag", Summary: "Remove a node ACL's tag.", Params: []Param{{Name: "wwn_or_tag", Type: TypeString, Required: true}}, Run: cmdACLUntag},
+		}
+	case kindACL:
+		return []*Command{
+			{Name: "create", Summary: "Map a TPG LUN (by index, or by the backstore it exports) into this ACL.",
+				Params: []Param{{Name: "mapped_lun", Type: TypeInt, Min: 0, Max: 65535, Required: true},
+					{Name: "tpg_lun_or_backstore", Type: TypeNode, Required: true},
+					{Name: "write_protect", Type: TypeBool, Default: "false"}}, Run: cmdMappedLUNCreate},
+			{Name: "delete", Summary: "Delete a mapped LUN.", Params: []Param{{Name: "mapped_lun", Type: TypeInt, Min: 0, Max: 65535, Required: true}}, Run: cmdMappedLUNDelete},
+			{Name: "tag", Summary: "Tag this node ACL.", Params: []Param{{Name: "new_tag", Type: TypeName, Required: true}}, Run: cmdACLSelfTag},
+		}
+	}
+	return nil
+}
+
+func tpgStateCommands(n *Node) []*Command {
+	info, _ := configfs.LookupFabric(n.tpg.Fabric)
+	if !info.Has(configfs.FeatEnable) {
+		return nil
+	}
+	return []*Command{
+		{Name: "enable", Summary: "Enable the TPG (initiators can log in).", Run: tpgEnable("1")},
+		{Name: "disable", Summary: "Disable the TPG.", Run: tpgEnable("0")},
+	}
+}
+
+// announce prints a targetcli-style line, or the created/deleted path as JSON.
+func (sh *Shell) announce(verb, nodePath, text string) {
+	if sh.opts.JSON {
+		_ = sh.printJSON(map[string]string{verb: nodePath})
+		return
+	}
+	sh.printf("%s\n", text)
+}
+
+// afterCreate goes to the new node when auto_cd_after_create is set.
+func (sh *Shell) afterCreate(p string) {
+	if sh.prefs.Bool("auto_cd_after_create") {
+		if n, err := sh.Resolve(p); err == nil {
+			_ = sh.changeDir(n)
+		}
+	}
+}
+
+// ---- backstores ----
+
+func backstoreCreateCommand(n *Node) *Command {
+	name := Param{Name: "name", Type: TypeName, Required: true}
+	wwn := Param{Name: "wwn", Type: TypeString, Help: "the unit serial (a UUID); generated when not given"}
+	c := &Command{Name: "create", Run: cmdBackstoreCreate}
+	switch n.plugin {
+	case "fileio":
+		c.Summary = "Create a fileio storage object on a file (made when missing; size needed then) or a block device."
+		c.Params = []Param{name, {Name: "file_or_dev", Type: TypePath, Required: true}, {Name: "size", Type: TypeSize},
+			{Name: "write_back", Type: TypeBool, Default: "true"}, {Name: "sparse", Type: TypeBool, Default: "true"}, wwn}
+	case "iblock":
+		c.Summary = "Create a block storage object on a block device."
+		c.Params = []Param{name, {Name: "dev", Type: TypePath, Required: true}, {Name: "readonly", Type: TypeBool, Default: "false"}, wwn,
+			{Name: "exclusive", Type: TypeBool, Default: "true"}}
+	case "pscsi":
+		c.Summary = "Create a pscsi storage object passing a SCSI device through (a path or H:C:T:L)."
+		c.Params = []Param{name, {Name: "dev", Type: TypePath, Required: true}}
+	case "rd_mcp":
+		c.Summary = "Create a ramdisk storage object."
+		c.Params = []Param{name, {Name: "size", Type: TypeSize, Required: true}, {Name: "nullio", Type: TypeBool, Default: "false"}, wwn}
+	case "user":
+		c.Summary = fmt.Sprintf("Create a user:%s storage object served by tcmsh's TCMU engine.", n.subtype)
+		c.Help = backendHelp(n.subtype)
+		c.Params = []Param{name, {Name: "size", Type: TypeSize, Required: true},
+			{Name: "cfgstring", Type: TypeString, Help: "the handler's configuration (optional where the subtype needs none)"}, wwn,
+			{Name: "hw_max_sectors", Type: TypeInt, Min: 1, Max: 1 << 20}, {Name: "control", Type: TypeString, Help: "more control tokens, comma separated (max_data_area_mb=…)"}}
+	}
+	return c
+}
+
+func backendHelp(subtype string) string {
+	h, err := backends.Help(subtype)
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+func cmdBackstoreCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
+	spec := BackstoreSpec{Plugin: n.plugin, Subtype: n.subtype, Name: a.Str("name"), Size: a.Size("size"), WWN: a.Str("wwn")}
+	switch n.plugin {
+	case "fileio":
+		spec.Dev = a.Str("file_or_dev")
+		spec.WriteBack = a.Bool("write_back")
+		spec.Sparse = a.Bool("sparse")
+	case "iblock":
+		spec.Dev = a.Str("dev")
+		spec.Readonly = a.Bool("readonly")
+	case "pscsi":
+		spec.Dev = a.Str("dev")
+	case "rd_mcp":
+		spec.Nullio = a.Bool("nullio")
+	case "user":
+		spec.Config = n.subtype + "/" + a.Str("cfgstring")
+		spec.HwMaxSectors = int(a.Int("hw_max_sectors", 0))
+		spec.Control = a.Str("control")
+	}
+	so, msg, err := sh.createBackstore(ctx, spec)
+	if err != nil {
+		return err
+	}
+	p := path.Join(n.path, so.Name)
+	sh.announce("created", p, msg)
+	sh.afterCreate(p)
+	return nil
+}
+
+// BackstoreSpec is a storage object to create, in targetcli's terms.
+type BackstoreSpec struct {
+	Plugin, Subtype, Name string
+	Dev                   string
+	Size                  int64
+	WriteBack, Sparse     bool
+	Readonly, Nullio      bool
+	Config                string // user: subtype/cfgstring
+	HwMaxSectors          int
+	Control               string // user: extra control tokens
+	WWN                   string
+	// Attributes are written after enable (restore: the saved attrib/ values).
+	Attributes map[string]string
+	// Model is written to wwn/product_id when not empty.
+	Model string
+}
+
+// createBackstore makes a storage object from a spec: the control string
+// rtslib writes for its plugin, enable, the unit serial. It returns what to
+// tell the user.
+func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (configfs.StorageObject, string, error) {
+	if err := configfs.ValidName("storage object", spec.Name); err != nil {
+		return configfs.StorageObject{}, "", usagef("%v", err)
+	}
+	cs := configfs.StorageSpec{Plugin: spec.Plugin, Name: spec.Name, UnitSerial: spec.WWN, Attributes: map[string]string{}}
+	for k, v := range spec.Attributes {
+		cs.Attributes[k] = v
+	}
+	var msg string
+	switch spec.Plugin {
+	case "fileio":
+		dev, size, isBlock, err := prepareFileIO(spec.Dev, spec.Size, spec.Sparse)
+		if err != nil {
+			return configfs.StorageObject{}, "", err
+		}
+		cs.Control = []configfs.KV{{Key: "fd_dev_name", Value: dev}}
+		if !isBlock {
+			cs.Control = append(cs.Control, configfs.KV{Key: "fd_dev_size", Value: strconv.FormatInt(size, 10)})
+		}
+		if spec.WriteBack {
+			cs.Control = append(cs.Control, configfs.KV{Key: "fd_buffered_io", Value: "1"})
+			cs.Attributes["emulate_write_cache"] = "1"
+		}
+		cs.UdevPath = dev
+		msg = fmt.Sprintf("Created fileio %s with size %d", spec.Name, size)
+	case "iblock":
+		dev, err := filepath.Abs(spec.Dev)
+		if err != nil {
+			return configfs.StorageObject{}, "", fmt.Errorf("dev %s: %w", spec.Dev, err)
+		}
+		if err := checkBlockDevice(dev); err != nil {
+			return configfs.StorageObject{}, "", err
+		}
+		ro := "0"
+		if spec.Readonly {
+			ro = "1"
+		}
+		cs.Control = []configfs.KV{{Key: "udev_path", Value: dev}, {Key: "readonly", Value: ro}}
+		cs.UdevPath = dev
+		msg = fmt.Sprintf("Created block storage object %s using %s.", spec.Name, dev)
+	case "pscsi":
+		kvs, udev, err := pscsiControl(spec.Dev)
+		if err != nil {
+			return configfs.StorageObject{}, "", err
+		}
+		cs.Control, cs.UdevPath = kvs, udev
+		msg = fmt.Sprintf("Created pscsi storage object %s using %s", spec.Name, spec.Dev)
+	case "rd_mcp":
+		pages := spec.Size / 4096
+		if pages < 1 {
+			return configfs.StorageObject{}, "", usagef("ramdisk %s: size %d is below one 4096-byte page", spec.Name, spec.Size)
+		}
+		cs.Control = []configfs.KV{{Key: "rd_pages", Value: strconv.FormatInt(pages, 10)}}
+		if spec.Nullio {
+			cs.Control = append(cs.Control, configfs.KV{Key: "rd_nullio", Value: "1"})
+		}
+		msg = fmt.Sprintf("Created ramdisk %s with size %s.", spec.Name, HumanSize(spec.Size))
+	case "user":
+		if err := sh.validateUser(spec.Config, spec.Size); err != nil {
+			return configfs.StorageObject{}, "", err
+		}
+		cs.Control = []configfs.KV{{Key: "dev_config", Value: spec.Config}, {Key: "dev_size", Value: strconv.FormatInt(spec.Size, 10)}}
+		if spec.HwMaxSectors > 0 {
+			cs.Control = append(cs.Control, configfs.KV{Key: "hw_max_sectors", Value: strconv.Itoa(spec.HwMaxSectors)})
+		}
+		// The engine answers no netlink requests: tell the kernel not to
+		// wait for replies, before enable.
+		cs.Control = append(cs.Control, configfs.KV{Key: "nl_reply_supported", Value: "-1"})
+		if spec.Control != "" {
+			for _, tok := range strings.Split(spec.Control, ",") {
+				k, v, ok := strings.Cut(strings.TrimSpace(tok), "=")
+				if !ok || k == "" {
+					return configfs.StorageObject{}, "", usagef("control: %q is not key=value", tok)
+				}
+				cs.Control = append(cs.Control, configfs.KV{Key: k, Value: v})
+			}
+		}
+		msg = fmt.Sprintf("Created user-backed storage object %s size %d.", spec.Name, spec.Size)
+	default:
+		return configfs.StorageObject{}, "", usagef("unknown plugin %q", spec.Plugin)
+	}
+	if cs.UnitSerial != "" && !configfs.ValidUnitSerial(cs.UnitSerial) {
+		return configfs.StorageObject{}, "", usagef("wwn %q is not a unit serial (a UUID like 0b5a9c1e-3d2f-4a61-9e7b-2f0c8d1a4b5c)", cs.UnitSerial)
+	}
+	so, err := sh.env.LIO.CreateStorageObject(cs)
+	if err != nil {
+		return so, "", err
+	}
+	model := spec.Model
+	if model == "" && sh.prefs.Bool("export_backstore_name_as_model") {
+		model = spec.Name
+		if len(model) > 16 {
+			model = model[:16]
+		}
+	}
+	if model != "" {
+		_ = sh.env.LIO.WriteAttr(path.Join(so.Path(), "wwn", "product_id"), model)
+	}
+	if spec.Plugin == "user" {
+		if sh.env.Engine == nil {
+			fmt.Fprintf(sh.opts.Err, "warning: no TCMU engine in this process: %s is created but nothing serves it\n", spec.Name)
+		} else if err := sh.env.Engine.Serve(ctx, so.Path()); err != nil {
+			_ = sh.env.LIO.DeleteStorageObject(so)
+			return so, "", fmt.Errorf("serve %s: %w", spec.Name, err)
+		}
+	}
+	return so, msg, nil
+}
+
+func (sh *Shell) validateUser(devConfig string, size int64) error {
+	var err error
+	if sh.env.Engine != nil {
+		err = sh.env.Engine.Validate(devConfig, size)
+	} else {
+		err = backends.Validate(devConfig, size)
+	}
+	if err != nil {
+		return fmt.Errorf("user backstore %q: %w", devConfig, err)
+	}
+	return nil
+}
+
+// prepareFileIO resolves a fileio backing path: an existing block device,
+// an existing file (its size wins over a smaller given size when not
+// empty), or a new file made with the given size.
+func prepareFileIO(dev string, size int64, sparse bool) (string, int64, bool, error) {
+	abs, err := filepath.Abs(dev)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("file_or_dev %s: %w", dev, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0:
+		return abs, 0, true, nil
+	case err == nil && fi.IsDir():
+		return "", 0, false, usagef("file_or_dev %s is a directory", abs)
+	case err == nil && !fi.Mode().IsRegular():
+		return "", 0, false, usagef("file_or_dev %s is neither a regular file nor a block device", abs)
+	case err == nil:
+		if fi.Size() > 0 {
+			return abs, fi.Size(), false, nil
+		}
+		if size == 0 {
+			return "", 0, false, usagef("file_or_dev %s is empty: give a size", abs)
+		}
+		return abs, size, false, os.Truncate(abs, size)
+	case !errors.Is(err, os.ErrNotExist):
+		return "", 0, false, fmt.Errorf("file_or_dev %s: %w", abs, err)
+	}
+	if size == 0 {
+		return "", 0, false, usagef("file_or_dev %s does not exist: give a size to create it", abs)
+	}
+	if _, err := os.Stat(filepath.Dir(abs)); err != nil {
+		return "", 0, false, usagef("file_or_dev %s: directory %s does not exist", abs, filepath.Dir(abs))
+	}
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("create %s: %w", abs, err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return "", 0, false, fmt.Errorf("size %s: %w", abs, err)
+	}
+	if !sparse {
+		if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+			return "", 0, false, fmt.Errorf("allocate %s: %w", abs, err)
+		}
+	}
+	return abs, size, false, nil
+}
+
+func checkBlockDevice(dev string) error {
+	fi, err := os.Stat(dev)
+	if err != nil {
+		return usagef("dev %s: %v", dev, errors.Unwrap(err))
+	}
+	if fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
+		return usagef("dev %s is not a block device", dev)
+	}
+	return nil
+}
+
+// pscsiControl turns H:C:T:L or a device path into pscsi's control tokens.
+func pscsiControl(dev string) ([]configfs.KV, string, error) {
+	parts := strings.Split(dev, ":")
+	if len(parts) == 4 {
+		names := []string{"scsi_host_id", "scsi_channel_id", "scsi_target_id", "scsi_lun_id"}
+		var kvs []configfs.KV
+		for i, p := range parts {
+			if _, err := strconv.ParseUint(p, 10, 32); err != nil {
+				return nil, "", usagef("dev %q: H:C:T:L needs four numbers", dev)
+			}
+			kvs = append(kvs, configfs.KV{Key: names[i], Value: p})
+		}
+		return kvs, "", nil
+	}
+	abs, err := filepath.Abs(dev)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkBlockDevice(abs); err != nil {
+		return nil, "", err
+	}
+	// The SCSI address of a disk is in sysfs: /sys/block/sdX/device/scsi_device/H:C:T:L.
+	ents, err := os.ReadDir(filepath.Join("/sys/block", filepath.Base(abs), "device", "scsi_device"))
+	if err != nil || len(ents) == 0 {
+		return nil, "", usagef("dev %s is not a SCSI device (no scsi_device in sysfs); give H:C:T:L", abs)
+	}
+	kvs, _, err := pscsiControl(ents[0].Name())
+	return kvs, abs, err
+}
+
+func cmdBackstoreDelete(ctx context.Context, sh *Shell, n *Node, a Args) error {
+	so, err := sh.env.LIO.FindStorageObject(n.plugin, a.Str("name"))
+	if err != nil {
+		return sh.missingChild(n, a.Str("name"))
+	}
+	if err := sh.deleteStorageObject(ctx, so); err != nil {
+		return err
+	}
+	sh.announce("deleted", path.Join(n.path, so.Name), fmt.Sprintf("Deleted storage object %s.", so.Name))
+	return nil
+}
+
+func (sh *Shell) deleteStorageObject(ctx context.Context, so configfs.StorageObject) error {
+	if so.Plugin == "user" && sh.env.Engine != nil {
+		if err := sh.env.Engine.Release(ctx, so.Path()); err != nil {
+			return fmt.Errorf("release %s: %w", so.Name, err)
+		}
+	}
+	return sh.env.LIO.DeleteStorageObject(so)
+}
+
+// missingChild is the error for a name that is not a child of n.
+func (sh *Shell) missingChild(n *Node, name string) error {
+	var names []string
+	if kids, err := sh.Children(n); err == nil {
+		for _, k := range kids {
+			names = append(names, k.name)
+		}
+	}
+	return &PathError{Path: path.Join(n.path, name), Parent: n.path, Missing: name, Suggestion: suggest(name, names)}
+}
+
+// ---- ALUA ----
+
+func cmdALUACreate(_ context.Context, sh *Shell, n *Node, a Args) error {
+	name := a.Str("name")
+	dir := path.Join(n.so.Path(), "alua", name)
+	if err := sh.env.LIO.FS().Mkdir(dir); err != nil {
+		return fmt.Errorf("create ALUA group %s: %w", name, err)
+	}
+	if err := sh.env.LIO.WriteAttr(path.Join(dir, "tg_pt_gp_id"), a.Str("tag")); err != nil {
+		_ = sh.env.LIO.FS().Rmdir(dir)
+		return fmt.Errorf("ALUA group %s tag %s: %w", name, a.Str("tag"), err)
+	}
+	sh.announce("created", path.Join(n.path, name), fmt.Sprintf("Created ALUA group %s with tag %s.", name, a.Str("tag")))
+	return nil
+}
+
+func cmdALUADelete(_ context.Context, sh *Shell, n *Node, a Args) error {
+	name := a.Str("name")
+	if name == "default_tg_pt_gp" {
+		return usagef("delete: the default ALUA group cannot be deleted")
+	}
+	dir := path.Join(n.so.Path(), "alua", name)
+	if !sh.env.LIO.Exists(dir) {
+		return sh.missingChild(n, name)
+	}
+	if err := sh.env.LIO.FS().Rmdir(dir); err != nil {
+		return fmt.Errorf("delete ALUA group %s: %w", name, err)
+	}
+	sh.announce("deleted", path.Join(n.path, name), fmt.Sprintf("Deleted ALUA group %s.", name))
+	return nil
+}
+
+// ---- targets and TPGs ----
+
+func cmdTargetCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
+	t, err := sh.env.LIO.CreateTarget(n.fabric, a.Str("wwn"))
+	if err != nil {
+		return err
+	}
+	p := path.Join(n.path, t.WWN)
+	sh.announce("created", p, "Created target "+t.WWN+".")
+	info, _ := configfs.LookupFabric(n.fabric)
+	if n.fabric == "iscsi" || info.Has(configfs.FeatNexus) || !info.Has(configfs.FeatTPGTs) {
+		if _, err := sh.setupTPG(t, 1); err != nil {
+			_ = sh.env.LIO.DeleteTarget(t)
+			return err
+		}
+	}
+	sh.afterCreate(p)
+	return nil
+}
+
+// setupTPG creates a TPG the way targetcli does: a nexus for loopback and
+// vhost, the default portal and enable for iSCSI when the preferences say so.
+func (sh *Shell) setupTPG(t configfs.Target, tag int) (configfs.TPG, error) {
+	l := sh.env.LIO
+	tpg, err := l.CreateTPG(t, tag)
+	if err != nil {
+		return tpg, err
+	}
+	info, _ := configfs.LookupFabric(t.Fabric)
+	if info.Has(configfs.FeatTPGTs) {
+		sh.announce("created", sh.tpgNodePath(tpg), fmt.Sprintf("Created TPG %d.", tpg.Tag))
+	}
+	if info.Has(configfs.FeatNexus) {
+		if _, err := l.SetNexus(tpg, ""); err != nil {
+			return tpg, fmt.Errorf("nexus of %s: %w", sh.tpgNodePath(tpg), err)
+		}
+	}
+	if info.Has(configfs.FeatNPs) && sh.prefs.Bool("auto_add_default_portal") {
+		if _, err := l.CreatePortal(tpg, "0.0.0.0", 3260); err != nil {
+			fmt.Fprintf(sh.opts.Err, "warning: default portal not created: %v\n", err)
+		} else if !sh.opts.JSON {
+			sh.printf("Global pref auto_add_default_portal=true\nCreated default portal listening on all IPs (0.0.0.0), port 3260.\n")
+		}
+	}
+	if info.Has(configfs.FeatEnable) && sh.prefs.Bool("auto_enable_tpgt") && l.Exists(path.Join(tpg.Path(), "enable")) {
+		if err := l.WriteAttr(path.Join(tpg.Path(), "enable"), "1"); err != nil {
+			return tpg, err
+		}
+	}
+	return tpg, nil
+}
+
+// tpgNodePath is the targetcli path of a TPG (the target for folded fabrics).
+func (sh *Shell) tpgNodePath(tpg configfs.TPG) string {
+	p := path.Join("/", tpg.Fabric, tpg.WWN)
+	if hasTPGTags(tpg.Fabric) {
+		p = path.Join(p, "tpg"+strconv.Itoa(tpg.Tag))
+	}
+	return p
+}
+
+func cmdTargetDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
+	t := configfs.Target{Fabric: n.fabric, WWN: a.Str("wwn")}
+	if configfs.ValidName("target", t.WWN) != nil || !sh.env.LIO.Exists(t.Path()) {
+		return sh.missingChild(n, t.WWN)
+	}
+	if err := sh.env.LIO.DeleteTarget(t); err != nil {
+		return err
+	}
+	sh.announce("deleted", path.Join(n.path, t.WWN), "Deleted Target "+t.WWN+".")
+	return nil
+}
+
+func cmdTPGCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
+	tpg, err := sh.setupTPG(n.target, int(a.Int("tag", 0)))
+	if err != nil {
+		return err
+	}
+	sh.afterCreate(sh.tpgNodePath(tpg))
+	return nil
+}
+
+func cmdTPGDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
+	tpg := configfs.TPG{Target: n.target, Tag: int(a.Int("tag", 0))}
+	if !sh.env.LIO.Exists(tpg.Path()) {
+		return sh.missingChild(n, "tpg"+a.Str("tag"))
+	}
+	if err := sh.env.LIO.DeleteTPG(tpg); err != nil {
+		return err
+	}
+	sh.announce("deleted", sh.tpgNodePath(tpg), fmt.Sprintf("Deleted TPGT %d.", tpg.Tag))
+	return nil
+}
+
+func tpgEnable(v string) func(context.Context, *Shell, *Node, Args) error {
+	return func(_ context.Context, sh *Shell, n *Node, _ Args) error {
+		if err := sh.env.LIO.WriteAttr(path.Join(n.tpg.Path(), "enable"), v); err != nil {
+			return err
+		}
+		word := "enabled"
+		if v == "0" {
+			word = "disabled"
+		}
+		sh.announce(word, n.path, "The TPGT has been "+word+".")
+		return nil
+	}
+}
+
+// ---- LUNs ----
+
+func cmdLUNCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
+	so, err := sh.storageObjectArg(ctx, a.Str("storage_object"))
+	if err != nil {
+		return err
+	}
+	index := int(a.Int("lun", -1))
+	lun, err := sh.env.LIO.CreateLUN(n.tpg, index, so, "")
+	if err != nil {
+		return err
+	}
+	p := path.Join(n.path, "lun"+strconv.Itoa(lun.Index))
+	sh.announce("created", p, fmt.Sprintf("Created LUN %d.", lun.Index))
+	addMapped := sh.prefs.Bool("auto_add_mapped_luns")
+	if a.Given("add_mapped_luns") {
+		addMapped = a.Bool("add_mapped_luns")
+	}
+	if addMapped {
+		acls, err := sh.env.LIO.ACLs(n.tpg)
+		if err != nil {
+			return err
+		}
+		for _, acl := range acls {
+			m, err := sh.mapIntoACL(acl, lun.Index, -1)
+			if err != nil {
+				return err
+			}
+			if !sh.opts.JSON {
+				sh.printf("Created LUN %d->%d mapping in node ACL %s\n", lun.Index, m.Index, acl.NodeWWN)
+			}
+		}
+	}
+	sh.afterCreate(p)
+	return nil
+}
+
+// mapIntoACL maps a TPG LUN into an ACL at index, or (index < 0) at the
+// TPG LUN's own index when free, else the lowest free one.
+func (sh *Shell) mapIntoACL(acl configfs.ACL, tpgLUN, index int) (configfs.MappedLUN, error) {
+	if index < 0 {
+		existing, err := sh.env.LIO.MappedLUNs(acl)
+		if err != nil {
+			return configfs.MappedLUN{}, err
+		}
+		used := map[int]bool{}
+		for _, m := range existing {
+			used[m.Index] = true
+			if m.TPGLUN == tpgLUN {
+				return m.MappedLUN, nil // already mapped
+			}
+		}
+		index = tpgLUN
+		if used[index] {
+			for index = 0; used[index]; index++ {
+			}
+		}
+	}
+	return sh.env.LIO.CreateMappedLUN(acl, index, tpgLUN, false)
+}
+
+// storageObjectArg resolves a `luns create` argument: a /backstores path,
+// or a file or block device that gets a backstore made for it.
+func (sh *Shell) storageObjectArg(ctx context.Context, arg string) (configfs.StorageObject, error) {
+	if strings.HasPrefix(arg, "/backstores/") || !strings.HasPrefix(arg, "/") {
+		n, err := sh.Resolve(arg)
+		if err == nil && n.kind == kindStorageObject {
+			return n.so, nil
+		}
+		if strings.HasPrefix(arg, "/backstores/") || strings.HasPrefix(arg, "@") {
+			if err != nil {
+				return configfs.StorageObject{}, err
+			}
+			return configfs.StorageObject{}, usagef("%s is not a storage object", arg)
+		}
+	}
+	fi, err := os.Stat(arg)
+	if err != nil {
+		return configfs.StorageObject{}, usagef("storage_object %s: neither a /backstores path nor an existing file or block device", arg)
+	}
+	abs, _ := filepath.Abs(arg)
+	name := backstoreNameFor(abs)
+	spec := BackstoreSpec{Name: name, Dev: abs}
+	if fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
+		spec.Plugin = "iblock"
+	} else {
+		spec.Plugin, spec.WriteBack, spec.Sparse = "fileio", true, true
+	}
+	so, msg, err := sh.createBackstore(ctx, spec)
+	if err != nil {
+		return so, err
+	}
+	sh.announce("created", path.Join("/backstores", configfs.BackstoreName(spec.Plugin), so.Name), msg)
+	return so, nil
+}
+
+// backstoreNameFor makes a storage object name from a file path.
+func backstoreNameFor(p string) string {
+	base := filepath.Base(p)
+	base = strings.TrimSuffix(base, filepath.Ext(base))
+	var b strings.Builder
+	for _, r := range base {
+		if r == '/' || r == ':' || r < 0x20 || r == 0x7f || r == ' ' {
+			r = '_'
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 || base == "." || base == ".." {
+		return "disk"
+	}
+	return b.String()
+}
+
+func cmdLUNDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
+	idx := int(a.Int("lun", 0))
+	li, found, err := sh.env.LIO.LUNAt(n.tpg, idx)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return sh.missingChild(n, "lun"+strconv.Itoa(idx))
+	}
+	if err := sh.env.LIO.DeleteLUN(li.LUN); err != nil {
+		return err
+	}
+	sh.announce("deleted", path.Join(n.path, "lun"+strconv.Itoa(idx)), fmt.Sprintf("Deleted LUN %d.", idx))
+	return nil
+}
+
+// ---- portals ----
+
+func cmdPortalCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
+	if !a.Given("ip_port") && !sh.opts.JSON {
+		sh.printf("Using default IP port %s\n", a.Str("ip_port"))
+	}
+	if !a.Given("ip_address") && !sh.opts.JSON {
+		sh.printf("Binding to INADDR_ANY (0.0.0.0)\n")
+	}
+	p, err := sh.env.LIO.CreatePortal(n.tpg, a.Str("ip_address"), int(a.Int("ip_port", 3260)))
+	if err != nil {
+		return err
+	}
+	name := configfs.PortalName(p.IP, p.Port)
+	sh.announce("created", path.Join(n.path, name), "Created network portal "+name+".")
+	return nil
+}
+
+func cmdPortalDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
+	p := configfs.Portal{TPG: n.tpg, IP: strings.Trim(a.Str("ip_address"), "[]"), Port: int(a.Int("ip_port", 0))}
+	name := configfs.PortalName(p.IP, p.Port)
+	if configfs.ValidName("portal", name) != nil || !sh.env.LIO.Exists(p.Path()) {
+		return sh.missingChild(n, name)
+	}
+	if err := sh.env.LIO.DeletePortal(p); err != nil {
+		return err
+	}
+	sh.announce("deleted", path.Join(n.path, name), "Deleted network portal "+name)
+	return nil
+}
+
+func portalFlag(attr string) func(context.Context, *Shell, *Node, Args) error {
+	return func(_ context.Context, sh *Shell, n *Node, a Args) error {
+		v := "0"
+		if a.Bool("boolean") {
+			v = "1"
+		}
+		if err := sh.env.LIO.WriteAttr(path.Join(n.portal.Path(), attr), v); err != nil {
+			return err
+		}
+		sh.announce("changed", n.path, fmt.Sprintf("%s is now %s.", attr, a.Str("boolean")))
+		return nil
+	}
+}
+
+// ---- ACLs ----
+
+func cmdACLCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
+	acl, err := sh.env.LIO.CreateACL(n.tpg, a.Str("wwn"))
+	if err != nil {
+		return err
+	}
+	p := path.Join(n.path, acl.NodeWWN)
+	sh.announce("created", p, "Created Node ACL for "+acl.NodeWWN)
+	addMapped := sh.prefs.Bool("auto_add_mapped_luns")
+	if a.Given("add_mapped_luns") {
+		addMapped = a.Bool("add_mapped_luns")
+	}
+	if addMapped {
+		luns, err := sh.env.LIO.LUNs(n.tpg)
+		if err != nil {
+			return err
+		}
+		for _, lun := range luns {
+			m, err := sh.mapIntoACL(acl, lun.Index, -1)
+			if err != nil {
+				return err
+			}
+			if !sh.opts.JSON {
+				sh.printf("Created Mapped LUN %d.\n", m.Index)
+			}
+		}
+	}
+	sh.afterCreate(p)
+	return nil
+}
+
+func (sh *Shell) aclByName(n *Node, wwn string) (configfs.ACL, error) {
+	acl := configfs.ACL{TPG: n.tpg, NodeWWN: wwn}
+	if configfs.ValidName("ACL", wwn) != nil || !sh.env.LIO.Exists(acl.Path()) {
+		return acl, sh.missingChild(n, wwn)
+	}
+	return acl, nil
+}
+
+func cmdACLDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
+	acl, err := sh.aclByName(n, a.Str("wwn"))
+	if err != nil {
+		return err
+	}
+	if err := sh.env.LIO.DeleteACL(acl); err != nil {
+		return err
+	}
+	sh.announce("deleted", path.Join(n.path, acl.NodeWWN), "Deleted Node ACL "+acl.NodeWWN+".")
+	return nil
+}
+
+func cmdACLTag(_ context.Context, sh *Shell, n *Node, a Args) error {
+	acl, err := sh.aclByName(n, a.Str("wwn_or_tag"))
+	if err != nil {
+		return err
+	}
+	return sh.writeTag(acl, a.Str("new_tag"))
+}
+
+func cmdACLUntag(_ context.Context, sh *Shell, n *Node, a Args) error {
+	acl, err := sh.aclByName(n, a.Str("wwn_or_tag"))
+	if err != nil {
+		return err
+	}
+	return sh.writeTag(acl, "NULL")
+}
+
+func cmdACLSelfTag(_ context.Context, sh *Shell, n *Node, a Args) error {
+	return sh.writeTag(n.acl, a.Str("new_tag"))
+}
+
+func (sh *Shell) writeTag(acl configfs.ACL, tag string) error {
+	if err := sh.env.LIO.WriteAttr(path.Join(acl.Path(), "tag"), tag); err != nil {
+		return err
+	}
+	if tag == "NULL" {
+		sh.announce("untagged", acl.NodeWWN, "Removed the tag of "+acl.NodeWWN+".")
+	} else {
+		sh.announce("tagged", acl.NodeWWN, "Tagged "+acl.NodeWWN+" as "+tag+".")
+	}
+	return nil
+}
+
+func cmdMappedLUNCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
+	arg := a.Str("tpg_lun_or_backstore")
+	var tpgLUN int
+	if x, err := strconv.Atoi(strings.TrimPrefix(arg, "lun")); err == nil && x >= 0 {
+		tpgLUN = x
+	} else {
+		bs, err := sh.Resolve(arg)
+		if err != nil {
+			return err
+		}
+		if bs.kind != kindStorageObject {
+			return usagef("tpg_lun_or_backstore: %s is neither a LUN index nor a storage object", arg)
+		}
+		luns, err := sh.env.LIO.LUNs(n.tpg)
+		if err != nil {
+			return err
+		}
+		tpgLUN = -1
+		for _, l := range luns {
+			if l.Linked && l.Storage == bs.so {
+				tpgLUN = l.Index
+				break
+			}
+		}
+		if tpgLUN < 0 {
+			return usagef("tpg_lun_or_backstore: %s is not exported by this TPG; create a LUN for it first", bs.path)
+		}
+	}
+	ml, err := sh.env.LIO.CreateMappedLUN(n.acl, int(a.Int("mapped_lun", 0)), tpgLUN, a.Bool("write_protect"))
+	if err != nil {
+		return err
+	}
+	p := path.Join(n.path, "mapped_lun"+strconv.Itoa(ml.Index))
+	sh.announce("created", p, fmt.Sprintf("Created Mapped LUN %d.", ml.Index))
+	return nil
+}
+
+func cmdMappedLUNDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
+	idx := int(a.Int("mapped_lun", 0))
+	mi, found, err := sh.env.LIO.MappedLUNAt(n.acl, idx)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return sh.missingChild(n, "mapped_lun"+strconv.Itoa(idx))
+	}
+	if err := sh.env.LIO.DeleteMappedLUN(mi.MappedLUN); err != nil {
+		return err
+	}
+	sh.announce("deleted", path.Join(n.path, "mapped_lun"+strconv.Itoa(idx)), fmt.Sprintf("Deleted Mapped LUN %d.", idx))
+	return nil
+}
+
+// authAliases maps targetcli's auth and discovery_auth parameter names
+// (enable, mutual_userid, mutual_password) to the configfs files.
+func authAliases(group string, pairs []KV) []KV {
+	if group != "auth" && group != "discovery_auth" {
+		return pairs
+	}
+	out := make([]KV, len(pairs))
+	for i, kv := range pairs {
+		switch kv.Key {
+		case "mutual_userid":
+			kv.Key = "userid_mutual"
+		case "mutual_password":
+			kv.Key = "password_mutual"
+		case "enable":
+			if group == "discovery_auth" {
+				kv.Key = "enforce_discovery_auth"
+			}
+		}
+		out[i] = kv
+	}
+	return out
+}

@@ -1,0 +1,226 @@
+package shell
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// prefDef is one global preference: targetcli's name, type and default.
+type prefDef struct {
+	Param
+}
+
+// prefDefs are the global preferences, with targetcli-fb's names and
+// defaults.
+var prefDefs = []prefDef{
+	{Param{Name: "auto_add_default_portal", Type: TypeBool, Default: "true", Help: "iSCSI TPGs get a portal on 0.0.0.0:3260 when created"}},
+	{Param{Name: "auto_add_mapped_luns", Type: TypeBool, Default: "true", Help: "new LUNs are mapped into every ACL, new ACLs get every LUN"}},
+	{Param{Name: "auto_cd_after_create", Type: TypeBool, Default: "false", Help: "go to a node after creating it"}},
+	{Param{Name: "auto_enable_tpgt", Type: TypeBool, Default: "true", Help: "new TPGs are enabled"}},
+	{Param{Name: "auto_save_on_exit", Type: TypeBool, Default: "true", Help: "the interactive shell saves the configuration when it exits (never in batch)"}},
+	{Param{Name: "auto_use_daemon", Type: TypeBool, Default: "false", Help: "accepted for targetcli compatibility; tcmsh has no daemon mode for the shell"}},
+	{Param{Name: "color_mode", Type: TypeBool, Default: "true", Help: "colours on a terminal (NO_COLOR turns them off)"}},
+	{Param{Name: "export_backstore_name_as_model", Type: TypeBool, Default: "true", Help: "a backstore's name becomes its SCSI model (wwn/product_id)"}},
+	{Param{Name: "logfile", Type: TypeString, Default: "", Help: "accepted for targetcli compatibility"}},
+	{Param{Name: "loglevel_console", Type: TypeEnum, Enum: []string{"debug", "info", "warning", "error", "critical"}, Default: "info"}},
+	{Param{Name: "max_backup_files", Type: TypeInt, Min: 0, Max: 10000, Default: "10", Help: "gzip backups of saveconfig.json kept"}},
+	{Param{Name: "tree_round_nodes", Type: TypeBool, Default: "true"}},
+}
+
+// Prefs are the global preferences and bookmarks, kept in a JSON file
+// under the user's config directory so that they can be read and edited.
+type Prefs struct {
+	path      string
+	Values    map[string]string `json:"preferences"`
+	Bookmarks map[string]string `json:"bookmarks"`
+}
+
+// DefaultPrefsPath is $XDG_CONFIG_HOME/tcmsh/prefs.json (~/.config/…).
+func DefaultPrefsPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "tcmsh", "prefs.json")
+}
+
+// LoadPrefs reads the preferences file; a missing file gives the defaults.
+// A file that cannot be read still gives usable defaults with the error.
+func LoadPrefs(path string) (*Prefs, error) {
+	p := &Prefs{path: path, Values: map[string]string{}, Bookmarks: map[string]string{}}
+	for _, d := range prefDefs {
+		p.Values[d.Name] = d.Default
+	}
+	if path == "" {
+		return p, nil
+	}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("preferences %s: %w", path, err)
+	}
+	var f Prefs
+	if err := json.Unmarshal(b, &f); err != nil {
+		return p, fmt.Errorf("preferences %s: %w", path, err)
+	}
+	for k, v := range f.Values {
+		if d, ok := lookupPref(k); ok && d.check(v) == nil {
+			p.Values[k] = v
+		}
+	}
+	for k, v := range f.Bookmarks {
+		p.Bookmarks[k] = v
+	}
+	return p, nil
+}
+
+func lookupPref(name string) (prefDef, bool) {
+	for _, d := range prefDefs {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return prefDef{}, false
+}
+
+// Bool returns a boolean preference.
+func (p *Prefs) Bool(name string) bool {
+	b, _ := ParseBool(p.Values[name])
+	return b
+}
+
+// Int returns an integer preference.
+func (p *Prefs) Int(name string) int {
+	n, _ := strconv.Atoi(p.Values[name])
+	return n
+}
+
+// Save writes the file (temp file and rename, so that a crash leaves the
+// old or the new file).
+func (p *Prefs) Save() error {
+	if p.path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p.path), 0o755); err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	tmp := p.path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	if err := os.Rename(tmp, p.path); err != nil {
+		return fmt.Errorf("preferences: %w", err)
+	}
+	return nil
+}
+
+func (sh *Shell) getGlobal(names []string) error {
+	vals := map[string]string{}
+	if len(names) == 0 {
+		for k, v := range sh.prefs.Values {
+			vals[k] = v
+		}
+	}
+	for _, k := range names {
+		v, ok := sh.prefs.Values[k]
+		if !ok {
+			return unknownPref("get", k)
+		}
+		vals[k] = v
+	}
+	if sh.opts.JSON {
+		return sh.printJSON(map[string]map[string]string{"global": vals})
+	}
+	if len(names) == 0 {
+		sh.printf("GLOBAL CONFIG GROUP\n===================\n")
+	}
+	for _, k := range sortedKeys(vals) {
+		sh.printf("%s=%s\n", k, vals[k])
+	}
+	return nil
+}
+
+func unknownPref(cmd, k string) error {
+	names := make([]string, len(prefDefs))
+	for i, d := range prefDefs {
+		names[i] = d.Name
+	}
+	msg := fmt.Sprintf("%s: no global preference %q", cmd, k)
+	if s := suggest(k, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return usagef("%s; the preferences: %s", msg, strings.Join(names, ", "))
+}
+
+func (sh *Shell) setGlobal(pairs []KV) error {
+	for _, kv := range pairs {
+		d, ok := lookupPref(kv.Key)
+		if !ok {
+			return unknownPref("set", kv.Key)
+		}
+		if err := d.check(kv.Value); err != nil {
+			return usagef("set global: %s: %v", kv.Key, err)
+		}
+	}
+	for _, kv := range pairs {
+		v := kv.Value
+		if d, _ := lookupPref(kv.Key); d.Type == TypeBool {
+			b, _ := ParseBool(v)
+			v = strconv.FormatBool(b)
+		}
+		sh.prefs.Values[kv.Key] = v
+		if !sh.opts.JSON {
+			sh.printf("Parameter %s is now '%s'.\n", kv.Key, v)
+		}
+	}
+	return sh.prefs.Save()
+}
+
+func cmdBookmarks(_ context.Context, sh *Shell, _ *Node, a Args) error {
+	name := a.Str("bookmark")
+	action := a.Str("action")
+	if action != "show" && name == "" {
+		return usagef("bookmarks %s: give the bookmark's name", action)
+	}
+	switch action {
+	case "add":
+		sh.prefs.Bookmarks[name] = sh.cwd
+		if !sh.opts.JSON {
+			sh.printf("Bookmarked %s as %s.\n", sh.cwd, name)
+		}
+		return sh.prefs.Save()
+	case "del":
+		if _, ok := sh.prefs.Bookmarks[name]; !ok {
+			return usagef("bookmarks del: no bookmark %q; bookmarks: %s", name, orNone(sortedKeys(sh.prefs.Bookmarks)))
+		}
+		delete(sh.prefs.Bookmarks, name)
+		return sh.prefs.Save()
+	case "go":
+		n, err := sh.Resolve("@" + name)
+		if err != nil {
+			return err
+		}
+		return sh.changeDir(n)
+	}
+	if sh.opts.JSON {
+		return sh.printJSON(sh.prefs.Bookmarks)
+	}
+	names := sortedKeys(sh.prefs.Bookmarks)
+	sort.Strings(names)
+	for _, k := range names {
+		sh.printf("%s %s\n", k, sh.prefs.Bookmarks[k])
+	}
+	return nil
+}
