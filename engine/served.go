@@ -229,8 +229,8 @@ func (s *served) supervise(ctx context.Context, done chan struct{}, h tcmu.Devic
 		for {
 			failures++
 			if failures > s.l.opts.MaxRestarts {
-				s.setDown(fmt.Errorf("ring loop failed %d times in a row, last: %w", failures-1, err))
 				s.l.logf("engine: %s: giving up after %d failures: %v", s.configPath, failures-1, err)
+				s.setDown(fmt.Errorf("ring loop failed %d times in a row, last: %w", failures-1, err))
 				return
 			}
 			s.l.logf("engine: %s: ring loop failed (%v); reattaching in %v", s.configPath, err, backoff)

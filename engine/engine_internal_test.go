@@ -1,0 +1,320 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/scsi"
+	"github.com/tcmsh/tcmsh/sim"
+	"github.com/tcmsh/tcmsh/sim/initiator"
+	"github.com/tcmsh/tcmsh/sim/ring"
+	"github.com/tcmsh/tcmsh/tcmu"
+	"github.com/tcmsh/tcmsh/tcmu/netlink"
+)
+
+func TestNames(t *testing.T) {
+	for op, want := range map[byte]string{0x28: "READ(10)", 0x8a: "WRITE(16)", 0x00: "TEST UNIT READY", 0x12: "INQUIRY", 0xee: "OPCODE 0xee"} {
+		if got := OpcodeName(op); got != want {
+			t.Errorf("OpcodeName(%#x) = %q, want %q", op, got, want)
+		}
+	}
+	for key, want := range map[byte]string{2: "not_ready", 5: "illegal_request", 6: "unit_attention", 0xe: "miscompare", 0x15: "illegal_request"} {
+		if got := SenseKeyName(key); got != want {
+			t.Errorf("SenseKeyName(%#x) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestBucketQuantile(t *testing.T) {
+	b := make([]uint64, latencyBucketCount)
+	if got := bucketQuantile(b, 0.5); got != 0 {
+		t.Errorf("empty: %v", got)
+	}
+	b[10] = 98 // [512, 1024) ns
+	b[20] = 2  // [0.5, 1) ms
+	if got := bucketQuantile(b, 0.5); got != 1024 {
+		t.Errorf("p50 = %v, want 1.024µs", got)
+	}
+	if got := bucketQuantile(b, 0.99); got != 1<<20 {
+		t.Errorf("p99 = %v, want 1.048576ms", got)
+	}
+}
+
+func TestStatsTotalAddsRingLoops(t *testing.T) {
+	var total statsTotal
+	first := tcmu.Snapshot{
+		ByOpcode:    []tcmu.OpcodeStats{{Opcode: 0x28, Commands: 10, Bytes: 40960}, {Opcode: 0x2a, Commands: 5, Bytes: 20480}},
+		Max:         time.Millisecond,
+		InFlightMax: 7, RingBytesMax: 1000, DataBytesInFlightMax: 4096,
+	}
+	first.LatencyBuckets[12] = 15
+	first.CheckConditions[6] = 1
+	second := tcmu.Snapshot{ByOpcode: []tcmu.OpcodeStats{{Opcode: 0x28, Commands: 1, Bytes: 4096}}, Max: time.Microsecond, InFlightMax: 3, RingBytesMax: 5000}
+	second.LatencyBuckets[12] = 1
+	total.add(first)
+	total.add(second)
+	s := &served{dev: uioDevice{minor: 3, subtype: "ram"}, so: configfs.StorageObject{Plugin: "user", HBA: 2, Name: "x"}, configPath: "target/core/user_2/x", total: total}
+	ds := s.stats()
+	if ds.Commands != 16 || ds.ReadBytes != 45056 || ds.WriteBytes != 20480 {
+		t.Errorf("commands %d read %d write %d", ds.Commands, ds.ReadBytes, ds.WriteBytes)
+	}
+	if ds.InflightMax != 7 || ds.RingUsedMaxBytes != 5000 || ds.DataUsedMaxBytes != 4096 || ds.LatMaxus != 1000 {
+		t.Errorf("maxima: in flight %d ring %d data %d latency %vµs", ds.InflightMax, ds.RingUsedMaxBytes, ds.DataUsedMaxBytes, ds.LatMaxus)
+	}
+	if ds.Errors != 1 || ds.CheckConditions["unit_attention"] != 1 {
+		t.Errorf("check conditions: %d %v", ds.Errors, ds.CheckConditions)
+	}
+	if ds.Path != "/backstores/user:ram/x" || ds.UIO != "uio3" || ds.Up {
+		t.Errorf("identity: %q %q up %v", ds.Path, ds.UIO, ds.Up)
+	}
+	if ds.LatP50us != 4.096 || len(ds.LatencyBuckets) != latencyBucketCount {
+		t.Errorf("p50 %vµs, %d buckets", ds.LatP50us, len(ds.LatencyBuckets))
+	}
+}
+
+// TestBlockTargetRunsTheWorkload drives a block target over a regular
+// file with the same workload generator the simulated kernel uses.
+func TestBlockTargetRunsTheWorkload(t *testing.T) {
+	const size = 4 << 20
+	p := filepath.Join(t.TempDir(), "disk")
+	if err := os.WriteFile(p, make([]byte, size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
+			bt, err := openBlockTarget(p, 512, direct)
+			if errors.Is(err, syscall.EINVAL) {
+				t.Skipf("this file system refuses O_DIRECT: %v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bt.Close()
+			if bt.size != size {
+				t.Fatalf("size %d", bt.size)
+			}
+			rep, err := initiator.Run(context.Background(), bt, initiator.Config{RW: "randrw", BS: 4096, QD: 4, Count: 2000, Verify: true, BlockSize: 512, Size: size})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Ops != 2000 || rep.Errors != 0 || rep.VerifyErrors != 0 || rep.Reads == 0 || rep.Writes == 0 {
+				t.Fatalf("%v", rep)
+			}
+			ctx := context.Background()
+			beyond := []byte{0x28, 0, 0, 0, 0x20, 0, 0, 0, 8, 0} // READ(10) of 8 blocks at LBA 8192: past the end
+			res, _ := bt.Submit(ctx, &ring.Request{CDB: beyond, DataIn: make([]byte, 4096)})
+			if asc, _ := res.ASC(); res.Status != scsi.StatusCheckCondition || res.SenseKey() != 5 || asc != 0x21 {
+				t.Errorf("read past the end: status %#x key %#x asc %#x", res.Status, res.SenseKey(), asc)
+			}
+			res, _ = bt.Submit(ctx, &ring.Request{CDB: []byte{0x12, 0, 0, 0, 36, 0}})
+			if asc, _ := res.ASC(); res.SenseKey() != 5 || asc != 0x20 {
+				t.Errorf("INQUIRY: key %#x asc %#x, want INVALID COMMAND OPERATION CODE", res.SenseKey(), asc)
+			}
+		})
+	}
+}
+
+// simEnv is a simulated kernel with its configfs model.
+func simEnv(t *testing.T) (*sim.Kernel, *configfs.LIO) {
+	t.Helper()
+	k, err := sim.Open("", sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lio, err := configfs.Open(k, "/sys/kernel/config", configfs.Options{Kind: "sim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, lio
+}
+
+func userSpec(name, devConfig string, size int64) configfs.StorageSpec {
+	return configfs.StorageSpec{Plugin: "user", Name: name, Control: []configfs.KV{
+		{Key: "dev_config", Value: devConfig}, {Key: "dev_size", Value: strconv.FormatInt(size, 10)}, {Key: "nl_reply_supported", Value: "-1"}}}
+}
+
+// fakeUIO makes a sysfs class/uio/uio0 entry and a /dev/uio0 that is a
+// regular file holding a valid mailbox: uio.Open maps it, and the ring
+// loop's wait fails once it has read the file to its end, which is how
+// this test gets a ring loop that keeps failing.
+func fakeUIO(t *testing.T, name string) (sysfs, dev string) {
+	t.Helper()
+	sysfs, dev = t.TempDir(), t.TempDir()
+	const ringSize, mapSize = 64 << 10, 128 << 10
+	dir := filepath.Join(sysfs, "class", "uio", "uio0")
+	if err := os.MkdirAll(filepath.Join(dir, "maps", "map0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for f, v := range map[string]string{"name": name + "\n", "version": "2\n", "maps/map0/size": fmt.Sprintf("%#x\n", mapSize)} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	region := make([]byte, mapSize)
+	tcmu.Mailbox(region[:tcmu.MailboxSize]).SetHeader(tcmu.MailboxVersion, tcmu.FlagCapOOOC|tcmu.FlagCapReadLen, tcmu.MailboxSize, ringSize-tcmu.MailboxSize)
+	if err := os.WriteFile(filepath.Join(dev, "uio0"), region, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return sysfs, dev
+}
+
+// TestRealKernelRestartsThenGivesUp serves through tcmu/uio (over fake
+// sysfs and /dev trees, and the simulated configfs for the action files):
+// a ring loop that keeps failing is reattached MaxRestarts times, then the
+// device is reported down with the cause.
+func TestRealKernelRestartsThenGivesUp(t *testing.T) {
+	_, lio := simEnv(t)
+	so, err := lio.CreateStorageObject(userSpec("x", "ram/", 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysfs, dev := fakeUIO(t, fmt.Sprintf("tcm-user/%d/x/ram/", so.HBA))
+	var logMu sync.Mutex
+	var logs []string
+	l, err := NewLocal(Options{LIO: lio, Sysfs: sysfs, DevDir: dev, Proc: t.TempDir(), NoNetlink: true,
+		RestartBackoff: time.Millisecond, MaxRestarts: 2, Logf: func(f string, a ...any) {
+			logMu.Lock()
+			logs = append(logs, fmt.Sprintf(f, a...))
+			logMu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Serve(context.Background(), so.Path()); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	var st DeviceStats
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		all, _ := l.Stats(context.Background())
+		if len(all) == 1 && !all[0].Up && strings.Contains(all[0].LastError, "failed 2 times") {
+			st = all[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the device was not given up: %+v", all)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if st.Restarts != 2 || st.Attaches != 3 || st.UIO != "uio0" || st.Subtype != "ram" {
+		t.Errorf("restarts %d attaches %d uio %s subtype %s", st.Restarts, st.Attaches, st.UIO, st.Subtype)
+	}
+	logMu.Lock()
+	if !strings.Contains(strings.Join(logs, "\n"), "giving up") {
+		t.Errorf("no report of giving up in the log: %q", logs)
+	}
+	logMu.Unlock()
+	if err := l.SimulateCrash(so.Path()); err == nil || !strings.Contains(err.Error(), "simulated kernel") {
+		t.Errorf("SimulateCrash on the real kernel: %v", err)
+	}
+}
+
+// TestRealKernelWorkloadChecksTheDisk: the /dev entry of a LUN's SCSI
+// device must be a block device, or the workload would "pass" against a
+// file.
+func TestRealKernelWorkloadChecksTheDisk(t *testing.T) {
+	_, lio := simEnv(t)
+	so, err := lio.CreateStorageObject(userSpec("x", "ram/", 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := lio.CreateTarget("loopback", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpg, err := lio.CreateTPG(tgt, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lio.SetNexus(tpg, ""); err != nil {
+		t.Fatal(err)
+	}
+	lun, err := lio.CreateLUN(tpg, 0, so, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := lio.ReadAttr(tpg.Path() + "/address")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysfs, dev := t.TempDir(), t.TempDir()
+	l, err := NewLocal(Options{LIO: lio, Sysfs: sysfs, DevDir: dev, NoNetlink: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	spec := WorkloadSpec{RW: "randread", BlockSize: 4096, Count: 1}
+	if _, err := l.Workload(context.Background(), lun.Path(), spec); err == nil || !strings.Contains(err.Error(), "no SCSI device "+addr+":0") {
+		t.Errorf("without a SCSI device: %v", err)
+	}
+	hctl := filepath.Join(sysfs, "class", "scsi_device", addr+":0", "device")
+	if err := os.MkdirAll(hctl, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Workload(context.Background(), lun.Path(), spec); err == nil || !strings.Contains(err.Error(), "sd_mod") {
+		t.Errorf("without a block device: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(hctl, "block", "sdq"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dev, "sdq"), make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Workload(context.Background(), lun.Path(), spec); err == nil || !strings.Contains(err.Error(), "not a block device") {
+		t.Errorf("with a regular file for /dev/sdq: %v", err)
+	}
+}
+
+// TestNetlinkEventsReachTheDisk feeds TCM-USER events to the real kernel's
+// event handler for a device served on the simulated kernel: RECONFIG of
+// dev_size resizes the disk, of emulate_write_cache switches WCE, and
+// REMOVED stops serving.
+func TestNetlinkEventsReachTheDisk(t *testing.T) {
+	k, lio := simEnv(t)
+	so, err := lio.CreateStorageObject(userSpec("n", "ram/", 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLocal(Options{LIO: lio, Sim: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Serve(context.Background(), so.Path()); err != nil {
+		t.Fatal(err)
+	}
+	r := &realSide{l: l, tried: map[string]int{}}
+	name := fmt.Sprintf("tcm-user/%d/n/ram/", so.HBA)
+	ev := netlink.Event{Command: netlink.CmdReconfigDevice, Device: name, Change: netlink.ChangeDevSize, DevSize: 4 << 20}
+	if err := r.onEvent(ev); err != nil {
+		t.Fatal(err)
+	}
+	s := l.served(so.Path())
+	if got := s.disk.Blocks(); got != 4<<20/512 {
+		t.Errorf("blocks after RECONFIG dev_size: %d", got)
+	}
+	ev = netlink.Event{Command: netlink.CmdReconfigDevice, Device: name, Change: netlink.ChangeWriteCache, WriteCache: true}
+	if err := r.onEvent(ev); err != nil || !s.disk.WriteCache() {
+		t.Errorf("RECONFIG emulate_write_cache: %v, WCE %v", err, s.disk.WriteCache())
+	}
+	ev = netlink.Event{Command: netlink.CmdReconfigDevice, Device: name, Change: netlink.ChangeDevConfig, DevConfig: "null/"}
+	if err := r.onEvent(ev); err == nil {
+		t.Error("RECONFIG dev_config applied to a running disk")
+	}
+	if err := r.onEvent(netlink.Event{Command: netlink.CmdRemovedDevice, Device: name}); err != nil {
+		t.Fatal(err)
+	}
+	if l.served(so.Path()) != nil {
+		t.Error("still served after REMOVED")
+	}
+}
