@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tcmsh/tcmsh/shell"
+	"github.com/tcmsh/tcmsh/shell/cli"
 )
 
 // tcmsh runs the command line in-process with stdin from a string.
@@ -81,9 +82,9 @@ func TestQuoteWords(t *testing.T) {
 		{"set", "auth", "password=a b", "x='q'", ""},
 		{`back\slash`, `"dq"`, "tab\there"},
 	} {
-		got, err := shell.Split(quoteWords(words))
+		got, err := shell.Split(cli.QuoteWords(words))
 		if err != nil || strings.Join(got, "|") != strings.Join(words, "|") {
-			t.Errorf("Split(quoteWords(%q)) = %q, %v", words, got, err)
+			t.Errorf("Split(QuoteWords(%q)) = %q, %v", words, got, err)
 		}
 	}
 }
@@ -95,6 +96,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("XDG_STATE_HOME", dir)
+	os.Setenv("XDG_CONFIG_HOME", dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

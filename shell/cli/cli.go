@@ -1,0 +1,261 @@
+// Package cli is tcmsh's command line: flags, the choice of kernel, and
+// the three modes (one-shot, batch, interactive). main calls Run; the
+// end-to-end tests run it in-process through testscript.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/tcmsh/tcmsh/backends"
+	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/shell"
+	"github.com/tcmsh/tcmsh/sim"
+)
+
+// Version is set at build time with -ldflags "-X github.com/tcmsh/tcmsh/shell/cli.Version=…".
+var Version = "0.1.0-dev"
+
+const usageText = `tcmsh — admin shell, TUI and TCMU storage engine for the Linux SCSI target (LIO)
+
+Usage:
+  tcmsh [flags]                 interactive shell (stdin is a terminal)
+  tcmsh [flags] < script        batch: one command per line from stdin
+  tcmsh [flags] COMMAND...      run one command and exit, e.g. tcmsh ls /backstores
+
+Flags:
+`
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// Run runs the command line and returns the exit status.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tcmsh", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	kernelFlag := fs.String("kernel", "auto", "which kernel to work on: auto (real when <configfs>/target exists, otherwise simulated), real, or sim")
+	configfsRoot := fs.String("configfs", "/sys/kernel/config", "where configfs is mounted")
+	simState := fs.String("sim-state", defaultSimState(), "where the simulated kernel keeps its state between runs")
+	jsonOut := fs.Bool("json", false, "machine-readable output")
+	keepGoing := fs.Bool("keep-going", false, "batch mode: run the remaining lines after a failure (the run still exits 1)")
+	atomic := fs.Bool("atomic", false, "batch mode: when a line fails, undo everything the script changed (the kernel is left as before the run)")
+	saveFile := fs.String("savefile", shell.DefaultSaveFile, "the default file of saveconfig and restoreconfig")
+	prefsFile := fs.String("prefs", shell.DefaultPrefsPath(), "the preferences file (global preferences and bookmarks)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "tcmsh %s\n", Version)
+		return exitOK
+	}
+
+	env, err := openKernel(*kernelFlag, *configfsRoot, *simState, stderr)
+	if err != nil {
+		var ue usageErr
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+		return exitFailed
+	}
+	defer env.close()
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if env.Kind == "sim" && !explicit["savefile"] {
+		// The simulated kernel's configuration is saved beside its state,
+		// not over the real /etc/target.
+		*saveFile = filepath.Join(*simState, "saveconfig.json")
+	}
+
+	width := 80
+	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
+			width = w
+		}
+	}
+	color := os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
+	sh := shell.New(env.Env, shell.Options{Out: stdout, Err: stderr, JSON: *jsonOut, Width: width, Version: Version,
+		SaveFile: *saveFile, PrefsPath: *prefsFile, Color: color})
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+
+	words := fs.Args()
+	switch {
+	case len(words) > 0:
+		ictx, istop := signal.NotifyContext(ctx, os.Interrupt)
+		defer istop()
+		line := QuoteWords(words)
+		if err := sh.Exec(ictx, line); err != nil && !errors.Is(err, shell.ErrExit) {
+			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	case isTerminal(stdin):
+		save := func() error { return sh.SaveConfig(*saveFile, false) }
+		if err := sh.RunInteractive(ctx, shell.InteractiveOptions{HistoryPath: shell.DefaultHistoryPath(), SaveOnExit: save}); err != nil {
+			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	default:
+		ictx, istop := signal.NotifyContext(ctx, os.Interrupt)
+		defer istop()
+		if err := sh.RunBatch(ictx, stdin, shell.BatchOptions{KeepGoing: *keepGoing, Atomic: *atomic}); err != nil {
+			var le *shell.LineError
+			if !errors.As(err, &le) {
+				fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+			}
+			return exitFailed
+		}
+		return exitOK
+	}
+}
+
+// QuoteWords joins command-line words back into one line for the shell's
+// grammar, quoting words that need it.
+func QuoteWords(words []string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		if w == "" || strings.ContainsAny(w, " \t'\"\\") {
+			w = "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
+		}
+		out[i] = w
+	}
+	return strings.Join(out, " ")
+}
+
+func isTerminal(r any) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func defaultSimState() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "tcmsh", "sim")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "tcmsh", "sim")
+	}
+	return filepath.Join(os.TempDir(), "tcmsh-sim")
+}
+
+type usageErr struct{ msg string }
+
+func (e usageErr) Error() string { return e.msg }
+
+// kernelEnv is the chosen kernel and what must be closed with it.
+type kernelEnv struct {
+	shell.Env
+	close func()
+}
+
+// openKernel picks the real configfs or the simulated kernel.
+func openKernel(kind, configfsRoot, simState string, stderr io.Writer) (*kernelEnv, error) {
+	switch kind {
+	case "auto":
+		if st, err := os.Stat(filepath.Join(configfsRoot, configfs.Root)); err == nil && st.IsDir() {
+			return openReal(configfsRoot)
+		}
+		fmt.Fprintf(stderr, "tcmsh: no LIO at %s/%s: using the simulated kernel (state in %s; --kernel real to insist)\n", configfsRoot, configfs.Root, simState)
+		return openSim(simState)
+	case "real":
+		return openReal(configfsRoot)
+	case "sim":
+		return openSim(simState)
+	}
+	return nil, usageErr{fmt.Sprintf("--kernel %q: expected auto, real or sim", kind)}
+}
+
+func openReal(root string) (*kernelEnv, error) {
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%w at %s: run `mount -t configfs none %s`", configfs.ErrNotMounted, root, root)
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("tcmsh needs root to manage LIO through configfs: run it with sudo")
+	}
+	lio, err := configfs.Open(configfs.NewRealFS(root), root, configfs.Options{Kind: "real", LockPath: "/run/lock/tcmsh/hba.lock"})
+	if err != nil {
+		return nil, err
+	}
+	return &kernelEnv{
+		Env: shell.Env{LIO: lio, Kind: "real", KernelVersion: unameRelease(),
+			AvailableFabrics: loadableFabrics(), UserSubtypes: userSubtypes()},
+		close: func() {},
+	}, nil
+}
+
+func openSim(stateDir string) (*kernelEnv, error) {
+	k, err := sim.Open(stateDir, sim.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("simulated kernel: %w", err)
+	}
+	lio, err := configfs.Open(k, "/sys/kernel/config", configfs.Options{Kind: "sim", LockPath: filepath.Join(stateDir, "hba.lock")})
+	if err != nil {
+		k.Close()
+		return nil, err
+	}
+	return &kernelEnv{
+		Env:   shell.Env{LIO: lio, Kind: "sim", KernelVersion: "simulated", AvailableFabrics: sim.DefaultFabrics, UserSubtypes: userSubtypes()},
+		close: func() { k.Close() },
+	}, nil
+}
+
+// userSubtypes are the TCMU handler subtypes this binary serves.
+func userSubtypes() []string { return backends.Subtypes() }
+
+func unameRelease() string {
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range u.Release {
+		if c == 0 {
+			break
+		}
+		b.WriteByte(byte(c))
+	}
+	return b.String()
+}
+
+// loadableFabrics lists the known fabrics whose module is on disk for the
+// running kernel, so that the root shows them before first use.
+func loadableFabrics() []string {
+	dir := filepath.Join("/lib/modules", unameRelease())
+	var names []string
+	for _, f := range configfs.KnownFabrics {
+		for _, ext := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
+			matches, _ := filepath.Glob(filepath.Join(dir, "kernel", "drivers", "*", "*", f.Module+ext))
+			more, _ := filepath.Glob(filepath.Join(dir, "kernel", "drivers", "*", "*", "*", f.Module+ext))
+			if len(matches)+len(more) > 0 {
+				names = append(names, f.Name)
+				break
+			}
+		}
+	}
+	return names
+}

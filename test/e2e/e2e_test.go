@@ -1,0 +1,33 @@
+// Package e2e runs tcmsh end to end on the simulated kernel: batch files,
+// one-shot commands and their exit codes, written as testscript files in
+// testdata/. Each script gets its own simulated kernel (--sim-state under
+// its work directory) and its own preferences.
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tcmsh/tcmsh/shell/cli"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"tcmsh": func() { os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, ".config"))
+			e.Setenv("XDG_STATE_HOME", filepath.Join(e.WorkDir, ".state"))
+			e.Setenv("NO_COLOR", "1")
+			return nil
+		},
+	})
+}
