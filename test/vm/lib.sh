@@ -100,10 +100,10 @@ vm_kernel() {
     vm_log "fetching $pkg (about 70 MB, once)"
     mkdir -p "$VM_CACHE/dl"
     rm -rf "$kdir" "$VM_CACHE/dl/"*.deb
-    if ! (cd "$VM_CACHE/dl" && apt-get download -q "$pkg" >&2); then
+    if ! (cd "$VM_CACHE/dl" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2); then
       vm_log "apt-get download failed; running apt-get update and retrying"
       [ "$(id -u)" = 0 ] && apt-get update -qq
-      (cd "$VM_CACHE/dl" && apt-get download -q "$pkg" >&2) ||
+      (cd "$VM_CACHE/dl" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) ||
         vm_die "apt-get download $pkg failed"
     fi
     deb=$(ls "$VM_CACHE/dl/${pkg}_"*.deb)
@@ -168,7 +168,7 @@ vm_base_initramfs() {
   vm_log "building the base initramfs (busybox and modules)"
   stage=$(mktemp -d)
   order=$(vm_module_order)
-  mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,root,mnt,lib/modules/"$VM_KVER"}
+  mkdir -p "$stage"/{bin,sbin,etc/target,var/target,proc,sys,dev,tmp,root,mnt,lib/modules/"$VM_KVER"}
   cp /bin/busybox "$stage/bin/busybox"
   # The kernel opens /dev/console for /init before anything is mounted.
   mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
@@ -191,6 +191,8 @@ vm_base_initramfs() {
   printf '/bin/sh\n' >"$stage/etc/shells"
   (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$VM_BASE_CPIO.tmp"
   mv "$VM_BASE_CPIO.tmp" "$VM_BASE_CPIO"
+  # Older base archives (other module lists or helper versions) are stale.
+  find "$VM_CACHE" -maxdepth 1 -name 'base-*.cpio' ! -path "$VM_BASE_CPIO" -delete
   rm -rf "$stage"
 }
 
