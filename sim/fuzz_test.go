@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+
+	"github.com/tcmsh/tcmsh/configfs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,6 +112,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	write("FuzzSnapshot", "real", s)
 	write("FuzzSnapshot", "truncated", s[:len(s)/2])
 	write("FuzzTree", "real", s[headerSize+recordHeader:])
+	write("FuzzTree", "full", encodeTree(fullTree(t).root))
 	write("FuzzOp", "mkdir", encodeRecord(op{kind: opMkdir, a: "target/core/rd_mcp_0/x"})[recordHeader:])
 	write("FuzzOp", "link", encodeRecord(op{kind: opSymlink, a: "target/core/rd_mcp_0/r", b: "target/loopback/" + loopWWN + "/tpgt_1/lun/lun_0/r"})[recordHeader:])
 }
@@ -129,6 +132,23 @@ func FuzzTree(f *testing.F) {
 		k.recountLinks()
 		_ = k.UIODevices()
 		_ = k.LoopbackDisks()
+		// Every attribute of a decodable tree can be read without a panic.
+		var walk func(p string, depth int)
+		walk = func(p string, depth int) {
+			es, err := k.ReadDir(p)
+			if err != nil || depth > 12 {
+				return
+			}
+			for _, e := range es {
+				q := p + "/" + e.Name
+				if e.Kind == configfs.KindDir {
+					walk(q, depth+1)
+				} else {
+					_, _ = k.ReadFile(q)
+				}
+			}
+		}
+		walk("target", 0)
 	})
 }
 
@@ -180,4 +200,42 @@ func bytesContains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// fullTree is a kernel holding one of nearly every object type (no host
+// paths, so that it can be committed as a seed).
+func fullTree(t testing.TB) *Kernel {
+	k, _ := Open("", Options{})
+	it := "target/iscsi/" + iqn + "/tpgt_1"
+	acl := it + "/acls/iqn.1994-05.com.redhat:c"
+	lt := "target/loopback/" + loopWWN + "/tpgt_1"
+	steps := []step{
+		{op: "mkdir", a: "target/core/rd_mcp_0"}, {op: "mkdir", a: "target/core/rd_mcp_0/r"},
+		{op: "write", a: "target/core/rd_mcp_0/r/control", b: "rd_pages=16"},
+		{op: "write", a: "target/core/rd_mcp_0/r/enable", b: "1"},
+		{op: "mkdir", a: "target/core/rd_mcp_0/r/alua/g"},
+		{op: "write", a: "target/core/rd_mcp_0/r/alua/g/tg_pt_gp_id", b: "3"},
+		{op: "mkdir", a: "target/core/user_1"}, {op: "mkdir", a: "target/core/user_1/u"},
+		{op: "write", a: "target/core/user_1/u/control", b: "dev_config=demo/x,dev_size=1048576"},
+		{op: "write", a: "target/core/user_1/u/enable", b: "1"},
+		{op: "mkdir", a: "target/core/pscsi_2"}, {op: "mkdir", a: "target/core/pscsi_2/p"},
+		{op: "mkdir", a: "target/core/alua/lu_gps/lg"},
+		{op: "mkdir", a: "target/iscsi"}, {op: "mkdir", a: "target/iscsi/" + iqn}, {op: "mkdir", a: it},
+		{op: "mkdir", a: it + "/lun/lun_0"}, {op: "link", a: "target/core/rd_mcp_0/r", b: it + "/lun/lun_0/r"},
+		{op: "write", a: it + "/lun/lun_0/alua_tg_pt_gp", b: "g"},
+		{op: "mkdir", a: it + "/lun/lun_1"}, {op: "link", a: "target/core/user_1/u", b: it + "/lun/lun_1/u"},
+		{op: "mkdir", a: acl}, {op: "mkdir", a: acl + "/lun_0"}, {op: "link", a: it + "/lun/lun_0", b: acl + "/lun_0/m"},
+		{op: "mkdir", a: it + "/np/0.0.0.0:3260"},
+		{op: "mkdir", a: "target/loopback"}, {op: "mkdir", a: "target/loopback/" + loopWWN}, {op: "mkdir", a: lt},
+		{op: "write", a: lt + "/nexus", b: "naa.5001405abcdef099"},
+		{op: "mkdir", a: lt + "/lun/lun_0"}, {op: "link", a: "target/core/rd_mcp_0/r", b: lt + "/lun/lun_0/r"},
+		{op: "mkdir", a: "target/vhost"}, {op: "mkdir", a: "target/vhost/naa.5001405abcdef013"},
+		{op: "mkdir", a: "target/vhost/naa.5001405abcdef013/tpgt_1"},
+	}
+	tt, ok := t.(*testing.T)
+	if !ok {
+		t.Fatal("fullTree needs a *testing.T")
+	}
+	run(tt, k, steps)
+	return k
 }
