@@ -7,7 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +18,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/serve"
@@ -249,4 +256,63 @@ func dumpLog(t testing.TB, path string) {
 	if b, err := os.ReadFile(path); err == nil {
 		t.Logf("daemon log:\n%s", b)
 	}
+}
+
+// Scrape fetches http://addr/metrics and parses it with Prometheus's own
+// text parser, failing the test on any error.
+func Scrape(t testing.TB, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("scrape: %s\n%s", resp.Status, b)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape: parsing the text format: %v", err)
+	}
+	return families
+}
+
+// Sample finds the metric of family name whose labels include labels
+// (name, value pairs); nil when there is none.
+func Sample(families map[string]*dto.MetricFamily, name string, labels ...string) *dto.Metric {
+	f := families[name]
+	if f == nil {
+		return nil
+	}
+next:
+	for _, m := range f.GetMetric() {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		return m
+	}
+	return nil
+}
+
+// Value is a counter's or gauge's value, NaN for another kind or nil.
+func Value(m *dto.Metric) float64 {
+	switch {
+	case m == nil:
+		return math.NaN()
+	case m.Counter != nil:
+		return m.GetCounter().GetValue()
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue()
+	}
+	return math.NaN()
 }
