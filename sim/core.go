@@ -59,9 +59,14 @@ func storeDBRoot(k *Kernel, _ *node, a *node, v string) error {
 		return syscall.EINVAL
 	}
 	v = stripNewline(v)
-	fi, err := os.Stat(v)
-	if err != nil || !fi.IsDir() {
-		return syscall.EINVAL
+	if _, err := k.hostFact("dbroot_dir", func() (string, error) {
+		fi, err := os.Stat(v)
+		if err != nil || !fi.IsDir() {
+			return "", syscall.EINVAL
+		}
+		return "1", nil
+	}); err != nil {
+		return err
 	}
 	a.value = v
 	return nil
@@ -582,12 +587,15 @@ func (k *Kernel) configureDevice(so *node) error {
 		if m["fd_dev_name"] == "" {
 			return syscall.EINVAL // "Missing fd_dev_name="
 		}
-		size, err := openBacking(m["fd_dev_name"], m["fd_dev_size"] != "")
+		sizeFact, err := k.hostFact("fd_size", func() (string, error) {
+			size, err := openBacking(m["fd_dev_name"], m["fd_dev_size"] != "")
+			return strconv.FormatInt(size, 10), err
+		})
 		if err != nil {
 			return err
 		}
-		if size >= 0 {
-			m["fd_dev_size"] = strconv.FormatInt(size, 10)
+		if size := atoi(sizeFact); size >= 0 && sizeFact != "" {
+			m["fd_dev_size"] = sizeFact
 		}
 		maxSectors = 8 << 20 / blockSize
 		at.setAttr("max_unmap_lba_count", "8192")
@@ -601,15 +609,22 @@ func (k *Kernel) configureDevice(so *node) error {
 		if m["udev_path"] == "" {
 			return syscall.EINVAL // "Missing udev_path= parameters for IBLOCK"
 		}
-		fi, err := os.Stat(m["udev_path"])
+		numbers, err := k.hostFact("ib_numbers", func() (string, error) {
+			fi, err := os.Stat(m["udev_path"])
+			if err != nil {
+				return "", errnoOf(err, syscall.ENOENT)
+			}
+			if fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
+				return "", syscall.ENOTBLK
+			}
+			major, minor := deviceNumbers(fi)
+			return major + ":" + minor, nil
+		})
 		if err != nil {
-			return errnoOf(err, syscall.ENOENT)
-		}
-		if fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
-			return syscall.ENOTBLK
+			return err
 		}
 		m["ib_dev"] = strings.TrimPrefix(m["udev_path"], "/dev/")
-		m["major"], m["minor"] = deviceNumbers(fi)
+		m["major"], m["minor"], _ = strings.Cut(numbers, ":")
 		maxSectors = 2048
 	case "rd_mcp":
 		if m["rd_pages"] == "" {

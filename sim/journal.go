@@ -143,6 +143,10 @@ func encodeRecord(o op) []byte {
 	p = append(p, o.a...)
 	p = binary.AppendUvarint(p, uint64(len(o.b)))
 	p = append(p, o.b...)
+	if o.facts != "" {
+		p = binary.AppendUvarint(p, uint64(len(o.facts)))
+		p = append(p, o.facts...)
+	}
 	rec := make([]byte, recordHeader, recordHeader+len(p))
 	binary.LittleEndian.PutUint32(rec[0:], uint32(len(p)))
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(p, castagnoli))
@@ -171,6 +175,11 @@ func decodePayload(p []byte) (op, error) {
 	}
 	if o.b, err = d.str(); err != nil {
 		return o, err
+	}
+	if d.off < len(p) {
+		if o.facts, err = d.str(); err != nil {
+			return o, err
+		}
 	}
 	if d.off != len(p) {
 		return o, errors.New("trailing bytes")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,11 @@ type Kernel struct {
 	now       int64 // time of the operation being applied (unix ns)
 	events    []event
 	closed    bool
+	// facts are what an operation learned from the host (a backing
+	// file's size, a block device's numbers): recorded with the operation
+	// and reused when it is replayed, so that replaying never depends on
+	// the host as it is now.
+	factsIn, factsOut map[string]string
 }
 
 var _ configfs.FS = (*Kernel)(nil)
@@ -372,11 +378,53 @@ func (k *Kernel) currentHooks() UserDeviceHooks {
 	return k.hooks
 }
 
-// op is one mutation: what the journal records and replays.
+// op is one mutation: what the journal records and replays. facts holds
+// what it learned from the host ("key=value" lines).
 type op struct {
-	kind byte
-	now  int64
-	a, b string
+	kind  byte
+	now   int64
+	a, b  string
+	facts string
+}
+
+// hostFact returns a value the operation takes from the host: computed
+// (and recorded) when the operation is made, read back from the record
+// when it is replayed. A replayed operation without the fact accepts.
+func (k *Kernel) hostFact(key string, compute func() (string, error)) (string, error) {
+	if k.replaying {
+		return k.factsIn[key], nil
+	}
+	v, err := compute()
+	if err == nil {
+		if k.factsOut == nil {
+			k.factsOut = map[string]string{}
+		}
+		k.factsOut[key] = v
+	}
+	return v, err
+}
+
+func encodeFacts(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, key := range keys {
+		b.WriteString(key + "=" + m[key] + "\n")
+	}
+	return b.String()
+}
+
+func decodeFacts(s string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		if key, v, ok := strings.Cut(line, "="); ok {
+			m[key] = v
+		}
+	}
+	return m
 }
 
 const (
@@ -447,9 +495,13 @@ func (k *Kernel) mutateLocked(o op) ([]event, error) {
 	}
 	o.now = time.Now().UnixNano()
 	k.events = nil
+	k.factsOut = nil
 	changed, err := k.apply(o)
 	evs := k.events
 	k.events = nil
+	if len(k.factsOut) > 0 {
+		o.facts = encodeFacts(k.factsOut)
+	}
 	if err != nil || !changed {
 		return nil, err
 	}
@@ -472,6 +524,9 @@ func (k *Kernel) mutateLocked(o op) ([]event, error) {
 // kernel accepts but that change nothing (empty writes).
 func (k *Kernel) apply(o op) (changed bool, err error) {
 	k.now = o.now
+	if k.replaying {
+		k.factsIn = decodeFacts(o.facts)
+	}
 	if k.root.meta["boot"] == "" {
 		// The simulated machine boots with its first change; only a
 		// change that is recorded may set it.

@@ -372,3 +372,31 @@ func TestClosedKernel(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestReplayIgnoresHostChanges: replaying an enable must not look at the
+// host again (the backing file or device may be gone by then); it reuses
+// what the original operation learned.
+func TestReplayIgnoresHostChanges(t *testing.T) {
+	dir := t.TempDir()
+	backing := filepath.Join(t.TempDir(), "gone")
+	if err := os.MkdirAll(backing, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a := openAt(t, dir, Options{})
+	run(t, a, []step{
+		{op: "mkdir", a: "target/core/fileio_0"}, {op: "mkdir", a: "target/core/fileio_0/f"},
+		{op: "write", a: "target/core/fileio_0/f/control", b: "fd_dev_name=" + backing + "/img,fd_dev_size=4096"},
+		{op: "write", a: "target/core/fileio_0/f/enable", b: "1"},
+	})
+	want := read(t, a, "target/core/fileio_0/f/info")
+	if err := os.RemoveAll(backing); err != nil {
+		t.Fatal(err)
+	}
+	b := openAt(t, dir, Options{})
+	if got := read(t, b, "target/core/fileio_0/f/info"); got != want {
+		t.Fatalf("replayed info = %q, want %q", got, want)
+	}
+	if got := read(t, b, "target/core/fileio_0/f/enable"); got != "1\n" {
+		t.Fatalf("replayed enable = %q", got)
+	}
+}
