@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -35,9 +36,7 @@ func init() {
 	makers["lu_gps"] = makeLUGroup
 	makers["so_alua"] = makeTGPtGroup
 	makers["so_stat"] = func(*Kernel, *node, string) (*node, error) { return nil, syscall.ENOSYS }
-	removers["so"] = removeStorageObject
 	removers["tg_pt_gp"] = removeTGPtGroup
-	removers["lu_gp"] = func(*Kernel, *node) error { return nil }
 
 	register("hba",
 		roAttr("hba_info", func(_ *Kernel, n *node) string {
@@ -701,15 +700,10 @@ func openBacking(name string, haveSize bool) (int64, error) {
 	return -1, nil
 }
 
+// errnoOf is the errno inside a host error, for the kernel to return.
 func errnoOf(err error, fallback syscall.Errno) error {
 	var errno syscall.Errno
-	if pe, ok := err.(*os.PathError); ok {
-		if e, ok := pe.Err.(syscall.Errno); ok {
-			return e
-		}
-	}
-	if e, ok := err.(syscall.Errno); ok {
-		errno = e
+	if errors.As(err, &errno) {
 		return errno
 	}
 	return fallback
@@ -735,8 +729,6 @@ func (k *Kernel) doUnconfigure(p string) error {
 	return nil
 }
 
-// removeStorageObject runs when a storage object's rmdir is allowed.
-func removeStorageObject(_ *Kernel, so *node) error { return nil }
 
 // ---- device attributes (attrib/) ----
 
