@@ -729,7 +729,6 @@ func (k *Kernel) doUnconfigure(p string) error {
 	return nil
 }
 
-
 // ---- device attributes (attrib/) ----
 
 // notExported refuses a change while LUNs export the device.
