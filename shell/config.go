@@ -56,8 +56,11 @@ type TargetConf struct {
 
 // TPGConf is one TPG.
 type TPGConf struct {
-	Tag        int
-	Enable     bool
+	Tag    int
+	Enable bool
+	// Nexus is the loopback/vhost initiator: not in saveconfig.json (as
+	// targetcli), kept so that --atomic and apply put the same one back.
+	Nexus      string
 	Attributes map[string]string
 	Parameters map[string]string
 	Auth       map[string]string // chap_userid, chap_password, chap_mutual_userid, chap_mutual_password
@@ -267,15 +270,17 @@ func infoFieldsOf(info string) map[string]string {
 
 func (sh *Shell) dumpDiscovery(fabric string) *FabricConf {
 	dir := path.Join(configfs.Root, fabric, "discovery_auth")
-	g := sh.writableGroup(dir)
-	if g["enforce_discovery_auth"] != "1" {
+	if !sh.env.LIO.Exists(dir) {
 		return nil
 	}
+	g := sh.writableGroup(dir)
+	// Every fabric with discovery_auth is kept (so that --atomic puts the
+	// credentials back); saveconfig.json lists only those with it enabled.
 	fc := &FabricConf{Name: fabric, Auth: map[string]string{}}
 	for _, d := range discoveryFiles {
 		v := g[d.File]
 		if d.File == "enforce_discovery_auth" {
-			fc.Auth[d.Key] = "true"
+			fc.Auth[d.Key] = strconv.FormatBool(v == "1")
 			continue
 		}
 		if v != "" && v != "NULL" {
@@ -298,7 +303,7 @@ func (sh *Shell) dumpAuth(dir string) map[string]string {
 
 func (sh *Shell) dumpTPG(tpg configfs.TPG, readable map[configfs.StorageObject]string, cfg *Config) (*TPGConf, error) {
 	l := sh.env.LIO
-	tc := &TPGConf{Tag: tpg.Tag}
+	tc := &TPGConf{Tag: tpg.Tag, Nexus: l.Nexus(tpg)}
 	en, err := l.ReadAttr(path.Join(tpg.Path(), "enable"))
 	tc.Enable = err != nil || en == "1"
 	tc.Attributes = sh.writableGroup(path.Join(tpg.Path(), "attrib"))
@@ -457,6 +462,9 @@ func (c *Config) MarshalSaveconfig() ([]byte, error) {
 	}
 	fms := []any{}
 	for _, f := range c.FabricModules {
+		if f.Auth["discovery_enable_auth"] != "true" {
+			continue
+		}
 		m := map[string]any{"name": f.Name}
 		for k, v := range f.Auth {
 			if k == "discovery_enable_auth" {

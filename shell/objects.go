@@ -527,7 +527,7 @@ func (sh *Shell) setupTPG(t configfs.Target, tag int) (configfs.TPG, error) {
 	}
 	if info.Has(configfs.FeatNPs) && sh.prefs.Bool("auto_add_default_portal") {
 		if _, err := l.CreatePortal(tpg, "0.0.0.0", 3260); err != nil {
-			fmt.Fprintf(sh.opts.Err, "warning: default portal not created: %v\n", err)
+			fmt.Fprintf(sh.opts.Err, "warning: default portal not created (TPGs of one target cannot share ip:port): %v\n", err)
 		} else if !sh.opts.JSON {
 			sh.printf("Global pref auto_add_default_portal=true\nCreated default portal listening on all IPs (0.0.0.0), port 3260.\n")
 		}

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -113,7 +114,9 @@ func (p Param) check(v string) error {
 		}
 		return fmt.Errorf("%s", msg)
 	case TypeName:
-		return configfs.ValidName(p.Name, v)
+		if err := configfs.ValidName("", v); err != nil {
+			return errors.New(strings.TrimSpace(err.Error()))
+		}
 	case TypePath, TypeNode:
 		if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			return fmt.Errorf("%q contains a control character", v)

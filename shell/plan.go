@@ -139,6 +139,17 @@ func (sh *Shell) MakePlan(have, want *Config, opts PlanOptions) *Plan {
 		}
 	}
 
+	for _, hf := range have.FabricModules {
+		found := false
+		for _, f := range want.FabricModules {
+			found = found || f.Name == hf.Name
+		}
+		if !found && !opts.KeepExtra && hf.Auth["discovery_enable_auth"] == "true" {
+			off := &FabricConf{Name: hf.Name, Auth: map[string]string{"discovery_enable_auth": "false"}}
+			fabricSteps = append(fabricSteps, Step{Op: "change", Path: "/" + hf.Name, What: "discovery_auth discovery_enable_auth=false",
+				do: func(context.Context) error { return sh.setDiscovery(off) }})
+		}
+	}
 	for _, f := range want.FabricModules {
 		var hf *FabricConf
 		for _, x := range have.FabricModules {
@@ -304,7 +315,7 @@ func (sh *Shell) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated 
 				}
 				if info.Has(configfs.FeatNexus) {
 					// The nexus goes in before any LUN, or no disk appears.
-					if _, err := l.SetNexus(tpg, ""); err != nil {
+					if _, err := l.SetNexus(tpg, w.Nexus); err != nil {
 						return err
 					}
 				}
@@ -479,13 +490,13 @@ func (sh *Shell) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated 
 					}})
 				}
 			}
-			if keys := diffValues(hx.Auth, x.Auth); len(keys) > 0 {
+			if keys := authDiff(hx.Auth, x.Auth); len(keys) > 0 {
 				creates = append(creates, Step{Op: "change", Path: ap, What: "auth " + describe(keys, x.Auth), do: func(context.Context) error {
 					return sh.setAuth(path.Join(acl.Path(), "auth"), x.Auth)
 				}})
 			}
 		}
-		if keys := diffValues(h.Auth, w.Auth); len(keys) > 0 {
+		if keys := authDiff(h.Auth, w.Auth); len(keys) > 0 {
 			wv := w.Auth
 			creates = append(creates, Step{Op: "change", Path: tp, What: "auth " + describe(keys, wv), do: func(context.Context) error {
 				return sh.setAuth(path.Join(tpg.Path(), "auth"), wv)
@@ -559,18 +570,38 @@ func (sh *Shell) setValues(dir string, have, want map[string]string) error {
 	return nil
 }
 
-// setAuth writes chap_* values into an auth/ directory.
+// setAuth writes chap_* values into an auth/ directory; a key missing
+// from want clears the file (the kernel shows an empty one as NULL).
 func (sh *Shell) setAuth(dir string, want map[string]string) error {
+	cur := sh.writableGroup(dir)
 	for _, a := range authFiles {
-		v, ok := want[a.Key]
-		if !ok {
+		v := want[a.Key]
+		c := cur[a.File]
+		if c == "NULL" {
+			c = ""
+		}
+		if c == v {
 			continue
+		}
+		if v == "" {
+			v = "NULL"
 		}
 		if err := sh.env.LIO.WriteAttr(path.Join(dir, a.File), v); err != nil {
 			return fmt.Errorf("%s: %w", a.Key, err)
 		}
 	}
 	return nil
+}
+
+// authDiff lists the chap_* keys whose values differ.
+func authDiff(have, want map[string]string) []string {
+	var out []string
+	for _, a := range authFiles {
+		if have[a.Key] != want[a.Key] {
+			out = append(out, a.Key)
+		}
+	}
+	return out
 }
 
 func (sh *Shell) setDiscovery(f *FabricConf) error {

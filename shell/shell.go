@@ -131,7 +131,7 @@ func (sh *Shell) Parse(line string) (*Call, error) {
 		return nil, nil
 	}
 	var n *Node
-	if looksLikePath(words[0]) {
+	if sh.isChildPath(words[0]) || looksLikePath(words[0]) {
 		target := words[0]
 		if target == "-" {
 			target = sh.prevCwd
@@ -191,6 +191,20 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 		return err
 	}
 	return sh.Run(ctx, c)
+}
+
+// isChildPath reports whether a word that is not a command of the current
+// node names one of its children (`tpg1 set auth …`, as targetcli allows).
+func (sh *Shell) isChildPath(w string) bool {
+	n, err := sh.Resolve(sh.cwd)
+	if err != nil {
+		return false
+	}
+	if _, isCmd := sh.LookupCommand(n, w); isCmd {
+		return false
+	}
+	k, err := sh.lookupChild(n, w)
+	return err == nil && k != nil
 }
 
 // looksLikePath tells a leading path from a command word.
