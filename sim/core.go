@@ -37,6 +37,12 @@ func init() {
 	makers["so_alua"] = makeTGPtGroup
 	makers["so_stat"] = func(*Kernel, *node, string) (*node, error) { return nil, syscall.ENOSYS }
 	removers["tg_pt_gp"] = removeTGPtGroup
+	removers["so"] = func(k *Kernel, so *node) error {
+		if so.meta["uio_minor"] != "" {
+			delete(k.uio, int(atoi(so.meta["uio_minor"]))) // the uio device goes with the object
+		}
+		return nil
+	}
 
 	register("hba",
 		roAttr("hba_info", func(_ *Kernel, n *node) string {
@@ -656,6 +662,7 @@ func (k *Kernel) configureDevice(so *node) error {
 		}
 		minor := k.lowestFreeMinor()
 		m["uio_minor"] = itoa(int64(minor))
+		k.uio[minor] = so
 	}
 	m["configured"] = "1"
 	m["lu_gp"] = "default_lu_gp"
@@ -720,6 +727,9 @@ func (k *Kernel) doUnconfigure(p string) error {
 		return syscall.EINVAL
 	}
 	delete(so.meta, "configured")
+	if so.meta["uio_minor"] != "" {
+		delete(k.uio, int(atoi(so.meta["uio_minor"])))
+	}
 	delete(so.meta, "uio_minor")
 	delete(so.meta, "lu_gp")
 	at := attribOf(so)

@@ -61,6 +61,9 @@ type Kernel struct {
 	// and reused when it is replayed, so that replaying never depends on
 	// the host as it is now.
 	factsIn, factsOut map[string]string
+	// uio indexes the enabled user backstores by uio minor, so that
+	// enabling one does not scan the configuration. Rebuilt on load.
+	uio map[int]*node
 }
 
 var _ configfs.FS = (*Kernel)(nil)
@@ -80,7 +83,7 @@ func Open(stateDir string, opts Options) (*Kernel, error) {
 	if opts.CompactBytes <= 0 {
 		opts.CompactBytes = 4 << 20
 	}
-	k := &Kernel{opts: opts}
+	k := &Kernel{opts: opts, uio: map[int]*node{}}
 	k.root = k.bootTree()
 	if stateDir == "" {
 		return k, nil
@@ -726,12 +729,17 @@ func (k *Kernel) doUnlink(p string) error {
 	return nil
 }
 
-// recountLinks sets every group's link count from the symlinks in the tree.
+// recountLinks sets every group's link count from the symlinks in the
+// tree, and rebuilds the index of uio devices.
 func (k *Kernel) recountLinks() {
 	var walk func(n *node)
 	var links []*node
+	k.uio = map[int]*node{}
 	walk = func(n *node) {
 		n.links = 0
+		if n.typ == "so" && n.meta["uio_minor"] != "" {
+			k.uio[int(atoi(n.meta["uio_minor"]))] = n
+		}
 		for _, c := range n.children {
 			if c.kind == configfs.KindLink {
 				links = append(links, c)

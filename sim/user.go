@@ -173,25 +173,11 @@ func (k *Kernel) uioDevice(so *node) UIODevice {
 	}
 }
 
-// userDevices lists the enabled user backstores.
-func (k *Kernel) userDevices() []*node {
-	var out []*node
-	for _, so := range k.allStorageObjects() {
-		if so.meta["uio_minor"] != "" {
-			out = append(out, so)
-		}
-	}
-	return out
-}
-
-// lowestFreeMinor is the minor uio_register_device would give a new device.
+// lowestFreeMinor is the minor uio_register_device would give a new
+// device: the lowest one free.
 func (k *Kernel) lowestFreeMinor() int {
-	used := map[int]bool{}
-	for _, so := range k.userDevices() {
-		used[int(atoi(so.meta["uio_minor"]))] = true
-	}
 	m := 0
-	for used[m] {
+	for k.uio[m] != nil {
 		m++
 	}
 	return m
@@ -201,7 +187,7 @@ func (k *Kernel) lowestFreeMinor() int {
 func (k *Kernel) UIODevices() []UIODevice {
 	var out []UIODevice
 	_ = k.read("readdir", "target/core", func() error {
-		for _, so := range k.userDevices() {
+		for _, so := range k.uio {
 			out = append(out, k.uioDevice(so))
 		}
 		return nil
