@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -231,6 +232,132 @@ func TestRealKernelBusyNamesTheHolder(t *testing.T) {
 		t.Fatalf("Serve once released: %v", err)
 	}
 	if err := eng.Release(context.Background(), so.Path()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// childEnv tells a re-executed test binary to serve one backstore and wait
+// to be killed.
+const childEnv = "TCMSH_ENGINE_TEST_SERVE"
+
+// TestMain turns the binary into the serving process of
+// TestRealKernelReattachAfterKill when it re-executes itself with childEnv
+// set: it serves that backstore until it is killed.
+func TestMain(m *testing.M) {
+	if configPath := os.Getenv(childEnv); configPath != "" {
+		os.Exit(childServer(configPath))
+	}
+	os.Exit(m.Run())
+}
+
+func childServer(configPath string) int {
+	lio, err := configfs.Open(configfs.NewRealFS(configfsRoot), configfsRoot, configfs.Options{Kind: "real"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	eng, err := engine.NewLocal(engine.Options{LIO: lio, NoNetlink: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := eng.Serve(context.Background(), configPath); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("SERVING")
+	select {} // until SIGKILL
+}
+
+// TestRealKernelReattachAfterKill: a process serving a file backstore is
+// killed (SIGKILL) in the middle of a verifying workload; this process
+// serves the device next, through the reattach recipe, and the workload
+// finishes without an error or a wrong byte: the commands the dead
+// process held are answered BUSY by reset_ring and retried by the SCSI
+// layer.
+func TestRealKernelReattachAfterKill(t *testing.T) {
+	lio := realLIO(t)
+	img := filepath.Join(t.TempDir(), "disk.img")
+	so, err := lio.CreateStorageObject(configfsSpec("rk3", "file/"+img+";grow=true", 16*mib, false))
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	defer lio.DeleteStorageObject(so)
+	tgt, err := lio.CreateTarget("loopback", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lio.DeleteTarget(tgt)
+	tpg, err := lio.CreateTPG(tgt, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lio.SetNexus(tpg, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), childEnv+"="+so.Path())
+	child.Stderr = os.Stderr
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	line := make([]byte, 0, 64)
+	for !strings.Contains(string(line), "SERVING") {
+		var b [1]byte
+		if _, err := out.Read(b[:]); err != nil {
+			t.Fatalf("the child never served: %v (%q)", err, line)
+		}
+		line = append(line, b[0])
+	}
+
+	lun, err := lio.CreateLUN(tpg, 0, so, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := diskOf(t, lio, tpg, 0)
+	eng, err := engine.NewLocal(engine.Options{LIO: lio})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := context.Background()
+	type result struct {
+		res engine.WorkloadResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := eng.Workload(ctx, lun.Path(), engine.WorkloadSpec{RW: "randrw", BlockSize: 4096, QueueDepth: 16, Duration: 4 * time.Second, Verify: true})
+		done <- result{res, err}
+	}()
+	time.Sleep(time.Second) // a schedule, not an assertion: kill mid-workload
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	t.Logf("killed the serving process; /dev/%s waits for a handler", disk)
+	if err := eng.Serve(ctx, so.Path()); err != nil {
+		t.Fatalf("Serve after the kill: %v", err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("Workload: %v", r.err)
+	}
+	t.Logf("workload across the kill: %d ops, %d errors, %d verify errors, p99 %.0fµs max %.0fµs", r.res.Ops, r.res.Errors, r.res.VerifyErrors, r.res.LatP99us, r.res.LatMaxus)
+	if r.res.Ops == 0 || r.res.Errors != 0 || r.res.VerifyErrors != 0 {
+		t.Fatalf("workload across the kill: %+v", r.res)
+	}
+	st, _ := eng.Stats(ctx)
+	if len(st) != 1 || !st[0].Up || st[0].Commands == 0 {
+		t.Fatalf("stats after the reattach: %+v", st)
+	}
+	if err := eng.Release(ctx, so.Path()); err != nil {
 		t.Fatal(err)
 	}
 }
