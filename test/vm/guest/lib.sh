@@ -131,3 +131,60 @@ wait_for() {
 
 # (busybox here has no mountpoint applet)
 configfs_mounted() { grep -q "^[^ ]* $CONFIGFS configfs " /proc/mounts; }
+
+# tc WORDS...: one tcmsh command against the real kernel.
+tc() { "$TCMSH" --kernel real "$@"; }
+
+# lio_so PLUGIN NAME: prints the configfs directory of a storage object
+# (core/PLUGIN_N/NAME; tcmsh picks N), fails when there is none.
+lio_so() {
+  for _d in "$LIO"/core/"$1"_*/"$2"; do
+    [ -d "$_d" ] && { echo "$_d"; return 0; }
+  done
+  return 1
+}
+
+# check_file NAME FILE WANT: FILE's content (trailing newline dropped) is WANT.
+check_file() {
+  if [ ! -e "$2" ]; then
+    fail "$1" "$2 does not exist"
+    return 1
+  fi
+  _got=$(cat "$2" 2>&1)
+  if [ "$_got" = "$3" ]; then pass "$1" "$2 = $3"; else fail "$1" "$2 = '$_got', want '$3'"; fi
+}
+
+# check_file_has NAME FILE TEXT: FILE contains the fixed string TEXT.
+check_file_has() {
+  if grep -qF -- "$3" "$2" 2>/dev/null; then
+    pass "$1" "$2 has '$3'"
+  else
+    fail "$1" "$2 lacks '$3' (it has: $(tr '\n' ' ' <"$2" 2>&1 | cut -c1-200))"
+  fi
+}
+
+# lio_disk VENDOR MODEL: prints the /dev/sdX whose SCSI vendor and model
+# (trimmed) are VENDOR and MODEL, fails when there is none.
+lio_disk() {
+  for _b in /sys/block/sd*; do
+    [ -d "$_b/device" ] || continue
+    _v=$(sed 's/ *$//' "$_b/device/vendor")
+    _m=$(sed 's/ *$//' "$_b/device/model")
+    if [ "$_v" = "$1" ] && [ "$_m" = "$2" ]; then
+      echo "/dev/${_b##*/}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# wait_disk SECONDS VENDOR MODEL: waits for lio_disk to find one; prints it.
+wait_disk() {
+  _t=$(($1 * 10))
+  while [ "$_t" -gt 0 ]; do
+    lio_disk "$2" "$3" && return 0
+    sleep 0.1
+    _t=$((_t - 1))
+  done
+  lio_disk "$2" "$3"
+}

@@ -1,0 +1,52 @@
+# shellcheck shell=sh
+# 40-saveconfig: a configuration saved by tcmsh, cleared, and restored comes
+# back the same, in the targetcli-fb file format.
+IQN=iqn.2003-01.org.example.tcmsh:save
+NAA=naa.5001405abcdef012
+
+run tc /backstores/fileio create sf /tmp/sf.img 8M
+run tc /backstores/ramdisk create sr 8M
+run tc /iscsi create $IQN
+run tc /iscsi/$IQN/tpg1/luns create /backstores/fileio/sf
+run tc /iscsi/$IQN/tpg1/acls create iqn.1994-05.com.example:c1
+run tc /loopback create $NAA
+run tc /loopback/$NAA/luns create /backstores/ramdisk/sr
+check_rc setup 0
+
+# The loopback nexus is not saved (targetcli's format has no place for it):
+# a restored target gets a new one, so ls shows it as [nexus].
+nonexus() { printf '%s\n' "$1" | sed -E 's/\[naa\.[0-9a-f]{16}\]$/[nexus]/'; }
+run tc ls
+check_rc ls-before 0
+before=$(nonexus "$OUT")
+
+run tc saveconfig /tmp/save.json
+check_rc saveconfig 0
+check save-file test -s /tmp/save.json
+mode=$(stat -c %a /tmp/save.json 2>/dev/null)
+if [ "$mode" = 600 ]; then pass save-file-mode 600; else fail save-file-mode "mode $mode, want 600"; fi
+for key in '"storage_objects"' '"targets"' '"plugin": "fileio"' '"plugin": "ramdisk"' "\"wwn\": \"$IQN\"" '"fabric": "loopback"'; do
+  if grep -qF -- "$key" /tmp/save.json; then pass "save-has-$(echo "$key" | tr -cd '[:lower:]')" "$key"; else fail "save-has-$(echo "$key" | tr -cd '[:lower:]')" "no $key"; fi
+done
+
+run tc clearconfig confirm=true
+check_rc clearconfig 0
+left=$(find "$LIO/core" -mindepth 1 -maxdepth 1 -type d ! -name alua | tr '\n' ' ')
+if [ -z "$left" ]; then pass cleared-core "empty"; else fail cleared-core "left: $left"; fi
+check cleared-iscsi test ! -e "$LIO/iscsi/$IQN"
+check cleared-loopback test ! -e "$LIO/loopback/$NAA"
+
+run tc restoreconfig /tmp/save.json
+check_rc restoreconfig 0
+run tc ls
+check_rc ls-after 0
+after=$(nonexus "$OUT")
+if [ "$after" = "$before" ]; then
+  pass restored-same "ls is the same as before"
+else
+  fail restored-same "ls differs after restore"
+  printf '%s\n' "$before" >/tmp/before.txt
+  printf '%s\n' "$after" >/tmp/after.txt
+  diff /tmp/before.txt /tmp/after.txt | sed 's/^/    | /'
+fi
+check restored-lun-link sh -c "ls $LIO/iscsi/$IQN/tpgt_1/lun/lun_0/ | grep -q ."
