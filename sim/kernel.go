@@ -532,7 +532,12 @@ func (k *Kernel) apply(o op) (changed bool, err error) {
 	}
 	if k.root.meta["boot"] == "" {
 		// The simulated machine boots with its first change; only a
-		// change that is recorded may set it.
+		// change that is recorded may set it. The dbroot the kernel chose
+		// at boot is recorded with it, so that every process agrees.
+		t := k.root.children["target"]
+		if v, _ := k.hostFact("dbroot", func() (string, error) { return t.attr("dbroot"), nil }); v != "" {
+			t.setAttr("dbroot", v)
+		}
 		defer func() {
 			if changed && err == nil {
 				k.root.meta["boot"] = strconv.FormatInt(o.now, 10)
