@@ -143,12 +143,18 @@ func (f *Fake) Workload(ctx context.Context, lun string, spec engine.WorkloadSpe
 		return engine.WorkloadResult{}, fmt.Errorf("engine: %q is not a LUN's configfs path", lun)
 	}
 	start := time.Now()
-	f.started <- lun
+	select {
+	case f.started <- lun:
+	default: // nobody is watching (a fuzz run): do not block the workload
+	}
 	var res engine.WorkloadResult
 	for spec.Count == 0 || res.Ops < spec.Count {
 		select {
 		case <-ctx.Done():
-			f.canceled <- lun
+			select {
+			case f.canceled <- lun:
+			default:
+			}
 			res.Seconds = time.Since(start).Seconds()
 			return res, ctx.Err()
 		default:
