@@ -372,6 +372,19 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 			return err
 		}
 	}
+	// ALUA groups other than the default are directories of their own.
+	gps, err := l.dirs(path.Join(so.Path(), "alua"))
+	if err != nil {
+		return err
+	}
+	for _, g := range gps {
+		if g == "default_tg_pt_gp" {
+			continue
+		}
+		if err := l.fs.Rmdir(path.Join(so.Path(), "alua", g)); err != nil {
+			return l.explain(err)
+		}
+	}
 	hba := path.Dir(so.Path())
 	defer l.forgetHBA(path.Base(hba))
 	if err := l.fs.Rmdir(so.Path()); err != nil {

@@ -90,9 +90,11 @@ func init() {
 // (create, delete, enable, …) first, then those of every node.
 func (sh *Shell) CommandsFor(n *Node) []*Command {
 	own := sh.nodeCommands(n)
-	out := make([]*Command, 0, len(own)+len(globalCommands))
+	out := make([]*Command, 0, len(own)+len(globalCommands)+len(rootCommands))
 	out = append(out, own...)
 	out = append(out, globalCommands...)
+	// saveconfig and friends work from any node, as in targetcli.
+	out = append(out, rootCommands...)
 	return out
 }
 

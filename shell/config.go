@@ -643,8 +643,9 @@ var soPlugins = map[string]string{"fileio": "fileio", "block": "block", "iblock"
 	"ramdisk": "ramdisk", "rd_mcp": "ramdisk", "user": "user"}
 
 // ParseSaveconfig reads saveconfig.json and checks it as a whole: every
-// problem is reported with its JSON path, and a file with problems gives
-// no Config.
+// problem is reported with its JSON path (ConfigErrors). With problems, the
+// Config returned holds what could be read, for more checks; it must not
+// be applied.
 func ParseSaveconfig(data []byte) (*Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -865,7 +866,7 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 		cfg.Targets = append(cfg.Targets, t)
 	}
 	if len(d.errs) > 0 {
-		return nil, d.errs
+		return cfg, d.errs
 	}
 	return cfg, nil
 }

@@ -189,30 +189,53 @@ func writeFileAtomic(file string, data []byte, mode os.FileMode) error {
 	return d.Sync()
 }
 
-// readConfigFile reads and checks a saveconfig.json file.
-func readConfigFile(file string) (*Config, error) {
+// readConfigFile reads and checks a saveconfig.json file. LUNs must name
+// storage objects of the file or, when existing is not nil, of that set.
+func readConfigFile(file string, existing map[string]bool) (*Config, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := ParseSaveconfig(data)
-	if err != nil {
+	var errs ConfigErrors
+	if err != nil && !errors.As(err, &errs) {
 		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	errs = append(errs, cfg.checkReferences(existing)...)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: nothing was changed: %w", file, errs)
 	}
 	return cfg, nil
 }
 
 func cmdRestoreconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	file := sh.saveFile(a)
-	cfg, err := readConfigFile(file)
-	if err != nil {
-		return err
-	}
 	have, err := sh.Snapshot()
 	if err != nil {
 		return err
 	}
+	clear := a.Bool("clear_existing")
+	existing := map[string]bool{}
+	for _, s := range have.StorageObjects {
+		existing[soKey(s)] = true
+	}
+	for k := range sh.unmanaged() {
+		existing[k] = true
+	}
 	filtered := a.Str("target") != "" || a.Str("storage_object") != ""
+	refs := existing
+	if clear && !filtered {
+		refs = nil
+	}
+	if filtered {
+		// A partial restore must find its LUNs' storage objects in the
+		// kernel or in what it restores: checked after filtering.
+		refs = map[string]bool{"": true}
+	}
+	cfg, err := readConfigFile(file, refs)
+	if err != nil {
+		return err
+	}
 	if filtered {
 		var sos []*SOConf
 		for _, s := range cfg.StorageObjects {
@@ -234,14 +257,6 @@ func cmdRestoreconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 		}
 		cfg = &Config{StorageObjects: sos, Targets: ts}
 	}
-	clear := a.Bool("clear_existing")
-	existing := map[string]bool{}
-	for _, s := range have.StorageObjects {
-		existing[soKey(s)] = true
-	}
-	for k := range sh.unmanaged() {
-		existing[k] = true
-	}
 	var errs ConfigErrors
 	if !clear {
 		for i, s := range cfg.StorageObjects {
@@ -257,11 +272,9 @@ func cmdRestoreconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 			}
 		}
 	}
-	refs := existing
-	if clear && !filtered {
-		refs = nil
+	if filtered {
+		errs = append(errs, cfg.checkReferences(existing)...)
 	}
-	errs = append(errs, cfg.checkReferences(refs)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("restoreconfig %s: nothing was changed: %w", file, errs)
 	}
@@ -348,12 +361,9 @@ func (sh *Shell) printPlan(p *Plan, done bool) error {
 }
 
 func cmdDiff(_ context.Context, sh *Shell, _ *Node, a Args) error {
-	want, err := readConfigFile(a.Str("file"))
+	want, err := readConfigFile(a.Str("file"), nil)
 	if err != nil {
 		return err
-	}
-	if errs := want.checkReferences(nil); len(errs) > 0 {
-		return fmt.Errorf("%s: %w", a.Str("file"), errs)
 	}
 	have, err := sh.Snapshot()
 	if err != nil {
@@ -363,12 +373,9 @@ func cmdDiff(_ context.Context, sh *Shell, _ *Node, a Args) error {
 }
 
 func cmdApply(ctx context.Context, sh *Shell, _ *Node, a Args) error {
-	want, err := readConfigFile(a.Str("file"))
+	want, err := readConfigFile(a.Str("file"), nil)
 	if err != nil {
 		return err
-	}
-	if errs := want.checkReferences(nil); len(errs) > 0 {
-		return fmt.Errorf("%s: nothing was changed: %w", a.Str("file"), errs)
 	}
 	plan, err := sh.ApplyConfig(ctx, want, PlanOptions{})
 	if err != nil {

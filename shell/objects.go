@@ -18,8 +18,6 @@ import (
 // nodeCommands are the commands a node has besides the global ones.
 func (sh *Shell) nodeCommands(n *Node) []*Command {
 	switch n.kind {
-	case kindRoot:
-		return rootCommands
 	case kindBackstoreType:
 		return []*Command{backstoreCreateCommand(n), {
 			Name: "delete", Summary: "Delete a storage object and every LUN that exports it.",

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -33,6 +33,17 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// expand IN OUT: copy a file with $WORK and other variables replaced
+			// (fixtures name files in the script's work directory).
+			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: expand in out")
+				}
+				out := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+				if err := os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644); err != nil {
+					ts.Fatalf("expand: %v", err)
+				}
+			},
 			// status N command args…: run a command and check its exit status.
 			"status": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 2 {
