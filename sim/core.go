@@ -37,6 +37,15 @@ func init() {
 	makers["so_alua"] = makeTGPtGroup
 	makers["so_stat"] = func(*Kernel, *node, string) (*node, error) { return nil, syscall.ENOSYS }
 	removers["tg_pt_gp"] = removeTGPtGroup
+	removers["lu_gp"] = func(k *Kernel, g *node) error {
+		// Its members go back to default_lu_gp (core_alua_free_lu_gp).
+		for _, so := range k.allStorageObjects() {
+			if so.meta["lu_gp"] == g.name {
+				so.meta["lu_gp"] = "default_lu_gp"
+			}
+		}
+		return nil
+	}
 	removers["so"] = func(k *Kernel, so *node) error {
 		if so.meta["uio_minor"] != "" {
 			delete(k.uio, int(atoi(so.meta["uio_minor"]))) // the uio device goes with the object

@@ -316,3 +316,41 @@ func TestSeenOnRealKernel(t *testing.T) {
 		t.Errorf("cmd_completion_affinity = %q", got)
 	}
 }
+
+func TestALUAGroups(t *testing.T) {
+	k := newKernel(t)
+	so := "target/core/rd_mcp_0/r"
+	lg := "target/core/alua/lu_gps/lg"
+	run(t, k, []step{
+		{op: "mkdir", a: "target/core/rd_mcp_0"}, {op: "mkdir", a: so},
+		{op: "write", a: so + "/alua_lu_gp", b: "default_lu_gp"}, // before enable: ignored
+		{op: "write", a: so + "/control", b: "rd_pages=8"}, {op: "write", a: so + "/enable", b: "1"},
+		{op: "mkdir", a: lg},
+		{op: "write", a: so + "/alua_lu_gp", b: "lg", want: syscall.ENODEV}, // no id yet
+		{op: "write", a: lg + "/lu_gp_id", b: "0", want: syscall.EINVAL},    // default_lu_gp has 0
+		{op: "write", a: lg + "/lu_gp_id", b: "65536", want: syscall.EINVAL},
+		{op: "write", a: lg + "/lu_gp_id", b: "5"},
+		{op: "write", a: lg + "/lu_gp_id", b: "6", want: syscall.EINVAL}, // already has one
+		{op: "write", a: so + "/alua_lu_gp", b: "lg"},
+		{op: "mkdir", a: so + "/alua/g"},
+		{op: "write", a: so + "/alua/g/alua_access_state", b: "1", want: syscall.EINVAL}, // no id
+		{op: "write", a: so + "/alua/g/tg_pt_gp_id", b: "0", want: syscall.EINVAL},       // the default group's
+		{op: "write", a: so + "/alua/g/tg_pt_gp_id", b: "9"},
+		{op: "write", a: so + "/alua/g/alua_access_state", b: "4", want: syscall.EINVAL}, // LBA dependent with explicit ALUA on
+		{op: "write", a: so + "/alua/g/alua_access_state", b: "2"},
+		{op: "write", a: so + "/alua/g/nonop_delay_msecs", b: "10001", want: syscall.EINVAL},
+	})
+	if got := read(t, k, so+"/alua_lu_gp"); got != "LU Group Alias: lg\nLU Group ID: 5\n" {
+		t.Errorf("alua_lu_gp = %q", got)
+	}
+	if got := read(t, k, so+"/alua/g/alua_access_status"); got != "Altered by Implicit ALUA\n" {
+		t.Errorf("status after an implicit transition = %q", got)
+	}
+	run(t, k, []step{{op: "rmdir", a: lg}})
+	if got := read(t, k, so+"/alua_lu_gp"); got != "LU Group Alias: default_lu_gp\nLU Group ID: 0\n" {
+		t.Errorf("alua_lu_gp after its group is removed = %q", got)
+	}
+	if got := read(t, k, "target/core/alua/lu_gps/default_lu_gp/members"); got != "rd_mcp_0/r\n" {
+		t.Errorf("default_lu_gp members = %q", got)
+	}
+}
