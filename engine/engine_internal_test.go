@@ -318,3 +318,56 @@ func TestNetlinkEventsReachTheDisk(t *testing.T) {
 		t.Error("still served after REMOVED")
 	}
 }
+
+func TestParseWorkloadSpec(t *testing.T) {
+	spec, err := ParseWorkloadSpec([]string{"rw=randrw", "bs=4k", "qd=32", "time=3s", "verify=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := WorkloadSpec{RW: "randrw", BlockSize: 4096, QueueDepth: 32, Duration: 3 * time.Second, Verify: true}
+	if spec != want {
+		t.Errorf("got %+v, want %+v", spec, want)
+	}
+	if spec, err := ParseWorkloadSpec(nil); err != nil || spec.RW != "randread" || spec.BlockSize != 4096 || spec.QueueDepth != 1 {
+		t.Errorf("defaults: %+v %v", spec, err)
+	}
+	for _, bad := range []string{"seed=1", "qd=x", "verify", "bogus=1"} {
+		if _, err := ParseWorkloadSpec([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestPathForms(t *testing.T) {
+	k, lio := simEnv(t)
+	so, err := lio.CreateStorageObject(userSpec("p", "ram/", 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLocal(Options{LIO: lio, Sim: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, p := range []string{so.Path(), "/" + so.Path(), "/sys/kernel/config/" + so.Path(), "/backstores/user:ram/p", "backstores/user/p"} {
+		got, _, err := l.cleanConfigPath(p)
+		if err != nil || got != so.Path() {
+			t.Errorf("%q → %q, %v", p, got, err)
+		}
+	}
+	for p, want := range map[string]string{
+		"/backstores/user:ram/none": "no user storage object",
+		"/backstores/nothing/x":     "not a backstore path",
+		"target/core/rd_mcp_1/x":    "only user backstores",
+	} {
+		if _, _, err := l.cleanConfigPath(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", p, err, want)
+		}
+	}
+	if err := l.Serve(context.Background(), "/backstores/user:ram/p"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := l.Stats(context.Background()); len(st) != 1 || st[0].ConfigPath != so.Path() {
+		t.Errorf("stats: %+v", st)
+	}
+}

@@ -184,10 +184,27 @@ func (l *Local) SimRing() *ring.Kernel {
 	return nil
 }
 
-// cleanConfigPath normalises a backstore's configfs path and checks that it
-// names a user backstore ("target/core/user_N/name").
-func cleanConfigPath(configPath string) (string, configfs.StorageObject, error) {
+// cleanConfigPath normalises the path of a backstore and checks that it
+// names a user backstore. It takes the configfs path the Engine interface
+// documents ("target/core/user_N/name"), the same under the configfs mount
+// point ("/sys/kernel/config/target/core/user_N/name"), or targetcli's
+// path ("/backstores/user:<subtype>/name"), which is looked up.
+func (l *Local) cleanConfigPath(configPath string) (string, configfs.StorageObject, error) {
 	p := strings.TrimPrefix(path.Clean("/"+configPath), "/")
+	if rest, ok := strings.CutPrefix(p, "backstores/"); ok {
+		kind, name, _ := strings.Cut(rest, "/")
+		plugin, known := configfs.PluginOf(kind)
+		if !known || name == "" || strings.Contains(name, "/") {
+			return p, configfs.StorageObject{}, fmt.Errorf("engine: %q is not a backstore path (expected /backstores/user:<subtype>/<name>)", configPath)
+		}
+		so, err := l.lio.FindStorageObject(plugin, name)
+		if err != nil {
+			return p, so, fmt.Errorf("engine: %s: %w", configPath, err)
+		}
+		p = so.Path()
+	} else if i := strings.Index(p, configfs.Root+"/core/"); i > 0 {
+		p = p[i:]
+	}
 	so, ok := configfs.StorageObjectAt(p)
 	if !ok {
 		return p, so, fmt.Errorf("engine: %q is not a backstore's configfs path (expected target/core/user_N/<name>)", configPath)
@@ -205,7 +222,7 @@ func cleanConfigPath(configPath string) (string, configfs.StorageObject, error) 
 // returns once the device is attached and its ring loop runs, or with why
 // it could not be.
 func (l *Local) Serve(ctx context.Context, configPath string) error {
-	p, so, err := cleanConfigPath(configPath)
+	p, so, err := l.cleanConfigPath(configPath)
 	if err != nil {
 		return err
 	}
@@ -259,7 +276,7 @@ func (l *Local) Serve(ctx context.Context, configPath string) error {
 // device is left blocked. Releasing a backstore that is not served is not
 // an error.
 func (l *Local) Release(ctx context.Context, configPath string) error {
-	p, _, err := cleanConfigPath(configPath)
+	p, _, err := l.cleanConfigPath(configPath)
 	if err != nil {
 		return err
 	}

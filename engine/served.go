@@ -415,7 +415,7 @@ func (l *Local) recipe(configPath string) error {
 // fault injection for tests and demonstrations; the real kernel refuses it
 // (closing /dev/uioN unmaps the region under the running workers).
 func (l *Local) SimulateCrash(configPath string) error {
-	p, _, err := cleanConfigPath(configPath)
+	p, _, err := l.cleanConfigPath(configPath)
 	if err != nil {
 		return err
 	}

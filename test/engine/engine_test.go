@@ -431,3 +431,40 @@ func TestAutoServe(t *testing.T) {
 		return len(st) == 1 && st[0].ConfigPath == so.Path() && st[0].Up
 	})
 }
+
+// TestCloseMidWorkload closes the engine under a running workload: every
+// command the initiator sent gets an answer (none is left to the kernel's
+// cmd_time_out), the workload returns, and nothing is left running.
+func TestCloseMidWorkload(t *testing.T) {
+	e := newEnv(t, engine.Options{})
+	so := e.userBackstore("c", "fault/ram/;delay=200us", 16*mib)
+	tpg := e.loopbackTPG(true)
+	lun := e.lun(tpg, 0, so)
+	e.serve(so)
+	dev, _ := e.eng.SimRing().Device(0)
+	done := make(chan engine.WorkloadResult, 1)
+	errc := make(chan error, 1)
+	go func() {
+		res, err := e.eng.Workload(context.Background(), lun.Path(), randrw(time.Minute))
+		errc <- err
+		done <- res
+	}()
+	eventually(t, "the workload to make progress", func() bool { return e.statsOf(so.Path()).Commands > 500 })
+	e.close()
+	// The workload ends with the device, not at its minute.
+	if err := <-errc; err == nil || !strings.Contains(err.Error(), "went away") {
+		t.Errorf("workload on a device removed under it: %v", err)
+	}
+	res := <-done
+	c := dev.Counters()
+	if c.CmdTimeouts != 0 || c.InRing != 0 || c.Queued != 0 {
+		t.Errorf("commands left without an answer: %d timed out, %d in the ring, %d queued", c.CmdTimeouts, c.InRing, c.Queued)
+	}
+	if res.VerifyErrors != 0 {
+		t.Errorf("verify errors: %d (%s)", res.VerifyErrors, res.FirstError)
+	}
+	t.Logf("workload closed under: %d ops, %d errors, %d retries", res.Ops, res.Errors, res.Retries)
+	if gs := engineGoroutines(); len(gs) != 0 {
+		t.Fatalf("goroutines left after Close:\n%s", strings.Join(gs, "\n\n"))
+	}
+}
