@@ -331,14 +331,14 @@ func (sh *Shell) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated 
 		if keys := diffValues(h.Attributes, w.Attributes); len(keys) > 0 {
 			hv := h.Attributes
 			wv := w.Attributes
-			creates = append(creates, Step{Op: "change", Path: tp, What: "attributes " + describe(keys, wv), do: func(context.Context) error {
+			creates = append(creates, Step{Op: "change", Path: tp, What: valuesWhat("attributes", ok, keys, wv), do: func(context.Context) error {
 				return sh.setValues(path.Join(tpg.Path(), "attrib"), hv, wv)
 			}})
 		}
 		if keys := diffValues(h.Parameters, w.Parameters); len(keys) > 0 {
 			hv := h.Parameters
 			wv := w.Parameters
-			creates = append(creates, Step{Op: "change", Path: tp, What: "parameters " + describe(keys, wv), do: func(context.Context) error {
+			creates = append(creates, Step{Op: "change", Path: tp, What: valuesWhat("parameters", ok, keys, wv), do: func(context.Context) error {
 				return sh.setValues(path.Join(tpg.Path(), "param"), hv, wv)
 			}})
 		}
@@ -435,15 +435,15 @@ func (sh *Shell) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated 
 		for _, x := range w.ACLs {
 			acl := configfs.ACL{TPG: tpg, NodeWWN: x.WWN}
 			ap := tp + "/acls/" + x.WWN
-			hx, ok := ha[x.WWN]
+			hx, aclExists := ha[x.WWN]
 			x := x
-			if !ok {
+			if !aclExists {
 				hx = &ACLConf{}
 				creates = append(creates, Step{Op: "create", Path: ap, do: func(context.Context) error { return sh.mkdir(acl.Path()) }})
 			}
 			if keys := diffValues(hx.Attributes, x.Attributes); len(keys) > 0 {
 				hv := hx.Attributes
-				creates = append(creates, Step{Op: "change", Path: ap, What: "attributes " + describe(keys, x.Attributes), do: func(context.Context) error {
+				creates = append(creates, Step{Op: "change", Path: ap, What: valuesWhat("attributes", aclExists, keys, x.Attributes), do: func(context.Context) error {
 					return sh.setValues(path.Join(acl.Path(), "attrib"), hv, x.Attributes)
 				}})
 			}
@@ -509,6 +509,16 @@ func (sh *Shell) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated 
 		}
 	}
 	return deletes, creates
+}
+
+// valuesWhat describes changed values; for a new object, where every
+// value is "changed", only how many are set (those equal to the kernel's
+// defaults are not written).
+func valuesWhat(group string, existed bool, keys []string, want map[string]string) string {
+	if !existed {
+		return fmt.Sprintf("%s as in the file (%d values)", group, len(keys))
+	}
+	return group + " " + describe(keys, want)
 }
 
 func boolDigit(b bool) string {
