@@ -300,21 +300,29 @@ func (l *Local) Release(ctx context.Context, configPath string) error {
 // Close releases every served device, stops the background work and, on
 // the simulated kernel, tears the rings down as a process exit would.
 func (l *Local) Close() error {
-	l.serveMu.Lock()
-	defer l.serveMu.Unlock()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		return nil
 	}
 	l.closed = true
+	l.mu.Unlock()
+	// The background goroutines first, before taking serveMu: one of
+	// them may be waiting for serveMu inside Serve, and sees closed once
+	// it has it.
+	l.bgStop()
+	l.bg.Wait()
+	// serveMu waits for a Serve that got past the closed check to finish
+	// registering its device, so that it is stopped below.
+	l.serveMu.Lock()
+	defer l.serveMu.Unlock()
+	l.mu.Lock()
 	devs := make([]*served, 0, len(l.devs))
 	for _, s := range l.devs {
 		devs = append(devs, s)
 	}
 	l.devs = map[string]*served{}
 	l.mu.Unlock()
-	l.bgStop()
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -323,7 +331,6 @@ func (l *Local) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	l.bg.Wait()
 	if err := l.kern.close(); err != nil {
 		errs = append(errs, err)
 	}
