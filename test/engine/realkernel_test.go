@@ -361,3 +361,32 @@ func TestRealKernelReattachAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRealKernelAutoServe: with AutoServe, a backstore enabled after the
+// engine started is served from its netlink ADDED event, and one of a
+// subtype tcmsh has no handler for is left alone.
+func TestRealKernelAutoServe(t *testing.T) {
+	lio := realLIO(t)
+	eng, err := engine.NewLocal(engine.Options{LIO: lio, AutoServe: true, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	so, err := lio.CreateStorageObject(configfsSpec("rk4", "ram/", 8*mib, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lio.DeleteStorageObject(so)
+	foreign, err := lio.CreateStorageObject(configfsSpec("rk5", "qcow/x", 8*mib, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lio.DeleteStorageObject(foreign)
+	eventually(t, "the new backstore to be served", func() bool {
+		st, _ := eng.Stats(context.Background())
+		return len(st) == 1 && st[0].ConfigPath == so.Path() && st[0].Up
+	})
+	if err := eng.Release(context.Background(), so.Path()); err != nil {
+		t.Fatal(err)
+	}
+}
