@@ -19,6 +19,10 @@ import (
 // otherwise.
 const DefaultSocket = control.DefaultSocket
 
+// ErrDaemonShuttingDown is the cause of a remote call's error when the
+// daemon was stopping: the call was refused, or (a workload) cut short.
+var ErrDaemonShuttingDown = errors.New("tcmsh serve is shutting down")
+
 // handshakeTimeout bounds connecting and reading the daemon's greeting: a
 // daemon that accepts but never greets is wedged, and the shell should say
 // so instead of hanging at start-up.
@@ -371,6 +375,7 @@ var remoteErrorCodes = []struct {
 	{control.CodeNotExist, fs.ErrNotExist},
 	{control.CodePermission, fs.ErrPermission},
 	{control.CodeBadRequest, control.ErrBadRequest},
+	{control.CodeShuttingDown, ErrDaemonShuttingDown},
 }
 
 func remoteError(e *control.Error) error {

@@ -251,6 +251,13 @@ func (s *server) call(ctx context.Context, log *slog.Logger, req control.Request
 		}
 	}()
 	result, err := s.dispatch(ctx, req)
+	if err == nil && req.Method == control.MethodWorkload && ctx.Err() != nil && s.base.Err() != nil {
+		// The engine reports a cancelled workload's partial result as a
+		// success (what an interrupted run in the shell shows). A client
+		// whose workload the daemon's shutdown cut short must not take it
+		// for a full run.
+		err = fmt.Errorf("the daemon shut down during the workload; the result covers the part that ran: %w", engine.ErrDaemonShuttingDown)
+	}
 	if result != nil {
 		raw, merr := json.Marshal(result)
 		if merr != nil {
