@@ -14,6 +14,16 @@ VM_MODULES=(configfs target_core_mod target_core_user target_core_file
   target_core_iblock target_core_pscsi? tcm_loop iscsi_target_mod vhost_scsi?
   uio scsi_mod sd_mod sg brd loop)
 
+# Debian userland (run --debian): a debootstrapped bookworm with the tools
+# scenarios compare tcmsh against, as an ext4 image on virtio, mounted by the
+# guest at /debian (scenarios use it through chroot: see guest/lib.sh).
+VM_DEBIAN_SUITE=${TCMSH_VM_DEBIAN_SUITE:-bookworm}
+VM_DEBIAN_MIRROR=${TCMSH_VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+VM_DEBIAN_PACKAGES=(targetcli-fb python3-rtslib-fb tcmu-runner sg3-utils fio kmod udev dbus
+  open-iscsi)
+# Modules the guest needs to mount that image (optional: loaded when present).
+VM_MODULES+=(virtio_pci? virtio_blk? ext4?)
+
 vm_log() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 vm_die() { printf '[vm] error: %s\n' "$*" >&2; exit 1; }
 
@@ -196,6 +206,39 @@ vm_base_initramfs() {
   rm -rf "$stage"
 }
 
+# vm_debian_image builds (once per suite and package list) the Debian
+# userland image; sets VM_DEBIAN_IMG.
+vm_debian_image() {
+  local key root size
+  key=$(printf '%s\n' "$VM_DEBIAN_SUITE" "${VM_DEBIAN_PACKAGES[@]}" | sha256sum | cut -c1-12)
+  VM_DEBIAN_IMG="$VM_CACHE/debian-$VM_DEBIAN_SUITE-$key.ext4"
+  [ -s "$VM_DEBIAN_IMG" ] && return 0
+  [ "$(id -u)" = 0 ] || vm_die "building the Debian userland needs root (debootstrap)"
+  if ! command -v debootstrap >/dev/null || ! command -v mkfs.ext4 >/dev/null; then
+    vm_log "installing debootstrap and e2fsprogs"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      debootstrap e2fsprogs >/dev/null
+  fi
+  root="$VM_CACHE/debian-root.tmp"
+  rm -rf "$root"
+  vm_log "debootstrap $VM_DEBIAN_SUITE with ${VM_DEBIAN_PACKAGES[*]} (once; about 2 minutes and 900 MB)"
+  local pkgs
+  pkgs=$(IFS=,; printf '%s' "${VM_DEBIAN_PACKAGES[*]}")
+  debootstrap --variant=minbase --include="$pkgs" "$VM_DEBIAN_SUITE" "$root" "$VM_DEBIAN_MIRROR" \
+    >"$VM_CACHE/debootstrap.log" 2>&1 ||
+    vm_die "debootstrap failed (see $VM_CACHE/debootstrap.log)"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  # Modules of the guest's kernel are loaded by the busybox init, not here.
+  size=$(du -sm "$root" | cut -f1)
+  size=$((size + size / 4 + 64))
+  rm -f "$VM_DEBIAN_IMG.tmp"
+  mkfs.ext4 -q -F -L tcmsh-debian -d "$root" "$VM_DEBIAN_IMG.tmp" "${size}M" ||
+    vm_die "mkfs.ext4 -d of the Debian userland failed"
+  mv "$VM_DEBIAN_IMG.tmp" "$VM_DEBIAN_IMG"
+  rm -rf "$root"
+  find "$VM_CACHE" -maxdepth 1 -name 'debian-*.ext4' ! -path "$VM_DEBIAN_IMG" -delete
+}
+
 # vm_build_tcmsh builds a static tcmsh into $1.
 vm_build_tcmsh() {
   local out=$1
@@ -213,7 +256,11 @@ vm_overlay_cpio() {
 # console on stdout, tee'd to LOG, killing qemu after TIMEOUT seconds.
 # Returns qemu's status (124 on timeout).
 vm_boot() {
-  local initrd=$1 tmo=$2 log=$3 extra=${4:-}
+  local initrd=$1 tmo=$2 log=$3 extra=${4:-} drive=()
+  # The cached image is never written: snapshot=on keeps the guest's writes
+  # in a temporary file.
+  [ -z "${VM_DEBIAN_IMG:-}" ] ||
+    drive=(-drive "file=$VM_DEBIAN_IMG,if=virtio,format=raw,snapshot=on")
   local mem=${TCMSH_VM_MEM:-1024} smp=${TCMSH_VM_SMP:-2}
   local accel=tcg
   # KVM only on request: a /dev/kvm that exists is not always usable.
@@ -221,7 +268,7 @@ vm_boot() {
   set +e
   timeout --kill-after=5 "$tmo" qemu-system-x86_64 -accel "$accel" \
     -m "$mem" -smp "$smp" -nographic -no-reboot -nic none \
-    -kernel "$VM_VMLINUZ" -initrd "$initrd" \
+    -kernel "$VM_VMLINUZ" -initrd "$initrd" "${drive[@]}" \
     -append "console=ttyS0 quiet panic=1 $extra" </dev/null 2>&1 |
     sed -u -e 's/\r$//' -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' | vm_stream "$log"
   local rc=${PIPESTATUS[0]}

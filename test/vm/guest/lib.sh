@@ -36,6 +36,12 @@ show() {
   printf '%s\n' "$OUT" | sed 's/^/    | /'
 }
 
+# show_file FILE: prints a file, indented (to explain a failure).
+show_file() {
+  echo "  --- $1"
+  sed 's/^/    | /' "$1" 2>&1 | head -n "${2:-120}"
+}
+
 # run CMD...: runs CMD with stdout and stderr together; sets OUT and RC.
 # Never fails itself, so that the checks decide.
 run() {
@@ -187,4 +193,30 @@ wait_disk() {
     _t=$((_t - 1))
   done
   lio_disk "$2" "$3"
+}
+
+# skip_scenario REASON: the scenario cannot run in this guest; it ends as
+# SKIP (not a failure). Call it and return before any check.
+skip_scenario() {
+  _record SKIP scenario "$*"
+  echo "SKIPPED $*" >>"$TCMSH_VM_STATE/results"
+}
+
+# The Debian userland (test/vm/run --debian) is mounted at /debian.
+DEBIAN_ROOT=/debian
+have_debian() { [ -x "$DEBIAN_ROOT/usr/bin/apt-get" ]; }
+
+# deb CMD...: runs CMD inside the Debian userland (chroot), e.g.
+# `run deb sg_inq /dev/sda`. /proc, /sys, /dev and /tmp are shared.
+deb() {
+  chroot "$DEBIAN_ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root TERM=dumb LANG=C.UTF-8 "$@"
+}
+
+# deb_dbus starts the system D-Bus in the Debian userland (targetcli-fb
+# fails without it), once.
+deb_dbus() {
+  [ -S "$DEBIAN_ROOT/run/dbus/system_bus_socket" ] && return 0
+  deb dbus-daemon --system --fork || return 1
+  wait_for 10 -S "$DEBIAN_ROOT/run/dbus/system_bus_socket"
 }

@@ -91,7 +91,8 @@ so=$(lio_so fileio f1) && check_file set-attribute-bad-unchanged "$so/attrib/blo
 run tc /backstores/fileio create f1 /tmp/other.img 1M
 check_rc duplicate-refused 1
 check_out_i duplicate-message "already exists"
-# targetcli checks the name before it makes the file.
+# A refused command changes nothing: no new backing file (targetcli-fb makes
+# the file before it checks the name, and leaves it behind).
 check duplicate-no-file test ! -e /tmp/other.img
 
 # Delete everything.
