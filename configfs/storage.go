@@ -152,6 +152,24 @@ func (l *LIO) soIndex() (map[string][]string, error) {
 	return out, nil
 }
 
+// rememberedObject looks a name up in the index as it was last read.
+func (l *LIO) rememberedObject(plugin, name string) (StorageObject, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for h, names := range l.hbaNames {
+		p, n, _ := parseHBADir(h)
+		if p != plugin {
+			continue
+		}
+		for _, x := range names {
+			if x == name {
+				return StorageObject{Plugin: plugin, HBA: n, Name: name}, true
+			}
+		}
+	}
+	return StorageObject{}, false
+}
+
 // forgetHBA drops an HBA directory from the index so that it is read again.
 func (l *LIO) forgetHBA(hbaDir string) {
 	l.mu.Lock()
@@ -167,8 +185,13 @@ func (l *LIO) Refresh() {
 	l.mu.Unlock()
 }
 
-// FindStorageObject returns the object of plugin with that name.
+// FindStorageObject returns the object of plugin with that name. A name
+// remembered from an earlier call is checked with one stat; only a name
+// not seen yet costs a listing of core/.
 func (l *LIO) FindStorageObject(plugin, name string) (StorageObject, error) {
+	if so, ok := l.rememberedObject(plugin, name); ok && l.exists(so.Path()) {
+		return so, nil
+	}
 	idx, err := l.soIndex()
 	if err != nil {
 		return StorageObject{}, err
@@ -363,6 +386,19 @@ func (l *LIO) lock() (func(), error) {
 // every LUN (and the mapped LUNs of those LUNs) that exports it, as
 // targetcli does.
 func (l *LIO) DeleteStorageObject(so StorageObject) error {
+	hbaDir := path.Dir(so.Path())
+	// Most objects being deleted are not exported and have no ALUA group
+	// of their own: then one rmdir does it, without reading every LUN of
+	// every target (the kernel refuses with EBUSY or ENOTEMPTY otherwise).
+	if err := l.fs.Rmdir(so.Path()); err == nil {
+		defer l.forgetHBA(path.Base(hbaDir))
+		if rest, _ := l.dirs(hbaDir); len(rest) == 0 {
+			if err := l.fs.Rmdir(hbaDir); err != nil && !errors.Is(err, syscall.ENOENT) {
+				return l.explain(err)
+			}
+		}
+		return nil
+	}
 	luns, err := l.LUNsOf(so)
 	if err != nil {
 		return err

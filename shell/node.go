@@ -425,11 +425,14 @@ func (sh *Shell) lookupChild(n *Node, name string) (*Node, error) {
 			c.plugin, c.subtype = "user", sub
 			return c, nil
 		}
-		kids, err := sh.Children(n)
-		if err != nil {
-			return nil, err
+		for _, p := range configfs.Plugins {
+			if p.Plugin != "user" && p.Name == name {
+				c := child(n, kindBackstoreType, name)
+				c.plugin = p.Plugin
+				return c, nil
+			}
 		}
-		return fixed(kids), nil
+		return nil, nil
 	case kindBackstoreType:
 		if configfs.ValidName("storage object", name) != nil {
 			return nil, nil
