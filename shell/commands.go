@@ -599,4 +599,4 @@ func firstSentence(s string) string {
 	return s
 }
 
-func init() { globalCommands = append(globalCommands, workloadCommand) }
+func init() { globalCommands = append(globalCommands, workloadCommand, sleepCommand) }

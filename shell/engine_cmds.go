@@ -203,3 +203,22 @@ func cmdWorkload(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	sh.printf("\n")
 	return nil
 }
+
+var sleepCommand = &Command{
+	Name: "sleep", Summary: "Wait for a while (in scripts, e.g. for a device to settle); Ctrl-C ends the wait.",
+	Params: []Param{{Name: "duration", Type: TypeString, Required: true, Help: "e.g. 500ms, 2s, 1m"}},
+	Run: func(ctx context.Context, sh *Shell, _ *Node, a Args) error {
+		d, err := time.ParseDuration(a.Str("duration"))
+		if err != nil || d < 0 {
+			return usagef("sleep: %q is not a duration (examples: 500ms, 2s, 1m)", a.Str("duration"))
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	},
+}
