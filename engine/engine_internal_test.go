@@ -371,3 +371,69 @@ func TestPathForms(t *testing.T) {
 		t.Errorf("stats: %+v", st)
 	}
 }
+
+// TestSimTimeoutsFromAttributes: the simulated ring takes cmd_time_out and
+// qfull_time_out from the device's attributes when it is attached.
+func TestSimTimeoutsFromAttributes(t *testing.T) {
+	k, lio := simEnv(t)
+	spec := userSpec("to", "ram/", 1<<20)
+	spec.NoEnable = true
+	so, err := lio.CreateStorageObject(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attr, v := range map[string]string{"cmd_time_out": "7", "qfull_time_out": "0"} {
+		if err := lio.WriteAttr(so.Path()+"/attrib/"+attr, v); err != nil {
+			t.Fatalf("%s: %v", attr, err)
+		}
+	}
+	if err := lio.WriteAttr(so.Path()+"/enable", "1"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLocal(Options{LIO: lio, Sim: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Serve(context.Background(), so.Path()); err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := l.SimRing().Device(0)
+	if c := dev.Config(); c.CmdTimeout != 7*time.Second || c.QfullTimeout != ring.QfullNoWait {
+		t.Errorf("cmd timeout %v, qfull timeout %v", c.CmdTimeout, c.QfullTimeout)
+	}
+}
+
+// TestScanningServesNewDevices: without netlink, AutoServe finds devices
+// by rescanning the uio class, and does not retry one that failed until
+// its minor changes.
+func TestScanningServesNewDevices(t *testing.T) {
+	_, lio := simEnv(t)
+	so, err := lio.CreateStorageObject(userSpec("s", "ram/", 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysfs, dev := t.TempDir(), t.TempDir()
+	l, err := NewLocal(Options{LIO: lio, Sysfs: sysfs, DevDir: dev, Proc: t.TempDir(), NoNetlink: true, AutoServe: true,
+		ScanInterval: time.Millisecond, RestartBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// The device appears after the engine started.
+	fakeSysfs, fakeDev := fakeUIO(t, fmt.Sprintf("tcm-user/%d/s/ram/", so.HBA))
+	if err := os.Rename(filepath.Join(fakeSysfs, "class"), filepath.Join(sysfs, "class")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(fakeDev, "uio0"), filepath.Join(dev, "uio0")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if st, _ := l.Stats(context.Background()); len(st) == 1 && st[0].ConfigPath == so.Path() && st[0].Attaches >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scanned device was never served")
+		}
+	}
+}

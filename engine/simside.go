@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/sim"
@@ -141,7 +143,38 @@ func (s *simSide) attach(d uioDevice) (tcmu.Device, error) {
 		h.Close()
 		return nil, err
 	}
+	s.applyTimeouts(dev, d.configPath)
 	return h, nil
+}
+
+// applyTimeouts gives the simulated ring the device's attrib/cmd_time_out
+// and qfull_time_out: the simulated kernel's uio device does not carry
+// them, and the real kernel reads them for every command.
+func (s *simSide) applyTimeouts(dev *ring.Dev, configPath string) {
+	secs := func(name string) (int, bool) {
+		v, err := s.l.lio.ReadAttr(path.Join(configPath, "attrib", name))
+		if err != nil {
+			return 0, false
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		return n, err == nil
+	}
+	cfg := dev.Config()
+	cmd, qfull := cfg.CmdTimeout, cfg.QfullTimeout
+	if n, ok := secs("cmd_time_out"); ok && n >= 0 {
+		cmd = time.Duration(n) * time.Second
+	}
+	if n, ok := secs("qfull_time_out"); ok {
+		switch {
+		case n < 0:
+			qfull = 0 // as cmd_time_out
+		case n == 0:
+			qfull = ring.QfullNoWait
+		default:
+			qfull = time.Duration(n) * time.Second
+		}
+	}
+	dev.SetTimeouts(cmd, qfull)
 }
 
 func (s *simSide) crashable() bool { return true }
