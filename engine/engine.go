@@ -3,6 +3,14 @@
 // and initiator workloads. The engine runs in this process (Local) or in a
 // `tcmsh serve` daemon reached over its control socket; callers cannot
 // tell the difference.
+//
+// NewLocal builds the in-process engine over the configfs model of the
+// real kernel (devices through /dev/uioN and TCM-USER netlink) or of the
+// simulated one (Options.Sim: rings in this process, through sim/ring).
+// Each served device is a tcmu.Ring over a scsi.Disk over a backend opened
+// from its dev_config; the ring loop is supervised, reattached through the
+// block_dev → reset_ring → unblock recipe after a failure, and reported
+// down when it cannot be restarted.
 package engine
 
 import (
