@@ -468,3 +468,37 @@ func TestCloseMidWorkload(t *testing.T) {
 		t.Fatalf("goroutines left after Close:\n%s", strings.Join(gs, "\n\n"))
 	}
 }
+
+// TestIdentityFromAttributes: the disk answers INQUIRY with the identity
+// the backstore's wwn/ attributes give, read when it is served.
+func TestIdentityFromAttributes(t *testing.T) {
+	e := newEnv(t, engine.Options{})
+	spec := configfsSpec("id", "ram/", 8*mib, false)
+	spec.UnitSerial = "0b5a9c1e-3d2f-4a61-9e7b-2f0c8d1a4b5c"
+	so, err := e.lio.CreateStorageObject(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.lio.WriteAttr(path.Join(so.Path(), "wwn", "product_id"), "TCMSH RAMDISK"); err != nil {
+		t.Fatal(err)
+	}
+	e.serve(so)
+	dev, _ := e.eng.SimRing().Device(0)
+	inquiry := func(cdb ...byte) []byte {
+		t.Helper()
+		buf := make([]byte, 255)
+		r, err := dev.Submit(context.Background(), &ring.Request{CDB: cdb, DataIn: buf})
+		if err != nil || r.Status != scsi.StatusGood {
+			t.Fatalf("INQUIRY %x: status %#x %v", cdb, r.Status, err)
+		}
+		return buf[:r.DataIn]
+	}
+	std := inquiry(0x12, 0, 0, 0, 96, 0)
+	if vendor, product := string(std[8:16]), string(std[16:32]); vendor != "LIO-ORG " || product != "TCMSH RAMDISK   " {
+		t.Errorf("INQUIRY vendor %q product %q", vendor, product)
+	}
+	serial := inquiry(0x12, 1, 0x80, 0, 255, 0)
+	if got := string(serial[4 : 4+int(serial[3])]); got != spec.UnitSerial {
+		t.Errorf("VPD 0x80 serial %q, want %q", got, spec.UnitSerial)
+	}
+}
