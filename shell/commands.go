@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"charm.land/lipgloss/v2"
+
 	"github.com/tcmsh/tcmsh/configfs"
 )
 
@@ -195,8 +197,12 @@ func (sh *Shell) drawTree(ctx context.Context, n *Node, depth int, indent string
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	summary, _ := sh.Summary(n)
-	sh.printf("%s\n", treeLine(indent+"o- "+n.name, summary, sh.opts.Width))
+	summary, status := sh.Summary(n)
+	line := treeLine(indent+"o- "+n.name, summary, sh.opts.Width)
+	if sh.opts.Color {
+		line = colorLine(line, summary, status)
+	}
+	sh.printf("%s\n", line)
 	if depth == 0 {
 		return nil
 	}
@@ -220,6 +226,34 @@ func (sh *Shell) drawTree(ctx context.Context, n *Node, depth int, indent string
 		}
 	}
 	return nil
+}
+
+// Styles of the bracketed summary, by status. The padding is computed on
+// the plain text, so colours never change the layout.
+var (
+	styleOK   = lipgloss.NewStyle().Foreground(lipgloss.Color("2"))
+	styleOff  = lipgloss.NewStyle().Foreground(lipgloss.Color("8"))
+	styleWarn = lipgloss.NewStyle().Foreground(lipgloss.Color("3"))
+)
+
+// colorLine colours the summary at the end of a tree line.
+func colorLine(line, summary string, st Status) string {
+	var style lipgloss.Style
+	switch st {
+	case StatusOK:
+		style = styleOK
+	case StatusOff:
+		style = styleOff
+	case StatusWarn:
+		style = styleWarn
+	default:
+		return line
+	}
+	tail := "[" + summary + "]"
+	if !strings.HasSuffix(line, tail) {
+		return line
+	}
+	return strings.TrimSuffix(line, tail) + style.Render(tail)
 }
 
 // treeLine pads head with dots so that the bracketed summary ends at width.
