@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -920,16 +919,4 @@ func (c *Config) checkReferences(existing map[string]bool) ConfigErrors {
 		}
 	}
 	return errs
-}
-
-// sortConfig orders everything by name and index so that two configs
-// compare and print the same way.
-func (c *Config) sortConfig() {
-	sort.Slice(c.StorageObjects, func(i, j int) bool {
-		a, b := c.StorageObjects[i], c.StorageObjects[j]
-		return a.Plugin+"/"+a.Name < b.Plugin+"/"+b.Name
-	})
-	sort.Slice(c.Targets, func(i, j int) bool {
-		return c.Targets[i].Fabric+"/"+c.Targets[i].WWN < c.Targets[j].Fabric+"/"+c.Targets[j].WWN
-	})
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -819,16 +818,3 @@ func (sh *Shell) ClearConfig(ctx context.Context) error {
 	}
 	return nil
 }
-
-// sortedInts returns map keys in order.
-func sortedInts[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
-}
-
-var _ = sortedInts[int]
-var _ = strconv.Itoa

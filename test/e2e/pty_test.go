@@ -183,7 +183,7 @@ func TestREPLPromptCompletionAndTerminal(t *testing.T) {
 
 	// A failing command reports and the shell goes on.
 	s.line("nosuch")
-	at = s.waitFor(at, `unknown command "nosuch"`)
+	s.waitFor(at, `unknown command "nosuch"`)
 
 	if err := s.exit(); err != nil {
 		t.Fatalf("exit status after Ctrl-D: %v", err)
