@@ -178,7 +178,7 @@ vm_base_initramfs() {
   vm_log "building the base initramfs (busybox and modules)"
   stage=$(mktemp -d)
   order=$(vm_module_order)
-  mkdir -p "$stage"/{bin,sbin,etc/target,var/target,proc,sys,dev,tmp,root,mnt,lib/modules/"$VM_KVER"}
+  mkdir -p "$stage"/{bin,sbin,etc/target,var/target,proc,sys,dev,tmp,run,root,mnt,lib/modules/"$VM_KVER"}
   cp /bin/busybox "$stage/bin/busybox"
   # The kernel opens /dev/console for /init before anything is mounted.
   mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
@@ -186,6 +186,9 @@ vm_base_initramfs() {
   for applet in $(/bin/busybox --list); do
     [ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
   done
+  # The kernel's module requests (mkdir of a fabric, the first HBA) run
+  # /sbin/modprobe, as on a real system.
+  ln -s ../bin/busybox "$stage/sbin/modprobe"
   local path
   while read -r _ path; do
     case $path in builtin:*) continue ;; esac

@@ -54,8 +54,20 @@ check_rc lun-delete 0
 if [ -n "$disk" ]; then
   if wait_for 10 ! -b "$disk"; then pass disk-gone "$disk"; else fail disk-gone "$disk still there"; fi
 fi
+# Deleting a target that still has a LUN deletes the LUN too (targetcli-fb
+# does; the kernel refuses to drop the nexus while a LUN is there, so the
+# order matters).
+run tc /backstores/ramdisk create lr 4M
+run tc /loopback/$NAA/luns create /backstores/ramdisk/lr
+check_rc second-lun-create 0
+if wait_disk 10 LIO-ORG lr >/dev/null; then pass second-disk "$(lio_disk LIO-ORG lr)"; else fail second-disk "no disk for lr"; fi
 run tc /loopback delete $NAA
-check_rc target-delete 0
-check target-gone test ! -e "$LIO/loopback/$NAA"
+check_rc target-delete-with-lun 0
+i=0
+while lio_disk LIO-ORG lr >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if lio_disk LIO-ORG lr >/dev/null; then fail second-disk-gone "still there"; else pass second-disk-gone "disk removed"; fi
+check target-gone-with-lun test ! -e "$LIO/loopback/$NAA"
 run tc /backstores/fileio delete lf
 check_rc backstore-delete 0
+run tc /backstores/ramdisk delete lr
+check_rc backstore-delete-lr 0
