@@ -181,34 +181,33 @@ func (r *Remote) call(ctx context.Context, method string, params, result any) er
 	if err != nil {
 		return err
 	}
-	replies := c.register(id)
+	replies := c.register(id, result)
 	defer c.unregister(id)
 	if err := c.send(control.Request{ID: id, Method: method, Params: raw}); err != nil {
 		return err
 	}
-	var resp control.Response
+	var resp reply
 	select {
 	case resp = <-replies:
-	case <-c.done:
+	case <-c.readDone:
 		return c.err
 	case <-ctx.Done():
 		cancel, _ := json.Marshal(control.CancelParams{ID: id})
 		if err := c.send(control.Request{ID: r.newID(), Method: control.MethodCancel, Params: cancel}); err != nil {
+			<-c.readDone // the reader must be done with result before the caller has it back
 			return ctx.Err()
 		}
 		select {
 		case resp = <-replies:
-		case <-c.done:
+		case <-c.readDone:
 			return ctx.Err()
 		}
 	}
-	if result != nil && len(resp.Result) > 0 {
-		if err := json.Unmarshal(resp.Result, result); err != nil {
-			return fmt.Errorf("%s: the daemon at %s sent a result this tcmsh cannot read: %w", method, r.socketPath, err)
-		}
+	if resp.decodeErr != nil {
+		return fmt.Errorf("%s: the daemon at %s sent an answer this tcmsh cannot read: %w", method, r.socketPath, resp.decodeErr)
 	}
-	if resp.Error != nil {
-		return remoteError(resp.Error)
+	if resp.err != nil {
+		return remoteError(resp.err)
 	}
 	return nil
 }
@@ -268,7 +267,7 @@ func (r *Remote) dial() (*remoteConn, error) {
 		return nil, fmt.Errorf("tcmsh serve at %s: %w", r.socketPath, err)
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	c := &remoteConn{socketPath: r.socketPath, conn: conn, pending: make(map[uint64]chan control.Response), done: make(chan struct{})}
+	c := &remoteConn{socketPath: r.socketPath, conn: conn, pending: make(map[uint64]pendingCall), done: make(chan struct{}), readDone: make(chan struct{})}
 	go c.readLoop(sc)
 	return c, nil
 }
@@ -281,17 +280,32 @@ type remoteConn struct {
 	wmu sync.Mutex // one request line at a time
 
 	mu      sync.Mutex
-	pending map[uint64]chan control.Response
+	pending map[uint64]pendingCall
 
 	done     chan struct{} // closed when the connection is lost or closed
+	readDone chan struct{} // closed when the reader has stopped (after done)
 	doneOnce sync.Once
 	err      error // why; set before done is closed
 }
 
-func (c *remoteConn) register(id uint64) chan control.Response {
-	ch := make(chan control.Response, 1)
+// pendingCall is a call waiting for its answer: where the answer goes,
+// and what its result decodes into (nil: discard it).
+type pendingCall struct {
+	replies chan reply
+	result  any
+}
+
+// reply is a decoded answer: the daemon's error, or why the answer could
+// not be decoded (the result is already in the call's result value).
+type reply struct {
+	err       *control.Error
+	decodeErr error
+}
+
+func (c *remoteConn) register(id uint64, result any) chan reply {
+	ch := make(chan reply, 1)
 	c.mu.Lock()
-	c.pending[id] = ch
+	c.pending[id] = pendingCall{replies: ch, result: result}
 	c.mu.Unlock()
 	return ch
 }
@@ -321,27 +335,68 @@ func (c *remoteConn) send(req control.Request) error {
 // readLoop hands each response to the call waiting for it, until the
 // connection ends.
 func (c *remoteConn) readLoop(sc *bufio.Scanner) {
+	defer close(c.readDone)
 	for sc.Scan() {
-		var resp control.Response
-		if err := json.Unmarshal(sc.Bytes(), &resp); err != nil {
-			c.close(fmt.Errorf("tcmsh serve at %s sent an unreadable response: %w", c.socketPath, err))
-			return
+		line := sc.Bytes()
+		// The daemon writes the id first (control.AppendResponse): find
+		// the call from it, then decode the answer once, straight into
+		// the call's result.
+		id, ok := responseID(line)
+		if !ok {
+			var resp control.Response
+			if err := json.Unmarshal(line, &resp); err != nil {
+				c.close(fmt.Errorf("tcmsh serve at %s sent an unreadable response: %w", c.socketPath, err))
+				return
+			}
+			id = resp.ID
 		}
 		c.mu.Lock()
-		ch := c.pending[resp.ID]
+		call, found := c.pending[id]
+		delete(c.pending, id) // one answer per call: a duplicate must not write into a result the caller has back
 		c.mu.Unlock()
-		if ch != nil {
-			select {
-			case ch <- resp:
-			default: // a duplicate answer; the first one counts
-			}
+		if !found {
+			continue
 		}
+		var rep reply
+		answer := struct {
+			Result any            `json:"result"`
+			Error  *control.Error `json:"error"`
+		}{Result: call.result}
+		if call.result == nil {
+			answer.Result = new(json.RawMessage)
+		}
+		if err := json.Unmarshal(line, &answer); err != nil {
+			rep.decodeErr = err
+		}
+		rep.err = answer.Error
+		call.replies <- rep // buffered, and only this answer is ever sent
 	}
 	err := sc.Err()
 	if err == nil {
 		err = errors.New("the daemon hung up (stopped or restarted?)")
 	}
 	c.close(fmt.Errorf("connection to tcmsh serve at %s lost: %w", c.socketPath, err))
+}
+
+// responseID reads the id at the start of a response line, `{"id":N`.
+func responseID(line []byte) (uint64, bool) {
+	const prefix = `{"id":`
+	if len(line) < len(prefix)+1 || string(line[:len(prefix)]) != prefix {
+		return 0, false
+	}
+	var id uint64
+	i := len(prefix)
+	for ; i < len(line) && line[i] >= '0' && line[i] <= '9'; i++ {
+		d := uint64(line[i] - '0')
+		if id > (1<<64-1-d)/10 {
+			return 0, false // overflows: let encoding/json say so
+		}
+		id = id*10 + d
+	}
+	if i == len(prefix) || i == len(line) || (line[i] != ',' && line[i] != '}') {
+		return 0, false
+	}
+	return id, true
 }
 
 // close ends the connection once, recording why for the calls waiting.

@@ -128,15 +128,18 @@ type connState struct {
 }
 
 func (c *connState) write(v any) {
-	line, err := json.Marshal(v)
-	if err != nil {
-		// Only a result with a value JSON cannot carry (NaN) gets here:
-		// answer with the reason rather than leave the caller waiting.
-		resp, _ := v.(control.Response)
-		line, _ = json.Marshal(control.Response{ID: resp.ID, Error: &control.Error{
-			Message: fmt.Sprintf("the daemon could not encode its answer: %v", err)}})
+	var line []byte
+	var err error
+	if resp, ok := v.(control.Response); ok {
+		line, err = control.AppendResponse(nil, resp)
+	} else {
+		line, err = json.Marshal(v)
+		line = append(line, '\n')
 	}
-	line = append(line, '\n')
+	if err != nil {
+		c.log.Error("control socket: an answer could not be encoded", "err", err)
+		return
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if _, err := c.conn.Write(line); err != nil {

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Protocol names the protocol in Hello, so that a client that connects to
@@ -192,4 +193,27 @@ func ReadHello(line []byte) (Hello, error) {
 		return h, fmt.Errorf("the daemon speaks control protocol version %d and this tcmsh speaks %d: run the same tcmsh version as the daemon (its build is %q)", h.Version, Version, h.Daemon)
 	}
 	return h, nil
+}
+
+// AppendResponse appends resp as one line. Result must be valid JSON (the
+// output of json.Marshal): it is copied as is, where json.Marshal of a
+// Response would scan and compact it again — for a Stats answer, most of
+// the daemon's encoding work. The id comes first, so that a reader can
+// route the line before decoding the rest.
+func AppendResponse(dst []byte, resp Response) ([]byte, error) {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendUint(dst, resp.ID, 10)
+	if len(resp.Result) > 0 {
+		dst = append(dst, `,"result":`...)
+		dst = append(dst, resp.Result...)
+	}
+	if resp.Error != nil {
+		e, err := json.Marshal(resp.Error)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, `,"error":`...)
+		dst = append(dst, e...)
+	}
+	return append(dst, '}', '\n'), nil
 }

@@ -94,3 +94,25 @@ func compact(raw json.RawMessage) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// AppendResponse writes what json.Marshal of the Response would, id first.
+func TestAppendResponse(t *testing.T) {
+	for _, resp := range []Response{
+		{ID: 1},
+		{ID: 2, Result: json.RawMessage(`{"ops":3,"s":"a\"b"}`)},
+		{ID: 3, Error: &Error{Message: "dev_config \"x\": <bad> \u2028", Code: CodeBadRequest}},
+		{ID: 4, Result: json.RawMessage(`[1,2]`), Error: &Error{Message: "partial"}},
+	} {
+		got, err := AppendResponse(nil, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(resp)
+		if string(got) != string(want)+"\n" {
+			t.Errorf("AppendResponse = %s, json.Marshal = %s", got, want)
+		}
+		if !strings.HasPrefix(string(got), `{"id":`) {
+			t.Errorf("%s does not start with the id", got)
+		}
+	}
+}

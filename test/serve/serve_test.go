@@ -30,7 +30,7 @@ import (
 
 // env is a simulated kernel, its configfs model, and a daemon serving it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	k      *sim.Kernel
 	lio    *configfs.LIO
@@ -41,7 +41,7 @@ type env struct {
 // newEnv opens a simulated kernel and starts a daemon on it with opts
 // (NewEngine and Socket are filled in; AllowedUID defaults to the test's
 // uid unless opts sets another).
-func newEnv(t *testing.T, opts serve.Options, allowSelf bool) *env {
+func newEnv(t testing.TB, opts serve.Options, allowSelf bool) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	k, err := sim.Open(filepath.Join(e.dir, "sim"), sim.Options{})
@@ -123,7 +123,7 @@ func (e *env) loopbackLUN(so configfs.StorageObject) string {
 	return lun.Path()
 }
 
-func statsOf(t *testing.T, eng engine.Engine, configPath string) engine.DeviceStats {
+func statsOf(t testing.TB, eng engine.Engine, configPath string) engine.DeviceStats {
 	t.Helper()
 	all, err := eng.Stats(context.Background())
 	if err != nil {
