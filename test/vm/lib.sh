@@ -58,7 +58,8 @@ vm_deps() {
   command -v cpio >/dev/null || missing+=(cpio)
   command -v dpkg-deb >/dev/null || missing+=(dpkg)
   command -v timeout >/dev/null || missing+=(coreutils)
-  command -v go >/dev/null || vm_die "go is not on PATH (needed to build a static tcmsh)"
+  [ -n "${TCMSH_VM_BINARY:-}" ] || command -v go >/dev/null ||
+    vm_die "go is not on PATH (needed to build a static tcmsh; or set TCMSH_VM_BINARY)"
   if [ "${#missing[@]}" -gt 0 ]; then
     [ "$(id -u)" = 0 ] || vm_die "missing packages ${missing[*]}; run as root or install them"
     command -v apt-get >/dev/null || vm_die "missing ${missing[*]} and no apt-get"
@@ -86,6 +87,11 @@ vm_kernel_pkg() {
     return
   fi
   local pkg
+  if ! apt-cache policy linux-image-amd64 2>/dev/null | grep -q '^ *Candidate: [0-9]' &&
+    [ "$(id -u)" = 0 ]; then
+    vm_log "apt knows no linux-image-amd64: running apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  fi
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
     sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' | head -n1)
   if [ -z "$pkg" ]; then
