@@ -121,3 +121,20 @@ func TestUserBackstoreWiring(t *testing.T) {
 		t.Errorf("workload --json: %v %s", err, out)
 	}
 }
+
+func TestNoEngine(t *testing.T) {
+	sh, out, _ := newTestShell(t, false)
+	ctx := context.Background()
+	for _, line := range []string{"stats", "workload /iscsi/iqn.2003-01.org.linux-iscsi.test.x8664:sn.0123456789ab/tpg1/luns/lun0"} {
+		if err := sh.Exec(ctx, line); err == nil || !strings.Contains(err.Error(), "no TCMU engine is available") {
+			t.Errorf("%s without an engine: %v", line, err)
+		}
+	}
+	// A user backstore is still created, with a warning that nothing serves it.
+	if err := sh.Exec(ctx, "/backstores/user:ram create r9 1M"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "no TCMU engine in this process: r9 is created but nothing serves it") {
+		t.Errorf("no warning: %q", out)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/sim"
 )
@@ -178,19 +179,19 @@ func openKernel(kind, configfsRoot, simState string, stderr io.Writer) (*kernelE
 	switch kind {
 	case "auto":
 		if st, err := os.Stat(filepath.Join(configfsRoot, configfs.Root)); err == nil && st.IsDir() {
-			return openReal(configfsRoot)
+			return openReal(configfsRoot, stderr)
 		}
 		fmt.Fprintf(stderr, "tcmsh: no LIO at %s/%s: using the simulated kernel (state in %s; --kernel real to insist)\n", configfsRoot, configfs.Root, simState)
 		return openSim(simState)
 	case "real":
-		return openReal(configfsRoot)
+		return openReal(configfsRoot, stderr)
 	case "sim":
 		return openSim(simState)
 	}
 	return nil, usageErr{fmt.Sprintf("--kernel %q: expected auto, real or sim", kind)}
 }
 
-func openReal(root string) (*kernelEnv, error) {
+func openReal(root string, stderr io.Writer) (*kernelEnv, error) {
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%w at %s: run `mount -t configfs none %s`", configfs.ErrNotMounted, root, root)
 	}
@@ -201,11 +202,20 @@ func openReal(root string) (*kernelEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &kernelEnv{
+	env := &kernelEnv{
 		Env: shell.Env{LIO: lio, Kind: "real", KernelVersion: unameRelease(),
 			AvailableFabrics: loadableFabrics(), UserSubtypes: userSubtypes()},
 		close: func() {},
-	}, nil
+	}
+	// The engine serves user backstores while this process runs; without
+	// it (no target_core_user, no uio) the shell still manages LIO.
+	if eng, err := engine.NewLocal(engine.Options{LIO: lio}); err == nil {
+		env.Engine = eng
+		env.close = func() { eng.Close() }
+	} else {
+		fmt.Fprintf(stderr, "tcmsh: TCMU engine not started: %v\n", err)
+	}
+	return env, nil
 }
 
 func openSim(stateDir string) (*kernelEnv, error) {
@@ -218,10 +228,15 @@ func openSim(stateDir string) (*kernelEnv, error) {
 		k.Close()
 		return nil, err
 	}
-	return &kernelEnv{
+	env := &kernelEnv{
 		Env:   shell.Env{LIO: lio, Kind: "sim", KernelVersion: "simulated", AvailableFabrics: sim.DefaultFabrics, UserSubtypes: userSubtypes()},
 		close: func() { k.Close() },
-	}, nil
+	}
+	if eng, err := engine.NewLocal(engine.Options{LIO: lio, Sim: k}); err == nil {
+		env.Engine = eng
+		env.close = func() { eng.Close(); k.Close() }
+	}
+	return env, nil
 }
 
 // userSubtypes are the TCMU handler subtypes this binary serves.
