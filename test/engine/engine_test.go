@@ -203,9 +203,9 @@ func TestTwoSubtypes(t *testing.T) {
 // them while the engine stays open, then closes it: no goroutine of the
 // engine, the rings, the SCSI layer or the backends is left.
 func TestReleaseDeleteLeavesNothing(t *testing.T) {
-	if gs := engineGoroutines(); len(gs) != 0 {
-		t.Fatalf("engine goroutines before the test:\n%s", strings.Join(gs, "\n\n"))
-	}
+	// tcmu.Ring.Run returns before its waiting goroutine has seen the
+	// closed device, so an earlier test's may still be on its way out.
+	noEngineGoroutines(t, "before the test")
 	e := newEnv(t, engine.Options{})
 	a := e.userBackstore("a", "ram/", 16*mib)
 	b := e.userBackstore("b", "fault/ram/;delay=100us", 16*mib)
@@ -249,11 +249,9 @@ func TestReleaseDeleteLeavesNothing(t *testing.T) {
 	if err := e.lio.DeleteStorageObject(b); err != nil {
 		t.Fatalf("delete b: %v", err)
 	}
-	eventually(t, "the engine's goroutines to end after Release and delete", func() bool { return len(engineGoroutines()) == 0 })
+	noEngineGoroutines(t, "after Release and delete")
 	e.close()
-	if gs := engineGoroutines(); len(gs) != 0 {
-		t.Fatalf("goroutines left after Close:\n%s", strings.Join(gs, "\n\n"))
-	}
+	noEngineGoroutines(t, "after Close")
 }
 
 // TestDeleteWhileServed deletes a served backstore without Release: the
@@ -269,7 +267,7 @@ func TestDeleteWhileServed(t *testing.T) {
 	if len(st) != 0 {
 		t.Fatalf("a deleted backstore is still served: %+v", st)
 	}
-	eventually(t, "the engine's goroutines to end", func() bool { return len(engineGoroutines()) == 0 })
+	noEngineGoroutines(t, "after the delete")
 }
 
 // TestWorkloadNeedsDisk follows tcm_loop's rule: a LUN linked before its
@@ -464,9 +462,7 @@ func TestCloseMidWorkload(t *testing.T) {
 		t.Errorf("verify errors: %d (%s)", res.VerifyErrors, res.FirstError)
 	}
 	t.Logf("workload closed under: %d ops, %d errors, %d retries", res.Ops, res.Errors, res.Retries)
-	if gs := engineGoroutines(); len(gs) != 0 {
-		t.Fatalf("goroutines left after Close:\n%s", strings.Join(gs, "\n\n"))
-	}
+	noEngineGoroutines(t, "after Close")
 }
 
 // TestIdentityFromAttributes: the disk answers INQUIRY with the identity

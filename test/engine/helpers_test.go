@@ -178,3 +178,22 @@ func configfsSpec(name, devConfig string, size int64, noEnable bool) configfs.St
 		NoEnable: noEnable,
 	}
 }
+
+// noEngineGoroutines waits for the goroutines of the engine, the rings,
+// the SCSI layer and the backends to end, and fails with their stacks if
+// some never do. It polls: a goroutine that has been told to stop may
+// take a moment to get there.
+func noEngineGoroutines(t testing.TB, when string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		gs := engineGoroutines()
+		if len(gs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("engine goroutines left %s:\n%s", when, strings.Join(gs, "\n\n"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
