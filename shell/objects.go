@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -343,7 +344,7 @@ func prepareFileIO(dev string, size int64, sparse bool) (string, int64, bool, er
 	fi, err := os.Stat(abs)
 	switch {
 	case err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0:
-		return abs, 0, true, nil
+		return abs, blockDeviceSize(abs), true, nil
 	case err == nil && fi.IsDir():
 		return "", 0, false, usagef("file_or_dev %s is a directory", abs)
 	case err == nil && !fi.Mode().IsRegular():
@@ -381,6 +382,20 @@ func prepareFileIO(dev string, size int64, sparse bool) (string, int64, bool, er
 	return abs, size, false, nil
 }
 
+// blockDeviceSize is a block device's size in bytes (0 when unreadable).
+func blockDeviceSize(dev string) int64 {
+	f, err := os.Open(dev)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 func checkBlockDevice(dev string) error {
 	fi, err := os.Stat(dev)
 	if err != nil {
@@ -404,7 +419,12 @@ func pscsiControl(dev string) ([]configfs.KV, string, error) {
 			}
 			kvs = append(kvs, configfs.KV{Key: names[i], Value: p})
 		}
-		return kvs, "", nil
+		// The kernel wants the device's path too (udev_path) before enable.
+		blocks, _ := os.ReadDir(filepath.Join("/sys/class/scsi_device", dev, "device", "block"))
+		if len(blocks) == 0 {
+			return nil, "", usagef("dev %s: no SCSI disk at that address (nothing in /sys/class/scsi_device/%s/device/block)", dev, dev)
+		}
+		return kvs, "/dev/" + blocks[0].Name(), nil
 	}
 	abs, err := filepath.Abs(dev)
 	if err != nil {
@@ -419,7 +439,10 @@ func pscsiControl(dev string) ([]configfs.KV, string, error) {
 		return nil, "", usagef("dev %s is not a SCSI device (no scsi_device in sysfs); give H:C:T:L", abs)
 	}
 	kvs, _, err := pscsiControl(ents[0].Name())
-	return kvs, abs, err
+	if err != nil {
+		return nil, "", err
+	}
+	return kvs, abs, nil
 }
 
 func cmdBackstoreDelete(ctx context.Context, sh *Shell, n *Node, a Args) error {
