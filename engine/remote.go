@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -18,6 +19,11 @@ import (
 // DefaultSocket is where a `tcmsh serve` daemon listens unless told
 // otherwise.
 const DefaultSocket = control.DefaultSocket
+
+// SimSocket is the control socket of a daemon serving the simulated
+// kernel whose state is in stateDir: each simulated kernel has its own
+// daemon, and the shell finds it beside the state it opens.
+func SimSocket(stateDir string) string { return filepath.Join(stateDir, "control.sock") }
 
 // ErrDaemonShuttingDown is the cause of a remote call's error when the
 // daemon was stopping: the call was refused, or (a workload) cut short.

@@ -299,11 +299,18 @@ wait:
 	return nil
 }
 
+// maxSocketPath is the longest path a unix socket can be bound to
+// (sun_path is 108 bytes with its terminating NUL).
+const maxSocketPath = 107
+
 // listenControl opens the control socket at path, mode 0600 from the
 // first moment (it is created under a temporary name, restricted, then
 // renamed over path, which also replaces a stale socket atomically).
 func listenControl(path string, allowedUID int) (*net.UnixListener, error) {
 	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%d", filepath.Base(path), pidSelf))
+	if len(tmp) > maxSocketPath {
+		return nil, fmt.Errorf("control socket %s: path too long for a unix socket (%d bytes with the daemon's temporary name; the kernel allows %d): give --socket a shorter path", path, len(tmp), maxSocketPath)
+	}
 	os.Remove(tmp) // a leftover of a crashed daemon that had our pid
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {

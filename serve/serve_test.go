@@ -403,3 +403,31 @@ func TestBindFlags(t *testing.T) {
 		}
 	}
 }
+
+// A socket path too long for sun_path is refused with the reason.
+func TestSocketPathTooLong(t *testing.T) {
+	opts := fakeOptions(servetest.NewFake())
+	opts.Socket = filepath.Join(t.TempDir(), strings.Repeat("s", 100)+".sock")
+	opts.LogFile = filepath.Join(t.TempDir(), "log")
+	err := serve.Run(context.Background(), opts)
+	if err == nil || !strings.Contains(err.Error(), "path too long for a unix socket") {
+		t.Errorf("Run with a long socket path: %v", err)
+	}
+}
+
+// Requests beyond the per-connection bound are refused, not queued.
+func TestInflightBound(t *testing.T) {
+	fake := servetest.NewFake()
+	d := servetest.Start(t, fakeOptions(fake))
+	rc, _ := dialRaw(t, d.Listening.Socket)
+	const bound = 1024
+	var b strings.Builder
+	for i := 1; i <= bound+1; i++ {
+		fmt.Fprintf(&b, `{"id":%d,"method":"workload","params":{"lun_configfs":"target/l","spec":{}}}`+"\n", i)
+	}
+	rc.send(strings.TrimSuffix(b.String(), "\n"))
+	r := rc.recv()
+	if r.ID != bound+1 || r.Error == nil || !strings.Contains(r.Error.Message, "already in flight") {
+		t.Errorf("request past the bound answered %+v", r)
+	}
+}

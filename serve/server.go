@@ -18,6 +18,11 @@ import (
 	"github.com/tcmsh/tcmsh/serve/control"
 )
 
+// maxInflightPerConn bounds the requests one connection runs at once: a
+// client looping without reading its answers must not grow the daemon
+// without bound.
+const maxInflightPerConn = 1024
+
 // server answers the control socket's connections with an engine.
 type server struct {
 	eng        engine.Engine
@@ -220,6 +225,13 @@ func (s *server) handleLine(connCtx context.Context, c *connState, line []byte) 
 	}
 	ctx, cancel := context.WithCancel(connCtx)
 	c.mu.Lock()
+	if len(c.inflight) >= maxInflightPerConn {
+		c.mu.Unlock()
+		cancel()
+		c.write(control.Response{ID: req.ID, Error: &control.Error{Code: control.CodeBadRequest,
+			Message: fmt.Sprintf("%v: %d requests already in flight on this connection; wait for some to finish", control.ErrBadRequest, maxInflightPerConn)}})
+		return
+	}
 	if _, dup := c.inflight[req.ID]; dup {
 		c.mu.Unlock()
 		cancel()
