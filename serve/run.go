@@ -113,10 +113,14 @@ type Listening struct {
 
 // BindFlags registers the daemon's flags on fs, storing into opts:
 // --socket, --allow-uid, --metrics, --restore[=FILE], --log-file,
-// --log-format, --log-level. The caller still sets NewEngine and Restore.
+// --log-format, --log-level. The caller still sets NewEngine, Restore and
+// Version, and for the simulated kernel points Socket at
+// engine.SimSocket(stateDir) unless --socket was given.
 func BindFlags(fs *flag.FlagSet, opts *Options) {
 	fs.StringVar(&opts.Socket, "socket", control.DefaultSocket, "control socket path")
-	fs.IntVar(&opts.AllowedUID, "allow-uid", 0, "the only uid allowed to use the control socket")
+	// The default is the daemon's own uid: root (0) for the real
+	// kernel's daemon, the user running a simulated kernel's daemon.
+	fs.IntVar(&opts.AllowedUID, "allow-uid", os.Geteuid(), "the only uid allowed to use the control socket (default: the daemon's own, root for the real kernel)")
 	fs.StringVar(&opts.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (a bare port means 127.0.0.1:PORT); off when empty")
 	fs.Var(&restoreFlag{opts}, "restore", "restore a saveconfig file at start: --restore alone reads "+DefaultRestoreFile+", --restore=FILE another")
 	fs.StringVar(&opts.LogFile, "log-file", "", "log to this file instead of stderr (reopened on SIGHUP)")
