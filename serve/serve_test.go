@@ -431,3 +431,22 @@ func TestInflightBound(t *testing.T) {
 		t.Errorf("request past the bound answered %+v", r)
 	}
 }
+
+// A real SIGTERM stops the daemon cleanly: Run returns nil (exit 0), the
+// engine is closed, the socket is gone.
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	fake := servetest.NewFake()
+	d := servetest.Start(t, fakeOptions(fake))
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(); err != nil {
+		t.Fatalf("Run after SIGTERM = %v, want nil", err)
+	}
+	if !fake.Closed() {
+		t.Error("engine not closed after SIGTERM")
+	}
+	if engine.DaemonRunning(d.Listening.Socket) {
+		t.Error("daemon still answers after SIGTERM")
+	}
+}

@@ -200,6 +200,17 @@ func (d *Daemon) Stop() error {
 	return d.err
 }
 
+// Wait waits for Run to return by itself (after a signal) and returns
+// its result.
+func (d *Daemon) Wait() error {
+	if !d.stopped {
+		d.err = <-d.done
+		d.stopped = true
+		d.cancel()
+	}
+	return d.err
+}
+
 // ShortSocketPath is a control socket path in a fresh temporary folder
 // short enough for a unix socket (108 bytes), which t.TempDir's long
 // names can exceed.
