@@ -28,6 +28,7 @@ type LIO struct {
 	lockPath string
 	mu       sync.Mutex
 	hbaNames map[string][]string // HBA directory → storage object names
+	byName   map[string]string   // "plugin/name" → HBA directory
 	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
 	Kind string
 }

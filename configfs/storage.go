@@ -121,10 +121,15 @@ func (l *LIO) soIndex() (map[string][]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return l.indexFrom(hbas)
+}
+
+// indexFrom brings the index up to date with a listing of core/.
+func (l *LIO) indexFrom(hbas []string) (map[string][]string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hbaNames == nil {
-		l.hbaNames = map[string][]string{}
+		l.hbaNames, l.byName = map[string][]string{}, map[string]string{}
 	}
 	present := make(map[string]bool, len(hbas))
 	for _, h := range hbas {
@@ -139,12 +144,12 @@ func (l *LIO) soIndex() (map[string][]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.hbaNames[h] = names
+		l.setHBALocked(h, names)
 	}
 	out := make(map[string][]string, len(present))
 	for h, names := range l.hbaNames {
 		if !present[h] {
-			delete(l.hbaNames, h)
+			l.dropHBALocked(h)
 			continue
 		}
 		out[h] = names
@@ -152,28 +157,51 @@ func (l *LIO) soIndex() (map[string][]string, error) {
 	return out, nil
 }
 
+func (l *LIO) setHBALocked(h string, names []string) {
+	if l.hbaNames == nil {
+		l.hbaNames, l.byName = map[string][]string{}, map[string]string{}
+	}
+	l.dropHBALocked(h)
+	plugin, _, _ := parseHBADir(h)
+	l.hbaNames[h] = names
+	for _, n := range names {
+		l.byName[plugin+"/"+n] = h
+	}
+}
+
+func (l *LIO) dropHBALocked(h string) {
+	plugin, _, _ := parseHBADir(h)
+	for _, n := range l.hbaNames[h] {
+		if l.byName[plugin+"/"+n] == h {
+			delete(l.byName, plugin+"/"+n)
+		}
+	}
+	delete(l.hbaNames, h)
+}
+
 // rememberedObject looks a name up in the index as it was last read.
 func (l *LIO) rememberedObject(plugin, name string) (StorageObject, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for h, names := range l.hbaNames {
-		p, n, _ := parseHBADir(h)
-		if p != plugin {
-			continue
-		}
-		for _, x := range names {
-			if x == name {
-				return StorageObject{Plugin: plugin, HBA: n, Name: name}, true
-			}
-		}
+	h, ok := l.byName[plugin+"/"+name]
+	if !ok {
+		return StorageObject{}, false
 	}
-	return StorageObject{}, false
+	_, n, _ := parseHBADir(h)
+	return StorageObject{Plugin: plugin, HBA: n, Name: name}, true
 }
 
 // forgetHBA drops an HBA directory from the index so that it is read again.
 func (l *LIO) forgetHBA(hbaDir string) {
 	l.mu.Lock()
-	delete(l.hbaNames, hbaDir)
+	l.dropHBALocked(hbaDir)
+	l.mu.Unlock()
+}
+
+// rememberHBA records a directory this process just made.
+func (l *LIO) rememberHBA(hbaDir string, names []string) {
+	l.mu.Lock()
+	l.setHBALocked(hbaDir, names)
 	l.mu.Unlock()
 }
 
@@ -181,7 +209,7 @@ func (l *LIO) forgetHBA(hbaDir string) {
 // for when another tool changed an HBA directory in place.
 func (l *LIO) Refresh() {
 	l.mu.Lock()
-	l.hbaNames = nil
+	l.hbaNames, l.byName = nil, nil
 	l.mu.Unlock()
 }
 
@@ -264,10 +292,10 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 	if spec.UnitSerial != "" && !ValidUnitSerial(spec.UnitSerial) {
 		return StorageObject{}, fmt.Errorf("wwn %q is not a unit serial (a UUID like 0b5a9c1e-3d2f-4a61-9e7b-2f0c8d1a4b5c)", spec.UnitSerial)
 	}
-	if _, err := l.FindStorageObject(spec.Plugin, spec.Name); err == nil {
+	if so, ok := l.rememberedObject(spec.Plugin, spec.Name); ok && l.exists(so.Path()) {
 		return StorageObject{}, fmt.Errorf("a %s storage object named %q already exists", BackstoreName(spec.Plugin), spec.Name)
 	}
-	hba, err := l.allocHBA(spec.Plugin)
+	hba, err := l.allocHBA(spec.Plugin, spec.Name)
 	if err != nil {
 		return StorageObject{}, err
 	}
@@ -277,8 +305,10 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 		if err != nil {
 			_ = l.fs.Rmdir(so.Path())
 			_ = l.fs.Rmdir(hbaPath)
+			l.forgetHBA(path.Base(hbaPath))
+			return
 		}
-		l.forgetHBA(path.Base(hbaPath))
+		l.rememberHBA(path.Base(hbaPath), []string{so.Name})
 	}()
 	if err := l.fs.Mkdir(so.Path()); err != nil {
 		return so, l.explain(err)
@@ -320,9 +350,11 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 }
 
 // allocHBA creates core/<plugin>_<N> with N the lowest index unused by any
-// plugin. A lock file keeps two tcmsh processes from racing; EEXIST from the
-// kernel (another tool, or no lock file) moves on to the next index.
-func (l *LIO) allocHBA(plugin string) (int, error) {
+// plugin, after checking (on the same listing of core/) that no object of
+// the plugin has that name. A lock file keeps two tcmsh processes from
+// racing; EEXIST from the kernel (another tool, or no lock file) moves on
+// to the next index.
+func (l *LIO) allocHBA(plugin, name string) (int, error) {
 	unlock, err := l.lock()
 	if err != nil {
 		return 0, err
@@ -331,6 +363,12 @@ func (l *LIO) allocHBA(plugin string) (int, error) {
 	hbas, err := l.dirs(path.Join(Root, "core"))
 	if err != nil {
 		return 0, err
+	}
+	if _, err := l.indexFrom(hbas); err != nil {
+		return 0, err
+	}
+	if _, taken := l.rememberedObject(plugin, name); taken {
+		return 0, fmt.Errorf("a %s storage object named %q already exists", BackstoreName(plugin), name)
 	}
 	used := map[int]bool{}
 	for _, h := range hbas {
