@@ -214,33 +214,21 @@ func (l *LIO) Refresh() {
 }
 
 // FindStorageObject returns the object of plugin with that name. A name
-// remembered from an earlier call is checked with one stat; only a name
-// not seen yet costs a listing of core/.
+// remembered from an earlier call is checked with one stat; a name not
+// seen yet costs a listing of core/ (and of new HBA directories). Before
+// it answers "no such object", every HBA directory is read again: another
+// process may have reused a directory name with another object in it.
 func (l *LIO) FindStorageObject(plugin, name string) (StorageObject, error) {
 	if so, ok := l.rememberedObject(plugin, name); ok && l.exists(so.Path()) {
 		return so, nil
 	}
-	idx, err := l.soIndex()
-	if err != nil {
+	if _, err := l.soIndex(); err != nil {
 		return StorageObject{}, err
 	}
-	for h, names := range idx {
-		p, n, _ := parseHBADir(h)
-		if p != plugin {
-			continue
-		}
-		for _, x := range names {
-			if x == name {
-				so := StorageObject{Plugin: plugin, HBA: n, Name: name}
-				if l.exists(so.Path()) {
-					return so, nil
-				}
-				l.forgetHBA(h)
-				return l.findStorageObjectSlow(plugin, name)
-			}
-		}
+	if so, ok := l.rememberedObject(plugin, name); ok && l.exists(so.Path()) {
+		return so, nil
 	}
-	return StorageObject{}, fmt.Errorf("no %s storage object named %q: %w", BackstoreName(plugin), name, os.ErrNotExist)
+	return l.findStorageObjectSlow(plugin, name)
 }
 
 func (l *LIO) findStorageObjectSlow(plugin, name string) (StorageObject, error) {
