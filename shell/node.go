@@ -56,6 +56,17 @@ type Node struct {
 	gp        string // ALUA group name
 }
 
+var kindNames = map[nodeKind]string{
+	kindRoot: "root", kindBackstores: "backstores", kindBackstoreType: "backstore_type", kindStorageObject: "storage_object",
+	kindALUA: "alua", kindTGPT: "alua_group", kindFabric: "fabric", kindTarget: "target", kindTPG: "tpg",
+	kindLUNs: "luns", kindLUN: "lun", kindACLs: "acls", kindACL: "acl", kindMappedLUN: "mapped_lun",
+	kindPortals: "portals", kindPortal: "portal",
+}
+
+// Kind names what the node stands for (root, storage_object, target, tpg,
+// lun, acl, …), for the TUI's icons and layouts.
+func (n *Node) Kind() string { return kindNames[n.kind] }
+
 // Name is the node's last path element.
 func (n *Node) Name() string { return n.name }
 

@@ -1,6 +1,15 @@
 // Package shell owns tcmsh's command layer: the grammar, targetcli-style
 // paths over the LIO model, the command table, text and JSON output, and
 // the three ways commands arrive (interactive, batch from stdin, one-shot).
+//
+// What a front end (the REPL here, the TUI) uses:
+//   - Resolve, Children, Summary, Info: the tree and what is shown of it;
+//   - CommandsFor(node): the commands of a node, each with typed Params
+//     (name, type, default, enumeration, help) and Usage;
+//   - Parse(line) → *Call, then Run(ctx, call): one command, with its
+//     output going to the writers of Options (SetOutput changes them);
+//   - Complete(textBeforeCursor): completion candidates;
+//   - Snapshot, MakePlan, ApplyConfig: the configuration as data.
 package shell
 
 import (
