@@ -238,7 +238,7 @@ func Start(t testing.TB, opts serve.Options) *Daemon {
 		opts.LogFile = filepath.Join(t.TempDir(), "serve.log")
 		t.Cleanup(func() { dumpLog(t, opts.LogFile) })
 	}
-	if opts.LogLevel == 0 {
+	if opts.LogLevel == slog.LevelInfo { // the zero value: tests want every request in the log they show on failure
 		opts.LogLevel = slog.LevelDebug
 	}
 	ready := make(chan serve.Listening, 1)
