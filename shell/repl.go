@@ -125,7 +125,7 @@ func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) er
 	hist := loadHistory(opts.HistoryPath)
 	reader := opts.Reader
 	if reader == nil {
-		reader = &goPrompt{history: hist}
+		reader = &goPrompt{history: hist, color: sh.opts.Color}
 	}
 	handle := func(line string) bool {
 		if strings.TrimSpace(line) == "" {
@@ -206,11 +206,14 @@ func appendHistory(p, line string) {
 
 // goPrompt is the LineReader on a terminal. go-prompt reads /dev/tty
 // itself and restores the terminal's settings when it returns.
-type goPrompt struct{ history []string }
+type goPrompt struct {
+	history []string
+	color   bool
+}
 
 func (g *goPrompt) Loop(prefix func() string, complete func(string) []Suggestion, handle func(string) bool) error {
 	exit := false
-	p := prompt.New(func(line string) { exit = handle(line) },
+	opts := []prompt.Option{
 		prompt.WithPrefixCallback(prefix),
 		prompt.WithCompleter(func(d prompt.Document) ([]prompt.Suggest, pstrings.RuneNumber, pstrings.RuneNumber) {
 			before := d.TextBeforeCursor()
@@ -230,7 +233,13 @@ func (g *goPrompt) Loop(prefix func() string, complete func(string) []Suggestion
 		prompt.WithHistory(g.history),
 		prompt.WithExitChecker(func(string, bool) bool { return exit }),
 		prompt.WithTitle("tcmsh"),
-	)
+	}
+	if !g.color {
+		// NO_COLOR: plain prompt and input (the completion menu keeps its
+		// reverse video, or it could not be seen).
+		opts = append(opts, prompt.WithPrefixTextColor(prompt.DefaultColor), prompt.WithInputTextColor(prompt.DefaultColor))
+	}
+	p := prompt.New(func(line string) { exit = handle(line) }, opts...)
 	p.Run()
 	return nil
 }
