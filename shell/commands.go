@@ -354,6 +354,22 @@ func (sh *Shell) Info(n *Node) (map[string]any, error) {
 	case kindPortal:
 		out["ip_address"] = n.portal.IP
 		out["port"] = n.portal.Port
+	case kindFabric:
+		info, known := configfs.LookupFabric(n.fabric)
+		out["fabric"] = n.fabric
+		out["loaded"] = l.Exists(n.ConfigPath())
+		if known {
+			out["module"] = info.Module
+		}
+		var types, feats []string
+		for _, t := range info.WWNTypes {
+			types = append(types, string(t))
+		}
+		for _, f := range info.Features {
+			feats = append(feats, string(f))
+		}
+		out["wwn_types"] = strings.Join(types, ", ")
+		out["features"] = strings.Join(feats, ", ")
 	}
 	return out, nil
 }
