@@ -443,6 +443,16 @@ func (sh *Shell) export(ctx context.Context, file string, size int64, ip string,
 	if err != nil {
 		return nil, err
 	}
+	// Two backstores on one file would each cache its blocks: refuse.
+	sos, err := l.StorageObjects()
+	if err != nil {
+		return nil, err
+	}
+	for _, so := range sos {
+		if si, err := l.StorageObjectInfo(so); err == nil && si.Dev == abs {
+			return nil, usagef("%s is already the backstore %s; unexport it first", abs, path.Join("/backstores", si.Kind(), so.Name))
+		}
+	}
 	spec := BackstoreSpec{Name: backstoreNameFor(abs), Dev: abs, Size: size}
 	if fi, err := os.Stat(abs); err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
 		spec.Plugin = "iblock"
