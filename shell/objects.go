@@ -698,6 +698,15 @@ func (sh *Shell) storageObjectArg(ctx context.Context, arg string) (configfs.Sto
 		return configfs.StorageObject{}, usagef("storage_object %s: neither a /backstores path nor an existing file or block device", arg)
 	}
 	abs, _ := filepath.Abs(arg)
+	// A file that already is a backstore is exported through that one: two
+	// backstores on one file would each cache its blocks.
+	if sos, err := sh.env.LIO.StorageObjects(); err == nil {
+		for _, so := range sos {
+			if si, err := sh.env.LIO.StorageObjectInfo(so); err == nil && si.Dev == abs {
+				return so, nil
+			}
+		}
+	}
 	name := backstoreNameFor(abs)
 	spec := BackstoreSpec{Name: name, Dev: abs}
 	if fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
