@@ -59,6 +59,7 @@ func TestUserBackstoreWiring(t *testing.T) {
 	sh, out, l := newTestShell(t, false)
 	fe := &fakeEngine{lio: l}
 	sh.env.Engine = fe
+	sh.env.UserSubtypes = fe.Subtypes()
 	ctx := context.Background()
 	if err := sh.Exec(ctx, "/backstores/user:ram create r1 64M"); err != nil {
 		t.Fatal(err)
@@ -124,6 +125,7 @@ func TestUserBackstoreWiring(t *testing.T) {
 
 func TestNoEngine(t *testing.T) {
 	sh, out, _ := newTestShell(t, false)
+	sh.env.UserSubtypes = []string{"ram"}
 	ctx := context.Background()
 	for _, line := range []string{"stats", "workload /iscsi/iqn.2003-01.org.linux-iscsi.test.x8664:sn.0123456789ab/tpg1/luns/lun0"} {
 		if err := sh.Exec(ctx, line); err == nil || !strings.Contains(err.Error(), "no TCMU engine is available") {

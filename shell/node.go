@@ -432,6 +432,23 @@ func (sh *Shell) lookupChild(n *Node, name string) (*Node, error) {
 			if sub == "" || configfs.ValidName("subtype", sub) != nil {
 				return nil, nil
 			}
+			served := false
+			for _, s := range sh.env.UserSubtypes {
+				served = served || s == sub
+			}
+			if sh.env.Engine != nil {
+				for _, s := range sh.env.Engine.Subtypes() {
+					served = served || s == sub
+				}
+			}
+			if !served {
+				// Not served here: only shown when objects of it exist.
+				kids, err := sh.Children(n)
+				if err != nil {
+					return nil, err
+				}
+				return fixed(kids), nil
+			}
 			c := child(n, kindBackstoreType, name)
 			c.plugin, c.subtype = "user", sub
 			return c, nil
