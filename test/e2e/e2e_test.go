@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +32,15 @@ func TestScripts(t *testing.T) {
 			e.Setenv("XDG_STATE_HOME", filepath.Join(e.WorkDir, ".state"))
 			e.Setenv("NO_COLOR", "1")
 			return nil
+		},
+		// [blockdev]: /dev/loop0 is a block device (the block backstore
+		// scripts need one; the simulated kernel checks the device type).
+		Condition: func(cond string) (bool, error) {
+			if cond != "blockdev" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			fi, err := os.Stat("/dev/loop0")
+			return err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// expand IN OUT: copy a file with $WORK and other variables replaced
