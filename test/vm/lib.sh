@@ -87,13 +87,16 @@ vm_kernel_pkg() {
     return
   fi
   local pkg
-  if ! apt-cache policy linux-image-amd64 2>/dev/null | grep -q '^ *Candidate: [0-9]' &&
-    [ "$(id -u)" = 0 ]; then
+  local policy
+  policy=$(apt-cache policy linux-image-amd64 2>/dev/null || true)
+  # (Not a pipe into grep -q: with pipefail its early exit fails the pipe.)
+  if [[ $policy != *"Candidate: "[0-9]* ]] && [ "$(id -u)" = 0 ]; then
     vm_log "apt knows no linux-image-amd64: running apt-get update"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   fi
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' | head -n1)
+    sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' || true)
+  pkg=${pkg%%$'\n'*}
   if [ -z "$pkg" ]; then
     pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
       awk '{print $1}' | sort -t- -k4,4n | tail -n1)
