@@ -16,9 +16,9 @@ import (
 // bound only, so that fuzzing never writes files outside its directory.
 var readOnly = map[string]bool{"ls": true, "cd": true, "pwd": true, "info": true, "get": true, "status": true, "help": true, "version": true, "refresh": true}
 
-// FuzzBatch feeds arbitrary batch input to the grammar, path resolution
-// and parameter binding, and runs the read-only commands: no input may
-// panic.
+// FuzzBatch feeds arbitrary batch input to the grammar, path resolution,
+// parameter binding and completion, and runs the read-only commands: no
+// input may panic.
 func FuzzBatch(f *testing.F) {
 	f.Add("ls / 1\ncd /backstores\npwd\n")
 	f.Add("/backstores/fileio create d1 x.img 1M write_back=false\n# comment\n\n")
@@ -40,6 +40,7 @@ func FuzzBatch(f *testing.F) {
 		var out bytes.Buffer
 		sh := New(Env{LIO: l, Kind: "sim", AvailableFabrics: sim.DefaultFabrics}, Options{Out: &out, Err: &out})
 		for _, line := range strings.Split(input, "\n") {
+			_ = sh.Complete(line)
 			c, err := sh.Parse(line)
 			if err != nil || c == nil {
 				continue
