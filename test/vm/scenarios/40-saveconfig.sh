@@ -50,3 +50,17 @@ else
   diff /tmp/before.txt /tmp/after.txt | sed 's/^/    | /'
 fi
 check restored-lun-link sh -c "ls $LIO/iscsi/$IQN/tpgt_1/lun/lun_0/ | grep -q ."
+
+# diff and apply against the file just restored: nothing to do, and applying
+# it again changes nothing in the kernel.
+run tc diff /tmp/save.json
+check_rc diff-exit 0
+check_out_i diff-no-changes "no changes"
+tree_before=$(find "$LIO" | sort)
+run tc apply /tmp/save.json
+check_rc apply-exit 0
+if [ "$(find "$LIO" | sort)" = "$tree_before" ]; then
+  pass apply-idempotent "configfs unchanged"
+else
+  fail apply-idempotent "apply of the current configuration changed configfs"
+fi
