@@ -181,7 +181,7 @@ func TestRealKernelRestartsThenGivesUp(t *testing.T) {
 	sysfs, dev := fakeUIO(t, fmt.Sprintf("tcm-user/%d/x/ram/", so.HBA))
 	var logMu sync.Mutex
 	var logs []string
-	l, err := NewLocal(Options{LIO: lio, Sysfs: sysfs, DevDir: dev, Proc: t.TempDir(), NoNetlink: true,
+	l, err := NewLocal(Options{LIO: lio, Sysfs: sysfs, DevDir: dev, NoNetlink: true,
 		RestartBackoff: time.Millisecond, MaxRestarts: 2, Logf: func(f string, a ...any) {
 			logMu.Lock()
 			logs = append(logs, fmt.Sprintf(f, a...))
@@ -414,7 +414,7 @@ func TestScanningServesNewDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	sysfs, dev := t.TempDir(), t.TempDir()
-	l, err := NewLocal(Options{LIO: lio, Sysfs: sysfs, DevDir: dev, Proc: t.TempDir(), NoNetlink: true, AutoServe: true,
+	l, err := NewLocal(Options{LIO: lio, Sysfs: sysfs, DevDir: dev, NoNetlink: true, AutoServe: true,
 		ScanInterval: time.Millisecond, RestartBackoff: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -54,9 +54,9 @@ type Options struct {
 	// It may be called from any goroutine.
 	Logf func(format string, args ...any)
 
-	// Real kernel only: the roots of sysfs, /dev and /proc ("" means
-	// /sys, /dev and /proc); tests point them at fake trees.
-	Sysfs, DevDir, Proc string
+	// Real kernel only: the roots of sysfs and /dev ("" means /sys and
+	// /dev); tests point them at fake trees.
+	Sysfs, DevDir string
 	// ScanInterval is how often the uio devices are rescanned when the
 	// TCM-USER netlink family is absent and AutoServe is on; 0 means 2s.
 	ScanInterval time.Duration

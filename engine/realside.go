@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tcmsh/tcmsh/tcmu"
@@ -214,16 +213,10 @@ func (r *realSide) attach(d uioDevice) (tcmu.Device, error) {
 		// The minor was reused by another device since the scan.
 		return nil, fmt.Errorf("engine: serve %s: %s now belongs to %s: %w", d.configPath, d.uio(), info.ConfigPath(), os.ErrNotExist)
 	}
+	// On EBUSY, uio's error names the tcmu-runner (and its pid) holding
+	// the device when there is one.
 	dev, err := uio.Reattach(r.l.lio.FS(), info, r.l.opts.DevDir)
 	if err != nil {
-		if errors.Is(err, syscall.EBUSY) {
-			if runners, ferr := uio.FindRunners(r.l.opts.Proc, r.l.opts.DevDir); ferr == nil {
-				if rn, ok := uio.HeldBy(runners, d.minor); ok {
-					return nil, fmt.Errorf("engine: serve %s: %s is held by tcmu-runner (pid %d): stop tcmu-runner (systemctl stop tcmu-runner) or leave this backstore to it: %w",
-						d.configPath, d.uio(), rn.PID, err)
-				}
-			}
-		}
 		return nil, fmt.Errorf("engine: serve %s: %w", d.configPath, err)
 	}
 	return dev, nil
