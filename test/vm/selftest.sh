@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Self-test of test/vm/run: boots the scenarios of test/vm/selftest, which
-# pass, fail, check nothing, exit non-zero, hang, and crash the kernel, and
+# pass, fail, check nothing, exit non-zero, hang, leave LIO objects or
+# processes behind, and crash the kernel, and
 # checks that the harness reports each one and fails the run. About a minute.
 # Usage: test/vm/selftest.sh
 set -euo pipefail
@@ -47,9 +48,9 @@ expect() {
   fi
 }
 
-expect passing 0 10-pass 60-after 80 81 -- \
+expect passing 0 10-pass 60-after 80 81 82 83 -- \
   '10-pass +PASS +2 pass +0 fail' '60-after +PASS +1 pass' '80-leave-mess +PASS' \
-  '81-clean-start +PASS +6 pass +0 fail' '^PASS$'
+  '81-clean-start +PASS +6 pass +0 fail' '83-no-leftover +PASS +1 pass' '^PASS$'
 TCMSH_SCENARIO_TIMEOUT=8 expect broken 1 10 20 30 40 50 60 -- \
   '10-pass +PASS' '20-fail +FAIL +2 pass +1 fail' 'FAIL 20-fail deliberate-fail' \
   '30-nochecks +FAIL' 'no-checks' '40-exit +FAIL' 'scenario-exit the script exited with status 3' \
