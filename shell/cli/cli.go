@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/serve"
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/sim"
 )
@@ -33,6 +35,7 @@ Usage:
   tcmsh [flags]                 interactive shell (stdin is a terminal)
   tcmsh [flags] < script        batch: one command per line from stdin
   tcmsh [flags] COMMAND...      run one command and exit, e.g. tcmsh ls /backstores
+  tcmsh [flags] serve [...]     the daemon that keeps user backstores served (tcmsh serve --help)
 
 Flags:
 `
@@ -82,7 +85,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcmsh: %v\n", err)
 		return exitFailed
 	}
-	defer env.close()
+	defer func() { env.close() }()
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 	if env.Kind == "sim" && !explicit["savefile"] {
@@ -90,6 +93,12 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// not over the real /etc/target.
 		*saveFile = filepath.Join(*simState, "saveconfig.json")
 	}
+
+	words := fs.Args()
+	if len(words) > 0 && words[0] == "serve" {
+		return runServe(env, words[1:], *saveFile, *prefsFile, stderr)
+	}
+	env.attachEngine(stderr, len(words) == 0 && isTerminal(stdin))
 
 	width := 80
 	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -104,7 +113,6 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 
-	words := fs.Args()
 	switch {
 	case len(words) > 0:
 		ictx, istop := signal.NotifyContext(ctx, os.Interrupt)
@@ -134,6 +142,49 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+}
+
+// runServe is `tcmsh serve`: the daemon that keeps user backstores served
+// when no shell runs, with the control socket shells attach to.
+func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr io.Writer) int {
+	opts := serve.Options{
+		Version: Version,
+		NewEngine: func(log *slog.Logger) (engine.Engine, error) {
+			return engine.NewLocal(engine.Options{LIO: env.LIO, Sim: env.sim, AutoServe: true, Logf: serve.Logf(log)})
+		},
+		Restore: func(ctx context.Context, eng engine.Engine, file string) error {
+			shEnv := env.Env
+			shEnv.Engine = eng
+			sh := shell.New(shEnv, shell.Options{Out: io.Discard, Err: stderr, Version: Version, SaveFile: saveFile, PrefsPath: prefsFile})
+			return sh.Exec(ctx, QuoteWords([]string{"restoreconfig", file}))
+		},
+	}
+	fs := flag.NewFlagSet("tcmsh serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	serve.BindFlags(fs, &opts)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tcmsh serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	socketGiven := false
+	fs.Visit(func(f *flag.Flag) { socketGiven = socketGiven || f.Name == "socket" })
+	if !socketGiven {
+		opts.Socket = env.socket
+	}
+	if opts.RestoreFile == serve.DefaultRestoreFile && env.Kind == "sim" {
+		opts.RestoreFile = saveFile
+	}
+	if err := serve.Run(context.Background(), opts); err != nil {
+		fmt.Fprintf(stderr, "tcmsh serve: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
 }
 
 // QuoteWords joins command-line words back into one line for the shell's
@@ -171,7 +222,9 @@ func (e usageErr) Error() string { return e.msg }
 // kernelEnv is the chosen kernel and what must be closed with it.
 type kernelEnv struct {
 	shell.Env
-	close func()
+	close  func()
+	sim    *sim.Kernel // nil on the real kernel
+	socket string      // where a tcmsh serve daemon for this kernel listens
 }
 
 // openKernel picks the real configfs or the simulated kernel.
@@ -179,19 +232,19 @@ func openKernel(kind, configfsRoot, simState string, stderr io.Writer) (*kernelE
 	switch kind {
 	case "auto":
 		if st, err := os.Stat(filepath.Join(configfsRoot, configfs.Root)); err == nil && st.IsDir() {
-			return openReal(configfsRoot, stderr)
+			return openReal(configfsRoot)
 		}
 		fmt.Fprintf(stderr, "tcmsh: no LIO at %s/%s: using the simulated kernel (state in %s; --kernel real to insist)\n", configfsRoot, configfs.Root, simState)
 		return openSim(simState)
 	case "real":
-		return openReal(configfsRoot, stderr)
+		return openReal(configfsRoot)
 	case "sim":
 		return openSim(simState)
 	}
 	return nil, usageErr{fmt.Sprintf("--kernel %q: expected auto, real or sim", kind)}
 }
 
-func openReal(root string, stderr io.Writer) (*kernelEnv, error) {
+func openReal(root string) (*kernelEnv, error) {
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%w at %s: run `mount -t configfs none %s`", configfs.ErrNotMounted, root, root)
 	}
@@ -202,20 +255,12 @@ func openReal(root string, stderr io.Writer) (*kernelEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &kernelEnv{
+	return &kernelEnv{
 		Env: shell.Env{LIO: lio, Kind: "real", KernelVersion: unameRelease(),
 			AvailableFabrics: loadableFabrics(), UserSubtypes: userSubtypes()},
-		close: func() {},
-	}
-	// The engine serves user backstores while this process runs; without
-	// it (no target_core_user, no uio) the shell still manages LIO.
-	if eng, err := engine.NewLocal(engine.Options{LIO: lio}); err == nil {
-		env.Engine = eng
-		env.close = func() { eng.Close() }
-	} else {
-		fmt.Fprintf(stderr, "tcmsh: TCMU engine not started: %v\n", err)
-	}
-	return env, nil
+		close:  func() {},
+		socket: engine.DefaultSocket,
+	}, nil
 }
 
 func openSim(stateDir string) (*kernelEnv, error) {
@@ -228,15 +273,41 @@ func openSim(stateDir string) (*kernelEnv, error) {
 		k.Close()
 		return nil, err
 	}
-	env := &kernelEnv{
-		Env:   shell.Env{LIO: lio, Kind: "sim", KernelVersion: "simulated", AvailableFabrics: sim.DefaultFabrics, UserSubtypes: userSubtypes()},
-		close: func() { k.Close() },
+	return &kernelEnv{
+		Env:    shell.Env{LIO: lio, Kind: "sim", KernelVersion: "simulated", AvailableFabrics: sim.DefaultFabrics, UserSubtypes: userSubtypes()},
+		close:  func() { k.Close() },
+		sim:    k,
+		socket: engine.SimSocket(stateDir),
+	}, nil
+}
+
+// attachEngine gives the shell its TCMU engine: the `tcmsh serve` daemon's
+// when one is running (LUNs then outlive this process), otherwise one in
+// this process (the shell's LUNs stop when it exits).
+func (env *kernelEnv) attachEngine(stderr io.Writer, interactive bool) {
+	if engine.DaemonRunning(env.socket) {
+		eng, err := engine.Dial(env.socket)
+		if err == nil {
+			env.Engine = eng
+			closeKernel := env.close
+			env.close = func() { eng.Close(); closeKernel() }
+			if interactive {
+				fmt.Fprintf(stderr, "tcmsh: user backstores are served by the tcmsh serve daemon at %s\n", env.socket)
+			}
+			return
+		}
+		fmt.Fprintf(stderr, "tcmsh: a tcmsh serve daemon listens at %s but refused this shell (%v): serving in this process\n", env.socket, err)
 	}
-	if eng, err := engine.NewLocal(engine.Options{LIO: lio, Sim: k}); err == nil {
-		env.Engine = eng
-		env.close = func() { eng.Close(); k.Close() }
+	// Without the engine (no target_core_user, no uio) the shell still
+	// manages LIO.
+	eng, err := engine.NewLocal(engine.Options{LIO: env.LIO, Sim: env.sim})
+	if err != nil {
+		fmt.Fprintf(stderr, "tcmsh: TCMU engine not started: %v\n", err)
+		return
 	}
-	return env, nil
+	env.Engine = eng
+	closeKernel := env.close
+	env.close = func() { eng.Close(); closeKernel() }
 }
 
 // userSubtypes are the TCMU handler subtypes this binary serves.
