@@ -50,7 +50,11 @@ type ALUAConf struct {
 // TargetConf is one target.
 type TargetConf struct {
 	Fabric, WWN string
-	TPGs        []*TPGConf
+	// Parameters are the target-wide <fabric>/<wwn>/param/ values
+	// (cmd_completion_affinity on 6.x kernels), as targetcli-fb 2.1.53
+	// saves them.
+	Parameters map[string]string
+	TPGs       []*TPGConf
 }
 
 // TPGConf is one TPG.
@@ -155,7 +159,7 @@ func (sh *Shell) Snapshot() (*Config, error) {
 			return nil, err
 		}
 		for _, t := range ts {
-			tc := &TargetConf{Fabric: f, WWN: t.WWN}
+			tc := &TargetConf{Fabric: f, WWN: t.WWN, Parameters: sh.writableGroup(path.Join(t.Path(), "param"))}
 			tpgs, err := l.TPGs(t)
 			if err != nil {
 				return nil, err
@@ -457,7 +461,11 @@ func (c *Config) MarshalSaveconfig() ([]byte, error) {
 			pm["node_acls"] = acls
 			tpgs = append(tpgs, pm)
 		}
-		targets = append(targets, map[string]any{"fabric": t.Fabric, "wwn": t.WWN, "tpgs": tpgs})
+		tm := map[string]any{"fabric": t.Fabric, "wwn": t.WWN, "tpgs": tpgs}
+		if len(t.Parameters) > 0 {
+			tm["parameters"] = t.Parameters
+		}
+		targets = append(targets, tm)
 	}
 	fms := []any{}
 	for _, f := range c.FabricModules {
@@ -737,11 +745,11 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 	targetKeys := map[string]bool{}
 	for i, v := range d.array(top, "targets", "targets") {
 		p := fmt.Sprintf("targets[%d]", i)
-		m := d.object(v, p, "fabric", "wwn", "tpgs")
+		m := d.object(v, p, "fabric", "wwn", "tpgs", "parameters")
 		if m == nil {
 			continue
 		}
-		t := &TargetConf{Fabric: d.str(m, "fabric", p, true), WWN: d.str(m, "wwn", p, true)}
+		t := &TargetConf{Fabric: d.str(m, "fabric", p, true), WWN: d.str(m, "wwn", p, true), Parameters: d.attrs(m, "parameters", p)}
 		if err := configfs.ValidName("fabric", t.Fabric); err != nil && t.Fabric != "" {
 			d.errf(p+".fabric", "%v", err)
 		}

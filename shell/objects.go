@@ -222,9 +222,23 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 	var msg string
 	switch spec.Plugin {
 	case "fileio":
+		// A refused create must leave nothing behind: not even the image
+		// file, so the name is checked before the file is made, and a file
+		// made here is removed if the kernel then refuses the object.
+		if _, err := sh.env.LIO.FindStorageObject(spec.Plugin, spec.Name); err == nil {
+			return configfs.StorageObject{}, "", fmt.Errorf("a fileio storage object named %q already exists", spec.Name)
+		}
+		_, statErr := os.Stat(spec.Dev)
 		dev, size, isBlock, err := prepareFileIO(spec.Dev, spec.Size, spec.Sparse)
 		if err != nil {
 			return configfs.StorageObject{}, "", err
+		}
+		if os.IsNotExist(statErr) {
+			defer func() {
+				if !fileioExists(sh, spec.Name) {
+					_ = os.Remove(dev)
+				}
+			}()
 		}
 		cs.Control = []configfs.KV{{Key: "fd_dev_name", Value: dev}}
 		if !isBlock {
@@ -958,4 +972,10 @@ func authAliases(group string, pairs []KV) []KV {
 		out[i] = kv
 	}
 	return out
+}
+
+// fileioExists reports whether a fileio storage object of that name exists.
+func fileioExists(sh *Shell, name string) bool {
+	_, err := sh.env.LIO.FindStorageObject("fileio", name)
+	return err == nil
 }

@@ -198,6 +198,12 @@ func (sh *Shell) MakePlan(have, want *Config, opts PlanOptions) *Plan {
 				return sh.mkdir(tg.Path())
 			}})
 		}
+		if keys := diffValues(h.Parameters, w.Parameters); len(keys) > 0 {
+			hv, wv := h.Parameters, w.Parameters
+			creates = append(creates, Step{Op: "change", Path: "/" + w.Fabric + "/" + w.WWN, What: valuesWhat("parameters", ok, keys, wv), do: func(context.Context) error {
+				return sh.setValues(path.Join(tg.Path(), "param"), hv, wv)
+			}})
+		}
 		d, c := sh.tpgSteps(tg, h, w, recreated, opts)
 		deletes = append(deletes, d...)
 		creates = append(creates, c...)
