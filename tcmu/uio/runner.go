@@ -110,8 +110,18 @@ func heldMinors(fdDir, devDir string) ([]int, error) {
 		if err != nil {
 			continue // closed meanwhile
 		}
+		// A tcmu-runner in a chroot or a container shows its devices under
+		// its own root ("/srv/root/dev/uio0" seen from outside): the
+		// device directory's last element and the name decide.
 		base, ok := strings.CutPrefix(target, prefix)
-		if !ok || strings.Contains(base, "/") {
+		if !ok {
+			dir, name := filepath.Split(target)
+			if filepath.Base(filepath.Clean(dir)) != filepath.Base(filepath.Clean(devDir)) {
+				continue
+			}
+			base = name
+		}
+		if strings.Contains(base, "/") {
 			continue
 		}
 		if minor, ok := minorOf(base); ok {

@@ -33,6 +33,7 @@ func TestFindRunners(t *testing.T) {
 	mk("812", "tcmu-runner\n", map[string]string{
 		"0": "/dev/null", "3": "socket:[1234]", "7": "/dev/uio2", "8": "/dev/uio0",
 		"9": "/dev/uio0", "10": "/dev/uio12", "11": "/dev/uioX", "12": "/dev/sub/uio5", "13": "/devx/uio6",
+		"14": "/srv/debian/dev/uio7", // a tcmu-runner in a chroot, seen from outside
 	})
 	mk("90", "tcmu-runner\n", map[string]string{"0": "/dev/null"})
 	mk("91", "bash\n", map[string]string{"3": "/dev/uio1"})
@@ -50,7 +51,7 @@ func TestFindRunners(t *testing.T) {
 	if len(rs[0].Minors) != 0 || rs[0].Err != nil {
 		t.Errorf("pid 90: %+v", rs[0])
 	}
-	if !equalInts(rs[1].Minors, []int{0, 2, 12}) {
+	if !equalInts(rs[1].Minors, []int{0, 2, 7, 12}) {
 		t.Errorf("pid 812 holds %v", rs[1].Minors)
 	}
 	if r, ok := HeldBy(rs, 12); !ok || r.PID != 812 {
@@ -59,7 +60,7 @@ func TestFindRunners(t *testing.T) {
 	if _, ok := HeldBy(rs, 1); ok {
 		t.Error("uio1 (held by bash) reported as held by tcmu-runner")
 	}
-	if s := rs[1].String(); s != "tcmu-runner (pid 812) holds uio0, uio2, uio12" {
+	if s := rs[1].String(); s != "tcmu-runner (pid 812) holds uio0, uio2, uio7, uio12" {
 		t.Errorf("String() = %q", s)
 	}
 	if s := rs[0].String(); s != "tcmu-runner (pid 90) holds no uio device" {
