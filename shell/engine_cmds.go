@@ -186,6 +186,14 @@ func cmdWorkload(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	if sh.env.Engine == nil {
 		return errNoEngine
 	}
+	// A one-shot `workload` runs in a process that served nothing yet: an
+	// engine in this process serves the LUN's user backstore first (a no-op
+	// when it already does), as a user expects `workload` to just work.
+	if n.lun.Linked && n.lun.Storage.Plugin == "user" && sh.env.Engine.InProcess() {
+		if err := sh.env.Engine.Serve(ctx, n.lun.Storage.Path()); err != nil {
+			return fmt.Errorf("workload on %s: serving %s: %w", n.path, n.lun.Storage.Name, err)
+		}
+	}
 	spec := engine.WorkloadSpec{RW: a.Str("rw"), BlockSize: int(bs), QueueDepth: int(a.Int("qd", 1)),
 		Duration: d, Count: a.Int("count", 0), Verify: a.Bool("verify")}
 	res, err := sh.env.Engine.Workload(ctx, n.lun.Path(), spec)
