@@ -498,3 +498,22 @@ func TestIdentityFromAttributes(t *testing.T) {
 		t.Errorf("VPD 0x80 serial %q, want %q", got, spec.UnitSerial)
 	}
 }
+
+// TestAutoServeAtStartUp: with AutoServe, the user backstores that the
+// persisted simulated state already has are served when the engine
+// starts (the daemon after a restart), those of other subtypes are not.
+func TestAutoServeAtStartUp(t *testing.T) {
+	e := newEnv(t, engine.Options{})
+	so := e.userBackstore("old", "ram/", 8*mib)
+	e.userBackstore("foreign", "qcow/x", 8*mib)
+	e.close()
+
+	e.open(engine.Options{AutoServe: true})
+	st, err := e.eng.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0].ConfigPath != so.Path() || !st[0].Up {
+		t.Fatalf("served at start-up: %+v", st)
+	}
+}
