@@ -1,8 +1,11 @@
 package tcmu
 
 import (
+	"cmp"
 	"math/bits"
 	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -29,15 +32,23 @@ type Stats struct {
 	shards   []statShard
 	ringSize uint64
 
-	inFlight, inFlightMax         atomic.Int64
-	dataInFlight, dataInFlightMax atomic.Int64
-	ringBytes, ringBytesMax       atomic.Uint64
-	badEntries                    atomic.Uint64
-	unknownOps                    atomic.Uint64
-	tmrs                          [8]atomic.Uint64 // by TMR type; index 0 also counts types beyond 7
-
-	recentNext atomic.Uint64
-	recent     [recentLogSize]recentSlot
+	// Written only by the ring goroutine, on their own cache line: a
+	// counter that the ring goroutine and the workers both modified would
+	// move between cores on every command. In-flight values are derived:
+	// commands from the busy slots, bytes as taken minus completed.
+	_                       [64]byte
+	takenBytes              atomic.Uint64
+	inFlightMax             atomic.Int64
+	dataInFlightMax         atomic.Int64
+	takenLocal              uint64 // ring goroutine only
+	inFlightMaxLoc          int64  // ring goroutine only
+	dataMaxLocal            int64  // ring goroutine only
+	_                       [64]byte
+	busySlots               func() int // commands in flight now
+	ringBytes, ringBytesMax atomic.Uint64
+	badEntries              atomic.Uint64
+	unknownOps              atomic.Uint64
+	tmrs                    [8]atomic.Uint64 // by TMR type; index 0 also counts types beyond 7
 }
 
 // statShard is written by a subset of the workers; padded so that two
@@ -48,25 +59,24 @@ type statShard struct {
 	latency   [latencyBuckets]atomic.Uint64
 	latMax    atomic.Int64
 	senseKeys [16]atomic.Uint64
-	_         [64]byte
-}
+	doneBytes atomic.Uint64
 
-// recentSlot is one entry of the recent-commands log, guarded by a
-// sequence number: odd while being written, so a reader can tell a torn
-// read and skip it.
-type recentSlot struct {
-	seq       atomic.Uint64
-	opcode    atomic.Uint32
-	status    atomic.Uint32
-	lba       atomic.Uint64
-	length    atomic.Uint64
-	latency   atomic.Int64
-	completed atomic.Int64
+	// The shard's part of the recent-commands log. A mutex costs two
+	// atomic operations where storing each field atomically would cost
+	// eight; the workers of one shard rarely meet, and Snapshot holds it
+	// only to copy a few dozen entries.
+	recentMu   sync.Mutex
+	recent     []RecentCommand // ring buffer
+	recentNext uint64
+	_          [64]byte
 }
 
 func newStats(queueDepth int) *Stats {
-	n := min(queueDepth, 2*runtime.GOMAXPROCS(0), 16)
-	s := &Stats{shards: make([]statShard, max(n, 1))}
+	n := max(min(queueDepth, 2*runtime.GOMAXPROCS(0), 16), 1)
+	s := &Stats{shards: make([]statShard, n)}
+	for i := range s.shards {
+		s.shards[i].recent = make([]RecentCommand, (recentLogSize+n-1)/n)
+	}
 	s.enabled.Store(true)
 	return s
 }
@@ -90,46 +100,77 @@ func storeMax[T int64 | uint64](m interface {
 	}
 }
 
-// takeCommand accounts a command taken from the ring.
-func (s *Stats) takeCommand(dataBytes uint64) {
-	storeMax(&s.inFlightMax, s.inFlight.Add(1))
-	storeMax(&s.dataInFlightMax, s.dataInFlight.Add(int64(dataBytes)))
+// takeCommand accounts a command taken from the ring; busy is the number
+// of commands in flight with it. Ring goroutine only.
+func (s *Stats) takeCommand(dataBytes uint64, busy int) {
+	s.takenLocal += dataBytes
+	s.takenBytes.Store(s.takenLocal)
+	if int64(busy) > s.inFlightMaxLoc {
+		s.inFlightMaxLoc = int64(busy)
+		s.inFlightMax.Store(int64(busy))
+	}
+	if cur := int64(s.takenLocal - s.doneBytes()); cur > s.dataMaxLocal {
+		s.dataMaxLocal = cur
+		s.dataInFlightMax.Store(cur)
+	}
 }
 
-// complete accounts a command answered after latency ns.
-func (s *Stats) complete(shard int, sl *slot, latency int64) {
-	s.inFlight.Add(-1)
-	s.dataInFlight.Add(-int64(sl.dataBytes))
-	sh := &s.shards[shard%len(s.shards)]
-	var op byte
+// doneBytes is the data of the commands completed (with statistics on).
+func (s *Stats) doneBytes() uint64 {
+	var done uint64
+	for i := range s.shards {
+		done += s.shards[i].doneBytes.Load()
+	}
+	return done
+}
+
+// completion is what statistics keep of a command, copied out of its slot
+// before the slot is reused.
+type completion struct {
+	opcode, status, senseKey byte
+	lba, dataBytes           uint64
+	start, end               int64
+}
+
+func (c *completion) fill(sl *slot, end int64) {
+	*c = completion{status: sl.cmd.Status, dataBytes: sl.dataBytes, start: sl.start, end: end}
 	if len(sl.cmd.CDB) > 0 {
-		op = sl.cmd.CDB[0]
+		c.opcode = sl.cmd.CDB[0]
+		c.lba = cdbLBA(sl.cmd.CDB)
 	}
+	if c.status == 0x02 {
+		c.senseKey = senseKey(sl.cmd.Sense[:min(max(sl.cmd.SenseLen, 0), len(sl.cmd.Sense))])
+	}
+}
+
+// complete accounts a command answered.
+func (s *Stats) complete(shard int, c *completion) {
+	sh := &s.shards[shard%len(s.shards)]
+	sh.doneBytes.Add(c.dataBytes)
+	op := c.opcode
 	sh.commands[op].Add(1)
-	if sl.dataBytes > 0 {
-		sh.bytes[op].Add(sl.dataBytes)
+	if c.dataBytes > 0 {
+		sh.bytes[op].Add(c.dataBytes)
 	}
-	if latency < 0 {
-		latency = 0
-	}
+	latency := max(c.end-c.start, 0)
 	sh.latency[bits.Len64(uint64(latency))].Add(1)
 	if latency > sh.latMax.Load() {
 		storeMax(&sh.latMax, latency)
 	}
-	if sl.cmd.Status == 0x02 {
-		sh.senseKeys[senseKey(sl.cmd.Sense[:min(max(sl.cmd.SenseLen, 0), len(sl.cmd.Sense))])].Add(1)
+	if c.status == 0x02 {
+		sh.senseKeys[c.senseKey].Add(1)
 	}
 
-	n := s.recentNext.Add(1) - 1
-	r := &s.recent[n%recentLogSize]
-	r.seq.Store(2*n + 1)
-	r.opcode.Store(uint32(op))
-	r.status.Store(uint32(sl.cmd.Status))
-	r.lba.Store(cdbLBA(sl.cmd.CDB))
-	r.length.Store(sl.dataBytes)
-	r.latency.Store(latency)
-	r.completed.Store(sl.start + latency)
-	r.seq.Store(2*n + 2)
+	sh.recentMu.Lock()
+	r := &sh.recent[sh.recentNext%uint64(len(sh.recent))]
+	sh.recentNext++
+	r.Opcode = op
+	r.Status = c.status
+	r.LBA = c.lba
+	r.Length = c.dataBytes
+	r.Latency = time.Duration(latency)
+	r.finished = c.end
+	sh.recentMu.Unlock()
 }
 
 func (s *Stats) countTMR(t TMREntry) {
@@ -158,6 +199,7 @@ type RecentCommand struct {
 	Latency  time.Duration
 	Status   byte
 	Finished time.Time
+	finished int64 // nanotime
 }
 
 // Snapshot is a copy of a Ring's statistics at one moment (each counter is
@@ -168,7 +210,8 @@ type Snapshot struct {
 	Bytes    uint64
 	ByOpcode []OpcodeStats // opcodes seen, in opcode order
 
-	// Latency is measured from taking the entry to writing its completion.
+	// Latency is measured from the ring goroutine finding the entry (one
+	// clock read per look at cmd_head) to writing its completion.
 	LatencyBuckets [latencyBuckets]uint64 // bucket b: [2^(b-1), 2^b) ns
 	P50, P99, Max  time.Duration
 
@@ -188,9 +231,7 @@ type Snapshot struct {
 func (s *Stats) Snapshot() Snapshot {
 	snap := Snapshot{
 		Enabled:              s.enabled.Load(),
-		InFlight:             s.inFlight.Load(),
 		InFlightMax:          s.inFlightMax.Load(),
-		DataBytesInFlight:    s.dataInFlight.Load(),
 		DataBytesInFlightMax: s.dataInFlightMax.Load(),
 		RingBytes:            s.ringBytes.Load(),
 		RingBytesMax:         s.ringBytesMax.Load(),
@@ -201,6 +242,13 @@ func (s *Stats) Snapshot() Snapshot {
 	for i := range s.tmrs {
 		snap.TMRs[i] = s.tmrs[i].Load()
 	}
+	if s.busySlots != nil {
+		snap.InFlight = int64(s.busySlots())
+	}
+	// Completed first, then taken: a command taken in between shows as
+	// in flight rather than the sum going negative.
+	done := s.doneBytes()
+	snap.DataBytesInFlight = int64(s.takenBytes.Load() - done)
 	var cmds, byts [256]uint64
 	var maxLat int64
 	for i := range s.shards {
@@ -229,29 +277,21 @@ func (s *Stats) Snapshot() Snapshot {
 	snap.P50 = min(bucketQuantile(&snap.LatencyBuckets, 0.50), snap.Max)
 	snap.P99 = min(bucketQuantile(&snap.LatencyBuckets, 0.99), snap.Max)
 
-	next := s.recentNext.Load()
-	first := uint64(0)
-	if next > recentLogSize {
-		first = next - recentLogSize
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.recentMu.Lock()
+		n := min(sh.recentNext, uint64(len(sh.recent)))
+		for j := sh.recentNext - n; j < sh.recentNext; j++ {
+			snap.Recent = append(snap.Recent, sh.recent[j%uint64(len(sh.recent))])
+		}
+		sh.recentMu.Unlock()
 	}
-	for n := first; n < next; n++ {
-		r := &s.recent[n%recentLogSize]
-		seq := r.seq.Load()
-		if seq != 2*n+2 {
-			continue // being written, or already overwritten by a newer command
-		}
-		rc := RecentCommand{
-			Opcode:   byte(r.opcode.Load()),
-			Status:   byte(r.status.Load()),
-			LBA:      r.lba.Load(),
-			Length:   r.length.Load(),
-			Latency:  time.Duration(r.latency.Load()),
-			Finished: epoch.Add(time.Duration(r.completed.Load())),
-		}
-		if r.seq.Load() != seq {
-			continue
-		}
-		snap.Recent = append(snap.Recent, rc)
+	slices.SortFunc(snap.Recent, func(a, b RecentCommand) int { return cmp.Compare(a.finished, b.finished) })
+	if len(snap.Recent) > recentLogSize {
+		snap.Recent = snap.Recent[len(snap.Recent)-recentLogSize:]
+	}
+	for i := range snap.Recent {
+		snap.Recent[i].Finished = epoch.Add(time.Duration(snap.Recent[i].finished))
 	}
 	return snap
 }

@@ -137,9 +137,11 @@ type pending struct {
 	res    Result
 	// removed: answered because the device went away, not by userspace.
 	removed bool
-	done    chan struct{}
-	wake    chan struct{}
-	timer   *time.Timer
+	// failedQueued: answered while waiting for space, never in the ring.
+	failedQueued bool
+	done         chan struct{}
+	wake         chan struct{}
+	timer        *time.Timer
 }
 
 // Dev is one simulated TCMU device: the kernel's side of its ring.
@@ -379,6 +381,7 @@ func (d *Dev) putPendingLocked(p *pending) {
 	p.req = nil
 	p.state = stateIdle
 	p.removed = false
+	p.failedQueued = false
 	p.blocks = p.blocks[:0]
 	d.pool = append(d.pool, p)
 }
@@ -475,8 +478,7 @@ func (d *Dev) Submit(ctx context.Context, req *Request) (Result, error) {
 	}
 	p.timer.Stop()
 	d.mu.Lock()
-	switch p.state {
-	case stateQueued: // timed out or cancelled while waiting for space
+	if p.state == stateQueued { // timed out or cancelled while waiting for space
 		d.removeQueuedLocked(p)
 		d.putPendingLocked(p)
 		d.counters.QfullTimeouts++
@@ -486,8 +488,14 @@ func (d *Dev) Submit(ctx context.Context, req *Request) (Result, error) {
 		}
 		res.Status = scsi.StatusTaskSetFull
 		return res, nil
-	case stateFinished: // failed while queued (device blocked or removed)
-		<-p.wake
+	}
+	// Woken, or timed out just as it was woken: the wake may still be in
+	// the channel.
+	select {
+	case <-p.wake:
+	default:
+	}
+	if p.failedQueued { // failed while queued (device blocked, broken or removed)
 		res = p.res
 		removed := p.removed
 		d.putPendingLocked(p)
@@ -497,12 +505,9 @@ func (d *Dev) Submit(ctx context.Context, req *Request) (Result, error) {
 		}
 		return res, nil
 	}
-	// In the ring now; the wake may still be in the channel.
+	// Placed in the ring (and perhaps already completed: awaitRing
+	// collects its answer).
 	d.mu.Unlock()
-	select {
-	case <-p.wake:
-	default:
-	}
 	return d.awaitRing(ctx, p)
 }
 
@@ -739,6 +744,7 @@ func (d *Dev) runQfullLocked() bool {
 				kernelSense(&p.res, scsi.StatusCheckCondition, keyNotReady, ascLUCommFailure, 0)
 			}
 			p.state = stateFinished
+			p.failedQueued = true
 		} else {
 			if !d.spaceLocked(p) {
 				break
