@@ -101,7 +101,7 @@ type slot struct {
 	done      bool // in-order completion: answered, waiting for its turn; guarded by complMu
 	dataInLen int
 	dataBytes uint64
-	start     int64
+	start     atomic.Int64 // nanotime when taken; 0 = not stamped yet
 	statsOn   bool
 }
 
@@ -329,9 +329,13 @@ func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
 		r.prepare(s, entry)
 		r.push(record{off: off, length: n, isCmd: true, slot: s})
 		if s.failed {
+			r.stampStart(s)
 			r.complete(s, 0)
 		} else {
 			r.work <- s
+			// The clock is read once the worker has the command, so
+			// that reading it does not delay the command.
+			r.stampStart(s)
 		}
 	case OpTMR:
 		r.taskManagement(TMREntry(entry))
@@ -348,6 +352,18 @@ func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
 	r.parse = (off + n) % r.size
 	r.parsePos.Store(r.parse)
 	return moved, nil
+}
+
+// stampStart records when s was taken. Commands found in one look at the
+// head share one clock read.
+func (r *Ring) stampStart(s *slot) {
+	if !s.statsOn {
+		return
+	}
+	if r.batchStart == 0 {
+		r.batchStart = nanotime()
+	}
+	s.start.Store(r.batchStart)
 }
 
 // waitFIFOSpace waits until the record queue has room for one more entry.
@@ -417,12 +433,7 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 	s.id = entry.CmdID()
 	r.idToSlot[s.id] = uint16(s.index + 1)
 	s.statsOn = r.stats.enabled.Load()
-	if s.statsOn {
-		if r.batchStart == 0 {
-			r.batchStart = nanotime()
-		}
-		s.start = r.batchStart
-	}
+	s.start.Store(0)
 
 	req := CmdRequest(entry)
 	regionLen := uint64(len(r.region))
@@ -545,7 +556,7 @@ func (r *Ring) complete(s *slot, shard int) {
 	statsOn := s.statsOn
 	var c completion
 	if statsOn {
-		c.fill(s, nanotime())
+		c.fill(s)
 	}
 	r.complMu.Lock()
 	if r.ooo {
@@ -579,6 +590,12 @@ func (r *Ring) complete(s *slot, shard int) {
 	}
 	_ = r.dev.Notify()
 	if statsOn {
+		// Read after the kernel was told, off the command's path: the
+		// latency runs until the kernel knows of the completion.
+		c.end = nanotime()
+		if c.start == 0 {
+			c.start = c.end // completed before the ring goroutine stamped it
+		}
 		r.stats.complete(shard, &c)
 	}
 }

@@ -132,8 +132,8 @@ type completion struct {
 	start, end               int64
 }
 
-func (c *completion) fill(sl *slot, end int64) {
-	*c = completion{status: sl.cmd.Status, dataBytes: sl.dataBytes, start: sl.start, end: end}
+func (c *completion) fill(sl *slot) {
+	*c = completion{status: sl.cmd.Status, dataBytes: sl.dataBytes, start: sl.start.Load()}
 	if len(sl.cmd.CDB) > 0 {
 		c.opcode = sl.cmd.CDB[0]
 		c.lba = cdbLBA(sl.cmd.CDB)
@@ -210,8 +210,9 @@ type Snapshot struct {
 	Bytes    uint64
 	ByOpcode []OpcodeStats // opcodes seen, in opcode order
 
-	// Latency is measured from the ring goroutine finding the entry (one
-	// clock read per look at cmd_head) to writing its completion.
+	// Latency is measured from the ring goroutine taking the entry (one
+	// clock read per look at cmd_head) to the kernel being notified of its
+	// completion.
 	LatencyBuckets [latencyBuckets]uint64 // bucket b: [2^(b-1), 2^b) ns
 	P50, P99, Max  time.Duration
 

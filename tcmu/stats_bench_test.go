@@ -19,7 +19,8 @@ func BenchmarkStatsComplete(b *testing.B) {
 	var c completion
 	for b.Loop() {
 		st.takeCommand(4096, 1)
-		c.fill(s, 1500)
+		c.fill(s)
+		c.end = c.start + 1500
 		st.complete(0, &c)
 	}
 }
