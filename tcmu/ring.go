@@ -328,14 +328,13 @@ func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
 		}
 		r.prepare(s, entry)
 		r.push(record{off: off, length: n, isCmd: true, slot: s})
+		// Stamped before the handoff: a fast handler could otherwise
+		// finish before the stamp.
+		r.stampStart(s)
 		if s.failed {
-			r.stampStart(s)
 			r.complete(s, 0)
 		} else {
 			r.work <- s
-			// The clock is read once the worker has the command, so
-			// that reading it does not delay the command.
-			r.stampStart(s)
 		}
 	case OpTMR:
 		r.taskManagement(TMREntry(entry))
@@ -557,6 +556,7 @@ func (r *Ring) complete(s *slot, shard int) {
 	var c completion
 	if statsOn {
 		c.fill(s)
+		c.end = nanotime()
 	}
 	r.complMu.Lock()
 	if r.ooo {
@@ -590,12 +590,6 @@ func (r *Ring) complete(s *slot, shard int) {
 	}
 	_ = r.dev.Notify()
 	if statsOn {
-		// Read after the kernel was told, off the command's path: the
-		// latency runs until the kernel knows of the completion.
-		c.end = nanotime()
-		if c.start == 0 {
-			c.start = c.end // completed before the ring goroutine stamped it
-		}
 		r.stats.complete(shard, &c)
 	}
 }

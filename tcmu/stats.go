@@ -211,8 +211,7 @@ type Snapshot struct {
 	ByOpcode []OpcodeStats // opcodes seen, in opcode order
 
 	// Latency is measured from the ring goroutine taking the entry (one
-	// clock read per look at cmd_head) to the kernel being notified of its
-	// completion.
+	// clock read per look at cmd_head) to the worker having its answer.
 	LatencyBuckets [latencyBuckets]uint64 // bucket b: [2^(b-1), 2^b) ns
 	P50, P99, Max  time.Duration
 
