@@ -329,6 +329,8 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 		} else if err := sh.env.Engine.Serve(ctx, so.Path()); err != nil {
 			_ = sh.env.LIO.DeleteStorageObject(so)
 			return so, "", fmt.Errorf("serve %s: %w", spec.Name, err)
+		} else if sh.env.Engine.InProcess() {
+			fmt.Fprintf(sh.opts.Err, "note: %s is served by this tcmsh process and stops being served when it exits; run `tcmsh serve` to keep user backstores served\n", spec.Name)
 		}
 	}
 	return so, msg, nil

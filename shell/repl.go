@@ -13,6 +13,8 @@ import (
 
 	prompt "github.com/elk-language/go-prompt"
 	pstrings "github.com/elk-language/go-prompt/strings"
+
+	"github.com/tcmsh/tcmsh/configfs"
 )
 
 // BatchOptions configure RunBatch.
@@ -127,6 +129,7 @@ func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) er
 	if reader == nil {
 		reader = &goPrompt{history: hist, color: sh.opts.Color}
 	}
+	warnedExit := false
 	handle := func(line string) bool {
 		if strings.TrimSpace(line) == "" {
 			return false
@@ -138,6 +141,16 @@ func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) er
 		stop()
 		switch {
 		case errors.Is(err, ErrExit):
+			// LUNs served by this process go down with it: say which, and
+			// leave only on a second exit.
+			if !warnedExit {
+				if busy := sh.servedInUse(); len(busy) > 0 {
+					warnedExit = true
+					fmt.Fprintf(sh.opts.Err, "%s served by this tcmsh process and exported; leaving takes %s down.\nType exit again to leave anyway, or run `tcmsh serve` to keep them served.\n",
+						strings.Join(busy, ", "), pronoun(len(busy)))
+					return false
+				}
+			}
 			return true
 		case interrupted || errors.Is(err, context.Canceled):
 			fmt.Fprintln(sh.opts.Err, "interrupted")
@@ -242,4 +255,35 @@ func (g *goPrompt) Loop(prefix func() string, complete func(string) []Suggestion
 	p := prompt.New(func(line string) { exit = handle(line) }, opts...)
 	p.Run()
 	return nil
+}
+
+// servedInUse lists the user backstores this process's engine serves that
+// are exported through a LUN, for the exit question.
+func (sh *Shell) servedInUse() []string {
+	eng := sh.env.Engine
+	if eng == nil || !eng.InProcess() {
+		return nil
+	}
+	stats, err := eng.Stats(context.Background())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, st := range stats {
+		so, ok := configfs.StorageObjectAt(st.ConfigPath)
+		if !ok {
+			continue
+		}
+		if luns, err := sh.env.LIO.LUNsOf(so); err == nil && len(luns) > 0 {
+			out = append(out, st.Path)
+		}
+	}
+	return out
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
