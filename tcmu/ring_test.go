@@ -478,6 +478,10 @@ func TestCleanStopCompletesInFlight(t *testing.T) {
 	for range lbas {
 		<-g.arrived
 	}
+	if s := r.Stats().Snapshot(); s.InFlight != 6 || s.InFlightMax != 6 || s.DataBytesInFlight != 6*4096 || s.DataBytesInFlightMax != 6*4096 {
+		t.Errorf("with 6 commands in the handler: in flight %d (max %d), data %d (max %d)",
+			s.InFlight, s.InFlightMax, s.DataBytesInFlight, s.DataBytesInFlightMax)
+	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 	select {

@@ -75,7 +75,10 @@ func newStats(queueDepth int) *Stats {
 	n := max(min(queueDepth, 2*runtime.GOMAXPROCS(0), 16), 1)
 	s := &Stats{shards: make([]statShard, n)}
 	for i := range s.shards {
-		s.shards[i].recent = make([]RecentCommand, (recentLogSize+n-1)/n)
+		// Each shard keeps a full log: workers do not spread evenly over
+		// shards, and the newest recentLogSize commands overall are then
+		// always among the shards' newest.
+		s.shards[i].recent = make([]RecentCommand, recentLogSize)
 	}
 	s.enabled.Store(true)
 	return s
