@@ -39,6 +39,7 @@ type Caps struct {
 	WriteZeroes bool // implements ZeroWriter efficiently
 	FUA         bool // implements FUAWriter
 	ReadOnly    bool // writes fail; advertise write protect
+	Mapping     bool // implements Mapper (GET LBA STATUS can report holes)
 	// UnmapGranularity is the preferred unmap alignment in bytes (0: any).
 	UnmapGranularity int64
 }
@@ -46,6 +47,17 @@ type Caps struct {
 // Unmapper deallocates a byte range (UNMAP, WRITE SAME with UNMAP).
 type Unmapper interface {
 	Unmap(off, length int64) error
+}
+
+// Mapper tells mapped (allocated) byte ranges from deallocated ones, for
+// GET LBA STATUS.
+type Mapper interface {
+	// MappedExtent reports whether the byte at off (0 <= off < Size) is
+	// mapped, and the length of the run from off, at most up to Size, over
+	// which that stays so. The run may end before the state changes (the
+	// next call then reports the same state), but it is never empty. A
+	// range whose mapping cannot be told is reported mapped.
+	MappedExtent(off int64) (mapped bool, length int64, err error)
 }
 
 // ZeroWriter writes zeroes to a byte range without a data buffer.

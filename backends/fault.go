@@ -309,6 +309,20 @@ func (b *faultBackend) WriteZeroes(off, length int64) error {
 	return z.WriteZeroes(off, length)
 }
 
+// MappedExtent passes through to the inner backend, without delays or
+// failures: it reads no data. Without an inner Mapper everything is mapped
+// (and Caps, the inner backend's, does not claim Mapping).
+func (b *faultBackend) MappedExtent(off int64) (bool, int64, error) {
+	if m, ok := b.inner.(Mapper); ok {
+		return m.MappedExtent(off)
+	}
+	size := b.inner.Size()
+	if off < 0 || off >= size {
+		return false, 0, checkRange(off, 1, size)
+	}
+	return true, size - off, nil
+}
+
 func (b *faultBackend) Flush() error {
 	if b.cfg.readonly {
 		return nil

@@ -165,9 +165,10 @@ type fileSyscalls struct {
 	fdatasync func(fd int) error
 	pwritev2  func(fd int, p []byte, off int64, flags int) (int, error)
 	fallocate func(fd int, mode uint32, off, length int64) error
+	seek      func(fd int, off int64, whence int) (int64, error)
 }
 
-var realSyscalls = fileSyscalls{fdatasync: unix.Fdatasync, pwritev2: pwritev2, fallocate: unix.Fallocate}
+var realSyscalls = fileSyscalls{fdatasync: unix.Fdatasync, pwritev2: pwritev2, fallocate: unix.Fallocate, seek: unix.Seek}
 
 // pwritev2 writes one buffer; the iovec list is built here, behind a direct
 // call, so that it stays on the stack.
@@ -193,6 +194,7 @@ type fileBackend struct {
 	sys      fileSyscalls
 	size     atomic.Int64
 	canPunch bool  // PUNCH_HOLE probed at open
+	canSeek  bool  // SEEK_DATA/SEEK_HOLE probed at open
 	fsBlock  int64 // the file system's block size, the unmap granularity
 	resizeMu sync.Mutex
 	// learned at run time, from the first EOPNOTSUPP:
@@ -274,11 +276,59 @@ func setupFile(f *os.File, c fileConfig, created bool, size int64, blockSize uin
 		// data but fails the same way as a real punch would.
 		b.canPunch = sys.fallocate(b.fd, punchHole, size, int64(blockSize)) == nil
 	}
+	b.canSeek = b.probeSeek()
 	return b, nil
 }
 
+// probeSeek reports whether the file system answers SEEK_DATA: ENXIO (no
+// data at or after the offset) is an answer too.
+func (b *fileBackend) probeSeek() bool {
+	if b.sys.seek == nil {
+		return false
+	}
+	_, err := b.sys.seek(b.fd, 0, unix.SEEK_DATA)
+	return err == nil || errors.Is(err, syscall.ENXIO)
+}
+
+// MappedExtent finds data and holes with SEEK_DATA and SEEK_HOLE. Where
+// the file system cannot tell, everything is mapped. The seeks move the
+// file offset, which no other I/O here uses (pread, pwrite).
+func (b *fileBackend) MappedExtent(off int64) (bool, int64, error) {
+	size := b.size.Load()
+	if off < 0 || off >= size {
+		return false, 0, checkRange(off, 1, size)
+	}
+	if !b.canSeek {
+		return true, size - off, nil
+	}
+	data, err := b.sys.seek(b.fd, off, unix.SEEK_DATA)
+	switch {
+	case errors.Is(err, syscall.ENXIO):
+		// No data from off to the end of the file.
+		return false, size - off, nil
+	case errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EOPNOTSUPP):
+		return true, size - off, nil
+	case err != nil:
+		return false, 0, fmt.Errorf("seek data at offset %d: %w", off, err)
+	case data > off:
+		return false, min(data, size) - off, nil
+	}
+	hole, err := b.sys.seek(b.fd, off, unix.SEEK_HOLE)
+	switch {
+	case errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EOPNOTSUPP):
+		return true, size - off, nil
+	case err != nil:
+		return false, 0, fmt.Errorf("seek hole at offset %d: %w", off, err)
+	case hole <= off:
+		// The data just became a hole (a concurrent unmap): say so for
+		// the least that can be told.
+		return true, 1, nil
+	}
+	return true, min(hole, size) - off, nil
+}
+
 func (b *fileBackend) Caps() Caps {
-	caps := Caps{ReadOnly: b.cfg.readonly}
+	caps := Caps{ReadOnly: b.cfg.readonly, Mapping: b.canSeek}
 	if !b.cfg.readonly {
 		caps.FUA = true
 		caps.Unmap = b.canPunch

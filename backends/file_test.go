@@ -20,6 +20,7 @@ type countingSyscalls struct {
 	fdatasyncs, pwrites, dsyncPwrites, fallocates atomic.Int64
 	refusePwritev2                                bool
 	refuseFallocate                               func(mode uint32) bool
+	refuseSeek                                    bool // SEEK_DATA/SEEK_HOLE fail with EINVAL
 }
 
 func (c *countingSyscalls) syscalls() fileSyscalls {
@@ -44,6 +45,12 @@ func (c *countingSyscalls) syscalls() fileSyscalls {
 				return syscall.EOPNOTSUPP
 			}
 			return unix.Fallocate(fd, mode, off, length)
+		},
+		seek: func(fd int, off int64, whence int) (int64, error) {
+			if c.refuseSeek && (whence == unix.SEEK_DATA || whence == unix.SEEK_HOLE) {
+				return 0, syscall.EINVAL
+			}
+			return unix.Seek(fd, off, whence)
 		},
 	}
 }

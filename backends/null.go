@@ -82,12 +82,22 @@ func (b *nullBackend) WriteZeroes(off, length int64) error {
 	return checkRange(off, length, b.size.Load())
 }
 
+// MappedExtent reports everything deallocated: nothing is stored, and
+// reads return zeroes as unmapped blocks do.
+func (b *nullBackend) MappedExtent(off int64) (bool, int64, error) {
+	size := b.size.Load()
+	if off < 0 || off >= size {
+		return false, 0, checkRange(off, 1, size)
+	}
+	return false, size - off, nil
+}
+
 func (b *nullBackend) Flush() error { return nil }
 func (b *nullBackend) Size() int64  { return b.size.Load() }
 func (b *nullBackend) Close() error { return nil }
 
 func (b *nullBackend) Caps() Caps {
-	return Caps{Unmap: true, UnmapZeroes: true, WriteZeroes: true, FUA: true}
+	return Caps{Unmap: true, UnmapZeroes: true, WriteZeroes: true, FUA: true, Mapping: true}
 }
 
 func (b *nullBackend) Resize(size int64) error {

@@ -299,6 +299,41 @@ func (b *ramBackend) release(t *ramTable, off, length int64) {
 	}
 }
 
+// ramExtentScan bounds the chunk slots one MappedExtent call looks at, so
+// that a query on a huge device stays short; the caller asks again.
+const ramExtentScan = 1 << 16
+
+// MappedExtent reports allocated chunks as mapped (a partly zeroed chunk
+// included) and chunks never written, or freed whole, as deallocated.
+func (b *ramBackend) MappedExtent(off int64) (bool, int64, error) {
+	size := b.size.Load()
+	if off < 0 || off >= size {
+		return false, 0, checkRange(off, 1, size)
+	}
+	t := b.table.Load()
+	allocated := func(index int64) bool {
+		slot := t.chunkSlot(index)
+		return slot != nil && slot.Load() != nil
+	}
+	first := off >> b.chunkShift
+	mapped := allocated(first)
+	lastChunk := (size - 1) >> b.chunkShift
+	index := first + 1
+	for scanned := 0; index <= lastChunk && scanned < ramExtentScan; scanned++ {
+		if !mapped && t.chunkSlot(index) == nil {
+			// No segment: all of it is deallocated.
+			index = (index/ramSegmentChunks + 1) * ramSegmentChunks
+			continue
+		}
+		if allocated(index) != mapped {
+			break
+		}
+		index++
+	}
+	end := min(index<<b.chunkShift, size)
+	return mapped, end - off, nil
+}
+
 func (b *ramBackend) Resize(size int64) error {
 	if size <= 0 {
 		return fmt.Errorf("resize to %d bytes: size must be positive", size)
@@ -328,7 +363,7 @@ func (b *ramBackend) Flush() error { return nil }
 func (b *ramBackend) Size() int64  { return b.size.Load() }
 
 func (b *ramBackend) Caps() Caps {
-	return Caps{Unmap: true, UnmapZeroes: true, WriteZeroes: true, FUA: true, UnmapGranularity: b.chunkSize}
+	return Caps{Unmap: true, UnmapZeroes: true, WriteZeroes: true, FUA: true, Mapping: true, UnmapGranularity: b.chunkSize}
 }
 
 // Close drops the table; the memory goes with the last reference.
