@@ -287,3 +287,14 @@ vm_boot() {
   set -e
   return "$rc"
 }
+
+# vm_host_step DIR NAME STEP ARGS...: runs the scenario's host-side script
+# DIR/NAME.host (when there is one) with STEP ARGS: `prepare OVERLAY` before
+# the boot (to add files to the guest), `check LOG TCMSH` after it (to
+# compare what the guest printed with something made on the host).
+vm_host_step() {
+  local dir=$1 name=$2
+  shift 2
+  [ -x "$dir/$name.host" ] || return 0
+  "$dir/$name.host" "$@"
+}
