@@ -88,6 +88,10 @@ for n in $ok; do
     pass "disk-$n" "$disk"
   else
     fail "disk-$n" "no block device for $n within 30 s"
+    for b in /sys/block/sd*; do
+      echo "    | $b: $(cat "$b/device/vendor" "$b/device/model" 2>&1 | tr '\n' ' ')"
+    done
+    dmesg | tail -n 20 | sed 's/^/    | /'
     continue
   fi
   check "size-$n" test "$(blockdev --getsize64 "$disk")" = $((SIZE_MB * 1048576))
