@@ -27,7 +27,16 @@ type memBackend struct {
 
 	// readHook, when set, runs before each read (outside the lock).
 	readHook func()
+
+	// dealloc marks the deallocated 512-byte sectors (nil: all mapped):
+	// Unmap sets them, writes clear them. extentHook, when set, answers
+	// MappedExtent instead.
+	dealloc    []bool
+	extentHook func(off int64) (bool, int64, error)
+	extents    int // MappedExtent calls
 }
+
+const memSector = 512
 
 func newMemBackend(size int64, caps backends.Caps) *memBackend {
 	return &memBackend{data: make([]byte, size), caps: caps}
@@ -75,7 +84,55 @@ func (m *memBackend) writeLocked(p []byte, off int64) (int, error) {
 	if !m.check("write", off, int64(len(p))) {
 		return 0, io.ErrShortWrite
 	}
+	m.setDealloc(off, int64(len(p)), false)
 	return copy(m.data[off:], p), nil
+}
+
+// setDealloc marks the sectors a range touches (mapping them) or covers
+// whole (deallocating them).
+func (m *memBackend) setDealloc(off, n int64, dealloc bool) {
+	if n <= 0 || (m.dealloc == nil && !dealloc) {
+		return
+	}
+	if m.dealloc == nil {
+		m.dealloc = make([]bool, (int64(len(m.data))+memSector-1)/memSector)
+	}
+	first, end := off/memSector, (off+n+memSector-1)/memSector
+	if dealloc {
+		first, end = (off+memSector-1)/memSector, (off+n)/memSector
+	}
+	for i := first; i < end; i++ {
+		m.dealloc[i] = dealloc
+	}
+}
+
+func (m *memBackend) MappedExtent(off int64) (bool, int64, error) {
+	m.mu.Lock()
+	m.extents++
+	if !m.caps.Mapping {
+		m.violations = append(m.violations, "MappedExtent without the mapping capability")
+	}
+	size := int64(len(m.data))
+	if off < 0 || off >= size {
+		m.violations = append(m.violations, fmt.Sprintf("MappedExtent off=%d beyond %d", off, size))
+		m.mu.Unlock()
+		return false, 0, backends.ErrOutOfRange
+	}
+	if hook := m.extentHook; hook != nil {
+		m.mu.Unlock()
+		return hook(off)
+	}
+	defer m.mu.Unlock()
+	if m.dealloc == nil {
+		return true, size - off, nil
+	}
+	i := off / memSector
+	state := m.dealloc[i]
+	j := i + 1
+	for j < int64(len(m.dealloc)) && m.dealloc[j] == state {
+		j++
+	}
+	return !state, min(j*memSector, size) - off, nil
 }
 
 func (m *memBackend) WriteAtFUA(p []byte, off int64) (int, error) {
@@ -110,6 +167,7 @@ func (m *memBackend) Unmap(off, n int64) error {
 	}
 	m.unmapped = append(m.unmapped, [2]int64{off, n})
 	clear(m.data[off : off+n])
+	m.setDealloc(off, n, true)
 	return nil
 }
 
@@ -127,6 +185,7 @@ func (m *memBackend) WriteZeroes(off, n int64) error {
 		return io.ErrShortWrite
 	}
 	clear(m.data[off : off+n])
+	m.setDealloc(off, n, false)
 	return nil
 }
 
@@ -136,6 +195,11 @@ func (m *memBackend) Resize(size int64) error {
 	grown := make([]byte, size)
 	copy(grown, m.data)
 	m.data = grown
+	if m.dealloc != nil {
+		d := make([]bool, (size+memSector-1)/memSector)
+		copy(d, m.dealloc)
+		m.dealloc = d
+	}
 	return nil
 }
 
@@ -170,4 +234,5 @@ var (
 	_ backends.ZeroWriter = (*memBackend)(nil)
 	_ backends.FUAWriter  = (*memBackend)(nil)
 	_ backends.Resizer    = (*memBackend)(nil)
+	_ backends.Mapper     = (*memBackend)(nil)
 )

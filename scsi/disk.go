@@ -72,6 +72,7 @@ type Disk struct {
 	unmapper   backends.Unmapper   // nil unless caps.Unmap
 	zeroWriter backends.ZeroWriter // nil unless caps.WriteZeroes
 	fuaWriter  backends.FUAWriter  // nil unless caps.FUA
+	mapper     backends.Mapper     // nil unless caps.Mapping and unmapper
 
 	blockSize  int64
 	blockShift uint
@@ -190,6 +191,15 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 		if f, ok := b.(backends.FUAWriter); ok {
 			d.fuaWriter = f
 		}
+	}
+	if d.caps.Mapping && d.unmapper != nil {
+		// Only a thin-provisioned disk (LBPME) reports deallocated
+		// blocks; a fully provisioned one has every block mapped.
+		m, ok := b.(backends.Mapper)
+		if !ok {
+			return nil, errors.New("scsi: backend claims mapping but does not implement MappedExtent")
+		}
+		d.mapper = m
 	}
 	d.writeCache.Store(cfg.WriteCache)
 	d.descSense.Store(cfg.DescriptorSense)

@@ -17,6 +17,7 @@ func FuzzExecute(f *testing.F) {
 	f.Add([]byte{opCompareAndWrite, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0}, make([]byte, 1024), uint16(4), byte(0), byte(5))
 	f.Add([]byte{opModeSelect6, 0x10, 0, 0, 24, 0}, []byte{0, 0, 0, 0, 8, 18, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, uint16(8), byte(0), byte(0))
 	f.Add([]byte{opWriteSame16, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0}, []byte{}, uint16(8), byte(1), byte(0))
+	f.Add([]byte{opServiceActionIn16, saGetLBAStatus, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0x48, 0, 0}, make([]byte, 72), uint16(40), byte(0x01), byte(0))
 	f.Add([]byte{opMaintenanceIn, saReportSupportedOpcodes, 0x80, 0, 0, 0, 0, 0, 4, 0, 0, 0}, make([]byte, 1024), uint16(1), byte(0), byte(0))
 	f.Fuzz(func(t *testing.T, cdb, data []byte, capacity uint16, capsBits, split byte) {
 		blockSizes := [...]uint32{512, 4096, 1024, 2048}
@@ -28,8 +29,18 @@ func FuzzExecute(f *testing.F) {
 			WriteZeroes: capsBits&0x04 != 0,
 			FUA:         capsBits&0x08 != 0,
 			ReadOnly:    capsBits&0x10 != 0,
+			Mapping:     true, // used only with Unmap
 		}
 		m := newMemBackend(blocks*int64(bs), caps)
+		if caps.Unmap {
+			// Some sectors deallocated, in a pattern split chooses, for
+			// GET LBA STATUS to describe.
+			for i := int64(0); i < blocks*int64(bs)/memSector; i++ {
+				if (i/3+int64(split))%4 == 0 {
+					m.setDealloc(i*memSector, memSector, true)
+				}
+			}
+		}
 		cfg := testConfig()
 		cfg.BlockSize = bs
 		cfg.WriteCache = capsBits&0x20 != 0

@@ -71,22 +71,117 @@ func (d *Disk) readCapacity16(cmd *Command, _ *initiatorState) senseData {
 	return good
 }
 
-// getLBAStatus reports every block from the requested one to the end as
-// mapped: the backend interface cannot tell which ranges are deallocated.
+// GET LBA STATUS parameter data: an 8-byte header, then 16-byte descriptors.
+const (
+	lbaStatusHeaderLen = 8
+	lbaStatusDescLen   = 16
+	// lbaStatusMaxQueries bounds the backend queries of one command; the
+	// descriptors then end where the queries did, and the initiator asks
+	// again from there.
+	lbaStatusMaxQueries = 4096
+	// lbaStatusMaxDescs bounds the descriptors of one answer (64 KiB).
+	lbaStatusMaxDescs = 4096
+)
+
+// Provisioning status of an LBA status descriptor.
+const (
+	provisionMapped      = 0x0
+	provisionDeallocated = 0x1
+)
+
+// getLBAStatus describes the blocks from the requested one on: with a
+// backend that can tell (a Mapper, on a thin-provisioned disk), as runs of
+// mapped and deallocated blocks, as many descriptors as the allocation
+// length holds; otherwise every block to the end as mapped.
 func (d *Disk) getLBAStatus(cmd *Command, _ *initiatorState) senseData {
 	lba := binary.BigEndian.Uint64(cmd.CDB[2:10])
-	alloc := int(binary.BigEndian.Uint32(cmd.CDB[10:14]))
+	alloc := int64(binary.BigEndian.Uint32(cmd.CDB[10:14]))
+	if d.mapper == nil {
+		blocks := d.blocks.Load()
+		if lba >= blocks {
+			return senseLBAOutOfRange
+		}
+		var buf [lbaStatusHeaderLen + lbaStatusDescLen]byte
+		putLBAStatus(buf[:], 1, 0, lba, blocks-lba, provisionMapped)
+		d.dataIn(cmd, buf[:], int(alloc))
+		return good
+	}
+	// A resize waits for this, so the capacity holds for the whole walk.
+	d.locks.rlockAll()
+	defer d.locks.runlockAll()
 	blocks := d.blocks.Load()
 	if lba >= blocks {
 		return senseLBAOutOfRange
 	}
-	var buf [24]byte
-	binary.BigEndian.PutUint32(buf[0:], uint32(len(buf)-4))
-	binary.BigEndian.PutUint64(buf[8:], lba)
-	binary.BigEndian.PutUint32(buf[16:], uint32(min(blocks-lba, 0xffffffff)))
-	buf[20] = 0x00 // mapped
-	d.dataIn(cmd, buf[:], alloc)
+	room := min(alloc, int64(totalLen(cmd.Data)))
+	maxDescs := int(min(max((room-lbaStatusHeaderLen)/lbaStatusDescLen, 1), lbaStatusMaxDescs))
+	buf := make([]byte, lbaStatusHeaderLen+maxDescs*lbaStatusDescLen)
+	n := 0                  // descriptors done, the last one possibly still growing
+	var start, count uint64 // the last descriptor
+	var status byte
+	pos := lba
+	for queries := 0; pos < blocks && queries < lbaStatusMaxQueries; queries++ {
+		mapped, run, err := d.blockExtent(pos, blocks)
+		if err != nil {
+			return mapBackendError(err, senseUnrecoveredReadError, pos)
+		}
+		st := byte(provisionDeallocated)
+		if mapped {
+			st = provisionMapped
+		}
+		for run > 0 {
+			if n > 0 && st == status && count < 0xffffffff {
+				k := min(run, 0xffffffff-count)
+				count += k
+				run -= k
+				pos += k
+				putLBAStatus(buf, n, n-1, start, count, status)
+				continue
+			}
+			if n == maxDescs {
+				break
+			}
+			start, count, status = pos, 0, st
+			n++
+		}
+		if run > 0 {
+			break // no room for another descriptor
+		}
+	}
+	d.dataIn(cmd, buf[:lbaStatusHeaderLen+n*lbaStatusDescLen], int(alloc))
 	return good
+}
+
+// putLBAStatus writes descriptor i of n into GET LBA STATUS parameter data,
+// and the parameter data length for n descriptors.
+func putLBAStatus(buf []byte, n, i int, lba, blocks uint64, status byte) {
+	binary.BigEndian.PutUint32(buf[0:], uint32(lbaStatusHeaderLen-4+n*lbaStatusDescLen))
+	desc := buf[lbaStatusHeaderLen+i*lbaStatusDescLen:][:lbaStatusDescLen]
+	binary.BigEndian.PutUint64(desc[0:], lba)
+	binary.BigEndian.PutUint32(desc[8:], uint32(min(blocks, 0xffffffff)))
+	desc[12] = status
+}
+
+// blockExtent asks the backend about block lba: whether it is mapped and
+// how many blocks from it (at least one, within blocks) share that state. A
+// block is deallocated only when all of it is; one mapped byte maps it.
+func (d *Disk) blockExtent(lba, blocks uint64) (mapped bool, run uint64, err error) {
+	off := int64(lba << d.blockShift)
+	mapped, length, err := d.mapper.MappedExtent(off)
+	if err != nil {
+		return false, 0, err
+	}
+	end := uint64(off) + uint64(max(length, 1))
+	if mapped {
+		run = (end+uint64(d.blockSize)-1)>>d.blockShift - lba
+	} else {
+		run = end>>d.blockShift - lba
+		if run == 0 {
+			// The hole ends inside the block: the rest of it is data.
+			mapped, run = true, 1
+		}
+	}
+	return mapped, min(run, blocks-lba), nil
 }
 
 func (d *Disk) synchronizeCache(cmd *Command, _ *initiatorState) senseData {
