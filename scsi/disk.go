@@ -86,6 +86,7 @@ type Disk struct {
 
 	vendor   [8]byte
 	product  [16]byte
+	model    string // the product id as configured, unpadded (VPD 0x83)
 	revision [4]byte
 	serial   string
 
@@ -161,6 +162,10 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 	if err = setASCII(d.product[:], cfg.ProductID, DefaultProductID, "product id"); err != nil {
 		return nil, err
 	}
+	d.model = cfg.ProductID
+	if d.model == "" {
+		d.model = DefaultProductID
+	}
 	if err = setASCII(d.revision[:], cfg.Revision, DefaultRevision, "revision"); err != nil {
 		return nil, err
 	}
@@ -208,7 +213,8 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 	return d, nil
 }
 
-// maxSerialLen keeps VPD 0x80 and the T10 vendor designator within a page.
+// maxSerialLen keeps VPD 0x80 and 0x83 within a page (the T10 vendor
+// designator cuts a serial longer than its length byte allows).
 const maxSerialLen = 240
 
 func orDefault(v, def uint32) uint32 {

@@ -13,6 +13,9 @@ const (
 	vpdLogicalBlockProvisioning = 0xb2
 )
 
+// maxDesignatorLen is the most a designation descriptor's length byte holds.
+const maxDesignatorLen = 255
+
 // ieeeCompanyID is the OUI LIO puts in its NAA designators (Linux-IO).
 const ieeeCompanyID = 0x001405
 
@@ -124,16 +127,21 @@ func (d *Disk) deviceIdentification(buf []byte) int {
 		naaFromSerial(buf[n+4:n+20], d.serial)
 		n += 20
 	}
-	// T10 vendor identification, ASCII: vendor then the serial (or the
-	// product when there is no serial), as LIO does.
+	// T10 vendor identification, ASCII, as LIO builds it: the padded
+	// vendor, then (with a serial) product ":" serial, then a NUL that the
+	// length counts. The length is one byte: a very long serial is cut.
 	buf[n] = 0x02
 	buf[n+1] = 0x01
 	id := buf[n+4 : n+4]
 	id = append(id, d.vendor[:]...)
 	if d.serial != "" {
+		id = append(id, d.model...)
+		id = append(id, ':')
 		id = append(id, d.serial...)
-	} else {
-		id = append(id, d.product[:]...)
+	}
+	id = append(id, 0)
+	if len(id) > maxDesignatorLen {
+		id = id[:maxDesignatorLen]
 	}
 	buf[n+3] = byte(len(id))
 	n += 4 + len(id)

@@ -93,7 +93,7 @@ func TestInquiry(t *testing.T) {
 				if !bytes.Equal(naa.id, want) || naa.codeSet != 1 || naa.assoc != 0 {
 					t.Fatalf("NAA % x (code set %d assoc %d), want % x", naa.id, naa.codeSet, naa.assoc, want)
 				}
-				if t10 := ds[0x01]; string(t10.id) != "LIO-ORG "+testSerial || t10.codeSet != 2 {
+				if t10 := ds[0x01]; string(t10.id) != "LIO-ORG TCMU device:"+testSerial+"\x00" || t10.codeSet != 2 || t10.assoc != 0 {
 					t.Fatalf("T10 vendor id %q", t10.id)
 				}
 				if rp := ds[0x04]; rp.assoc != 1 || binary.BigEndian.Uint16(rp.id[2:]) != 1 {
@@ -101,6 +101,39 @@ func TestInquiry(t *testing.T) {
 				}
 				if tpg, ok := ds[0x05]; !ok || tpg.assoc != 1 || binary.BigEndian.Uint16(tpg.id[2:]) != 0 {
 					t.Fatalf("target port group % x", tpg.id)
+				}
+			}},
+		{name: "VPD 83 configured strings", edit: func(c *DiskConfig) { c.VendorID, c.ProductID = "ACME", "disk0" },
+			cdb: inquiryCDB(true, 0x83, 512), in: 512,
+			check: func(t *testing.T, b []byte, _ *Command, _ *memBackend) {
+				if t10 := designators(t, b[4:])[0x01]; string(t10.id) != "ACME    disk0:"+testSerial+"\x00" {
+					t.Fatalf("T10 vendor id %q", t10.id)
+				}
+			}},
+		{name: "VPD 83 without a serial", edit: func(c *DiskConfig) { c.UnitSerial = "" },
+			cdb: inquiryCDB(true, 0x83, 512), in: 512,
+			check: func(t *testing.T, b []byte, _ *Command, _ *memBackend) {
+				ds := designators(t, b[4:])
+				if _, ok := ds[0x03]; ok {
+					t.Fatal("NAA designator without a serial")
+				}
+				if t10 := ds[0x01]; string(t10.id) != "LIO-ORG \x00" {
+					t.Fatalf("T10 vendor id %q", t10.id)
+				}
+			}},
+		{name: "VPD 83 longest serial", edit: func(c *DiskConfig) { c.UnitSerial = strings.Repeat("s", maxSerialLen) },
+			cdb: inquiryCDB(true, 0x83, 512), in: 512,
+			check: func(t *testing.T, b []byte, _ *Command, _ *memBackend) {
+				if int(binary.BigEndian.Uint16(b[2:]))+4 != len(b) {
+					t.Fatalf("page length %d for %d bytes", binary.BigEndian.Uint16(b[2:]), len(b))
+				}
+				ds := designators(t, b[4:])
+				want := ("LIO-ORG TCMU device:" + strings.Repeat("s", maxSerialLen))[:255]
+				if t10 := ds[0x01]; string(t10.id) != want {
+					t.Fatalf("T10 vendor id %q", t10.id)
+				}
+				if _, ok := ds[0x05]; !ok {
+					t.Fatal("designators after the T10 one lost")
 				}
 			}},
 		{name: "VPD 83 without port information", edit: func(c *DiskConfig) { c.RelativePortID, c.HasTargetPortGroup = 0, false },
