@@ -34,7 +34,8 @@ extends it; a file is never shrunk. A path containing ';' is not supported
 SYNCHRONIZE CACHE is fdatasync; FUA writes use pwritev2(RWF_DSYNC) (or write
 then fdatasync on kernels without it). UNMAP punches holes when the file
 system supports it (probed at open; otherwise unmap is not advertised); WRITE
-SAME zeroes with fallocate(ZERO_RANGE) where supported. Resize grows the file.
+SAME zeroes with fallocate(ZERO_RANGE) where supported. GET LBA STATUS reports
+the file's holes as deallocated (SEEK_DATA/SEEK_HOLE). Resize grows the file.
 
 Options (separated by ';'):
   grow=true      extend an existing smaller file to the backstore size

@@ -31,7 +31,7 @@ var ramSubtype = subtype{
 Memory is allocated in chunks on the first write to each chunk; reads of
 chunks never written return zeroes without allocating. UNMAP and WRITE SAME
 free whole chunks and zero partial ones, so the device can be far larger than
-the memory it uses. Supports resize (growing, or shrinking, which drops the
+the memory it uses; GET LBA STATUS reports the chunks not held as deallocated. Supports resize (growing, or shrinking, which drops the
 data beyond the new end).
 
 Options (separated by ';'):

@@ -334,3 +334,74 @@ func TestGetLBAStatusRealBackends(t *testing.T) {
 		})
 	}
 }
+
+// TestGetLBAStatusConcurrent queries a ram disk while other commands write,
+// unmap and resize it: every answer is well formed and contiguous.
+func TestGetLBAStatusConcurrent(t *testing.T) {
+	const blocks = 256
+	b, err := backends.Open("ram/chunk=4k", blocks*512, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	d, err := NewDisk(testConfig(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 3)
+	go func() {
+		defer func() { errs <- nil }()
+		data := pattern(8*512, 3)
+		for i := uint64(0); ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			lba := i * 8 % (blocks - 8)
+			run(d, 1, cdb16(opWrite16, 0, lba, 8), data)
+			run(d, 1, unmapCDB(24), unmapList([2]uint64{(lba + 64) % (blocks - 8), 8}))
+		}
+	}()
+	go func() {
+		defer func() { errs <- nil }()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := d.Resize(int64(blocks-i%2*64) * 512); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for range 2000 {
+		buf := make([]byte, 1024)
+		cmd := run(d, 2, getLBAStatusCDB(3, 1024), buf)
+		if cmd.Status != StatusGood {
+			// A capacity change is reported once per change.
+			wantCheck(t, cmd, SenseKeyUnitAttention, 0x2a, 0x09)
+			continue
+		}
+		descs := parseLBAStatus(t, buf[:cmd.ReadLen])
+		next := uint64(3)
+		for _, l := range descs {
+			if l.lba != next || l.blocks == 0 || l.status > provisionDeallocated {
+				t.Fatalf("descriptors %v", descs)
+			}
+			next += uint64(l.blocks)
+		}
+		if next > blocks || (len(descs) < 63 && next != blocks && next != blocks-64) {
+			t.Fatalf("descriptors %v end at %d", descs, next)
+		}
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
