@@ -87,12 +87,23 @@ for n in $ok; do
   if disk=$(wait_disk 30 LIO-ORG "$n") && is_block "$disk"; then
     pass "disk-$n" "$disk"
   else
-    fail "disk-$n" "no block device for $n within 30 s"
+    fail "disk-$n" "no block device with model $n within 30 s"
     for b in /sys/block/sd*; do
       echo "    | $b: $(cat "$b/device/vendor" "$b/device/model" 2>&1 | tr '\n' ' ')"
     done
     dmesg | tail -n 20 | sed 's/^/    | /'
-    continue
+    # The model is the configfs wwn/product_id at the time the daemon
+    # attached; go on with the rest on the disk of the right LUN.
+    disk=
+    for b in /sys/block/sd*; do
+      [ "$(tr -d '\0' <"$b/device/vpd_pg80" 2>/dev/null | tail -c 36)" = "$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$(lio_so user "$n")/wwn/vpd_unit_serial")" ] &&
+        disk=/dev/${b##*/}
+    done
+    if [ -n "$disk" ] && is_block "$disk"; then
+      note "$n: its disk is $disk by unit serial (model '$(sed 's/ *$//' "/sys/block/${disk#/dev/}/device/model")')"
+    else
+      continue
+    fi
   fi
   check "size-$n" test "$(blockdev --getsize64 "$disk")" = $((SIZE_MB * 1048576))
 
