@@ -62,14 +62,14 @@ else
   return 0
 fi
 
-# The writer: chunk I of the pattern at offset I, one O_DIRECT|O_DSYNC write
+# The writer: chunk I of the pattern at offset I, one O_DIRECT write and fsync
 # each; its number goes to the acknowledged list only after dd returned 0.
 dd if=/dev/urandom of=/tmp/pat75 bs=64k count=$CHUNKS 2>/dev/null
 : >/tmp/acked75
 (
   i=0
   while [ $i -lt $CHUNKS ]; do
-    if dd if=/tmp/pat75 of="$disk" bs=64k skip=$i seek=$i count=1 oflag=direct,dsync conv=notrunc 2>/tmp/dd75.err; then
+    if dd if=/tmp/pat75 of="$disk" bs=64k skip=$i seek=$i count=1 oflag=direct conv=notrunc,fsync 2>/tmp/dd75.err; then
       echo $i >>/tmp/acked75
     else
       echo "chunk $i failed: $(cat /tmp/dd75.err)" >>/tmp/failed75
@@ -129,7 +129,7 @@ if kill -0 $wpid 2>/dev/null; then
 else
   pass writer-finished "$(wc -l </tmp/acked75) of $CHUNKS acknowledged, $(awk -v a="$killed_at" -v b="$resumed_at" 'BEGIN{printf "%.1f", b-a}') s after the kill"
 fi
-[ -f /tmp/failed75 ] && show_file /tmp/failed75
+[ -f /tmp/failed75 ] && show_file /tmp/failed75 20
 acked=$(wc -l </tmp/acked75)
 if [ "$acked" -gt "$before" ]; then
   pass writes-resumed "$((acked - before)) chunks acknowledged after the kill"
