@@ -405,3 +405,41 @@ func TestGetLBAStatusConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGetLBAStatus: a full answer (63 descriptors) over a 1 GiB ram
+// disk whose first chunks alternate between written and not, and a query
+// over a device with no holes at all.
+func BenchmarkGetLBAStatus(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		alternate bool
+	}{{"alternating chunks", true}, {"one run", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			be, err := backends.Open("ram/chunk=64k", 1<<30, 512)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer be.Close()
+			chunk := make([]byte, 64<<10)
+			for off := int64(0); off < 1<<30; off += 64 << 10 {
+				if !tc.alternate || (off < 256<<20 && off/(64<<10)%2 == 0) {
+					if _, err := be.WriteAt(chunk, off); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			d, err := NewDisk(testConfig(), be)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd := &Command{CDB: getLBAStatusCDB(0, 1024), Data: [][]byte{make([]byte, 1024)}}
+			b.ReportAllocs()
+			for b.Loop() {
+				d.Execute(cmd)
+			}
+			if cmd.Status != StatusGood || cmd.ReadLen != 8+16*63 && tc.alternate {
+				b.Fatalf("status %#x, %d bytes", cmd.Status, cmd.ReadLen)
+			}
+		})
+	}
+}
