@@ -23,6 +23,8 @@ VM_DEBIAN_PACKAGES=(targetcli-fb python3-rtslib-fb tcmu-runner sg3-utils fio kmo
   open-iscsi)
 # Modules the guest needs to mount that image (optional: loaded when present).
 VM_MODULES+=(virtio_pci? virtio_blk? ext4?)
+# The initiator side of iSCSI, for open-iscsi in the Debian userland (85-iscsi-login).
+VM_MODULES+=(iscsi_tcp?)
 
 vm_log() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 vm_die() { printf '[vm] error: %s\n' "$*" >&2; exit 1; }
