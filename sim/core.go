@@ -427,19 +427,17 @@ func orValue(s, v string) string {
 	return s
 }
 
-// sgTables is the number of scatterlist tables rd_mcp allocates for its
-// pages: 2048 entries fit in one (RD_MAX_ALLOCATION_SIZE / sizeof(struct
-// scatterlist)); when chained, each table gives one entry to the chain.
+// sgTables is the sg_table_count rd_mcp shows: rd_build_device_space sizes
+// its table array as pages / 2048 + 1 (2048 = RD_MAX_ALLOCATION_SIZE /
+// sizeof(struct scatterlist)), one more than needed when the pages fill
+// whole tables (2048 pages: 2, as seen on 6.1).
 func sgTables(pages string) string {
 	n := atoi(pages)
 	const perTable = 65536 / 32
-	switch {
-	case n <= 0:
+	if n <= 0 {
 		return "0"
-	case n <= perTable:
-		return "1"
 	}
-	return itoa((n + perTable - 2) / (perTable - 1))
+	return itoa(n/perTable + 1)
 }
 
 // ---- control ----
@@ -810,9 +808,15 @@ func deviceAttribs(plugin string) []attrDef {
 		}),
 		boolAttr("force_pr_aptpl", false, notExported),
 		ro("hw_block_size"),
-		u32Attr("block_size", 0, notExported, func(_ *Kernel, _ *node, v int64) error {
+		u32Attr("block_size", 0, notExported, func(_ *Kernel, at *node, v int64) error {
 			if v != 512 && v != 1024 && v != 2048 && v != 4096 {
 				return syscall.EINVAL
+			}
+			// if (da->max_bytes_per_io) da->hw_max_sectors =
+			// da->max_bytes_per_io / val: only an enabled fileio
+			// object has one (FD_MAX_BYTES, 8 MiB).
+			if so := soOf(at); so.meta["plugin"] == "fileio" && configured(so) {
+				at.setAttr("hw_max_sectors", itoa(8388608/v))
 			}
 			return nil
 		}),
@@ -1149,12 +1153,15 @@ func passthroughFlag(name, plugin string) attrDef {
 	}
 	return attrDef{name: name, perm: 0o644, init: constInit(def),
 		store: func(_ *Kernel, at *node, a *node, v string) error {
-			if plugin != "user" {
-				return syscall.EINVAL // "not supported by backend"
-			}
 			b, err := kstrtobool(v)
 			if err != nil {
 				return err
+			}
+			if b == (a.value == "1") {
+				return nil // the current value: accepted, nothing changes
+			}
+			if plugin != "user" {
+				return syscall.ENOSYS // "alua_support has fixed value" (6.1)
 			}
 			if configured(soOf(at)) {
 				return syscall.EINVAL

@@ -454,12 +454,26 @@ func storeNexus(_ *Kernel, tpg *node, _ *node, v string) error {
 func tpgAttribAttrs() []attrDef {
 	bool01 := between(0, 1)
 	return []attrDef{
-		u32Attr("authentication", 1, bool01),
+		u32Attr("authentication", 1, bool01, func(_ *Kernel, dir *node, x int64) error {
+			// iscsit_ta_authentication: 1 takes None out of
+			// AuthMethod, 0 adds ",None" when it is missing.
+			if param := dir.parent.children["param"]; param != nil {
+				param.setAttr("AuthMethod", authMethodNone(param.attr("AuthMethod"), x == 0))
+			}
+			return nil
+		}),
 		u32Attr("login_timeout", 15, between(5, 30)),
 		u32Attr("netif_timeout", 2, between(2, 15)),
-		u32Attr("generate_node_acls", 0, bool01),
+		u32Attr("generate_node_acls", 0, bool01, func(_ *Kernel, dir *node, x int64) error {
+			// iscsit_ta_generate_node_acls: "Explicitly setting
+			// cache_dynamic_acls=1 when generate_node_acls=1".
+			if x == 1 {
+				dir.setAttr("cache_dynamic_acls", "1")
+			}
+			return nil
+		}),
 		u32Attr("default_cmdsn_depth", 64, between(1, 512)),
-		u32Attr("cache_dynamic_acls", 0, bool01),
+		iscsiCacheDynamicACLs(),
 		u32Attr("demo_mode_write_protect", 1, bool01),
 		u32Attr("prod_mode_write_protect", 0, bool01),
 		u32Attr("demo_mode_discovery", 1, bool01),
@@ -1123,4 +1137,48 @@ func authStr(name string) attrDef {
 		a.value = v
 		return nil
 	}}
+}
+
+// iscsiCacheDynamicACLs is the TPG's cache_dynamic_acls: iscsit_ta_cache_
+// dynamic_acls skips a 0 while generate_node_acls is 1 (the write succeeds,
+// the value stays 1).
+func iscsiCacheDynamicACLs() attrDef {
+	d := u32Attr("cache_dynamic_acls", 0, between(0, 1))
+	inner := d.store
+	d.store = func(k *Kernel, dir *node, a *node, v string) error {
+		old := a.value
+		if err := inner(k, dir, a, v); err != nil {
+			return err
+		}
+		if a.value == "0" && dir.attr("generate_node_acls") == "1" {
+			a.value = old
+		}
+		return nil
+	}
+	return d
+}
+
+// authMethodNone is AuthMethod after iscsit_ta_authentication: with none,
+// ",None" is appended unless None is there; without, None leaves the list
+// (a lone None stays: the kernel only edits a list).
+func authMethodNone(v string, none bool) string {
+	var keep []string
+	has := false
+	for _, m := range strings.Split(v, ",") {
+		if m == "None" {
+			has = true
+			continue
+		}
+		keep = append(keep, m)
+	}
+	if none {
+		if has {
+			return v
+		}
+		return v + ",None"
+	}
+	if !has || len(keep) == 0 {
+		return v
+	}
+	return strings.Join(keep, ",")
 }
