@@ -62,7 +62,8 @@ extract() {
 # normalise KIND FILE: applies volatile.txt. Its lines: `path GLOB REASON…`
 # (the value of entries whose path matches GLOB — * within a name, ** across
 # names — becomes <volatile>), `value REGEX REASON…` (matches of the ERE in
-# dump values become <volatile>), `refusal REGEX REASON…` (the same in the
+# dump values become <volatile>), `pathre REGEX REASON…` (the same in
+# paths, e.g. generated names), `refusal REGEX REASON…` (the same in the
 # refusals' messages); # comments.
 normalise() {
   awk -v kind="$1" '
@@ -83,17 +84,19 @@ normalise() {
       if ($1 == "path") { np++; pre[np] = glob2re($2) }
       else if ($1 == "value") { nv++; vre[nv] = $2 }
       else if ($1 == "refusal") { nr++; rre[nr] = $2 }
+      else if ($1 == "pathre") { nn++; nre[nn] = $2 }
       next
     }
     kind == "dump" {
       n = split($0, f, "\t")
+      for (i = 1; i <= nn; i++) gsub(nre[i], "<volatile>", f[1])
       for (i = 1; i <= np; i++) if (f[1] ~ pre[i]) { f[4] = "<volatile>"; break }
       for (i = 1; i <= nv; i++) gsub(vre[i], "<volatile>", f[4])
       print f[1] "\t" f[2] "\t" f[3] "\t" f[4]
       next
     }
     { for (i = 1; i <= nr; i++) gsub(rre[i], "<volatile>"); print }
-  ' "$FID_DIR/volatile.txt" "$2"
+  ' "$FID_DIR/volatile.txt" "$2" | LC_ALL=C sort
 }
 
 compare() { # compare REALDIR SIMDIR: 0 when they agree
@@ -104,10 +107,10 @@ compare() { # compare REALDIR SIMDIR: 0 when they agree
     normalise "$kind" "$sim/$k.txt" >"$sim/$k.norm"
     if ! diff -u --label "real-6.1/$k" --label "sim/$k" "$real/$k.norm" "$sim/$k.norm" >"$real/$k.diff"; then
       rc=1
-      echo "fidelity: the $k differs (- real kernel, + simulated kernel):"
+      echo "fidelity: $k: the real and the simulated kernel differ (- real, + simulated):"
       cat "$real/$k.diff"
     else
-      echo "fidelity: the $k agrees ($(wc -l <"$real/$k.norm") lines)"
+      echo "fidelity: $k: the same on both ($(wc -l <"$real/$k.norm") lines)"
     fi
   done
   if [ -n "${FIDELITY_KEEP:-}" ]; then
