@@ -55,7 +55,21 @@ fi
 run tc /loopback create $NAA
 run tc /loopback/$NAA/luns create /backstores/user:file/c75
 check_rc lun-create 0
-if disk=$(wait_disk 30 LIO-ORG c75) && is_block "$disk"; then
+# The disk, by its unit serial (its model is 70-tcmu-io's business).
+serial=$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$(lio_so user c75)/wwn/vpd_unit_serial")
+serial_disk() {
+  for _b in /sys/block/sd*; do
+    [ "$(tr -d '\0' <"$_b/device/vpd_pg80" 2>/dev/null | tail -c ${#serial})" = "$serial" ] &&
+      echo "/dev/${_b##*/}" && return 0
+  done
+  return 1
+}
+i=0
+while ! serial_disk >/dev/null && [ $i -lt 300 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+if disk=$(serial_disk) && is_block "$disk"; then
   pass disk "$disk"
 else
   fail disk "no block device for c75"
@@ -136,7 +150,7 @@ if [ "$acked" -gt "$before" ]; then
 else
   fail writes-resumed "no chunk acknowledged after the kill"
 fi
-check same-disk test "$(lio_disk LIO-ORG c75)" = "$disk"
+check same-disk test "$(serial_disk)" = "$disk"
 
 # Every acknowledged chunk reads back: from the disk, past its page cache...
 blockdev --flushbufs "$disk"
