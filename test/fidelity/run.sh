@@ -9,12 +9,15 @@
 #   test/fidelity/run.sh compare LOG [TCMSH]  compare the real run in console LOG with a simulated run
 #   test/fidelity/run.sh sim OUTDIR [TCMSH]   only the simulated run: OUTDIR/dump.txt, OUTDIR/refusals.txt
 # TCMSH: the tcmsh binary (default: built from the repository).
+# FIDELITY_SCRIPTS=DIR takes scenario.tcmsh and refusals.tcmsh from DIR (the
+# copies the guest ran) instead of test/fidelity.
 # FIDELITY_KEEP=DIR keeps the normalised dumps in DIR.
 set -euo pipefail
 FID_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$FID_DIR/../.." && pwd)
 # The fileio images live where the guest puts them too.
 DATA=/var/tmp/tcmsh-fidelity
+SCRIPTS=${FIDELITY_SCRIPTS:-$FID_DIR}
 
 die() { printf 'fidelity: %s\n' "$*" >&2; exit 2; }
 
@@ -37,10 +40,10 @@ sim_run() {
   rm -f "$DATA"/*
   local t=(env HOME="$st/home" "$bin" --kernel sim --sim-state "$st/state" --savefile "$st/saveconfig.json" --prefs "$st/prefs.json")
   local rc=0
-  "${t[@]}" --keep-going <"$FID_DIR/scenario.tcmsh" >"$out/scenario.out" 2>"$out/scenario.err" || rc=$?
+  "${t[@]}" --keep-going <"$SCRIPTS/scenario.tcmsh" >"$out/scenario.out" 2>"$out/scenario.err" || rc=$?
   [ "$rc" = 0 ] || { cat "$out/scenario.err" >&2; die "the scenario failed on the simulated kernel (exit $rc)"; }
   rc=0
-  "${t[@]}" --keep-going <"$FID_DIR/refusals.tcmsh" >"$out/refusals.out" 2>"$out/refusals.txt" || rc=$?
+  "${t[@]}" --keep-going <"$SCRIPTS/refusals.tcmsh" >"$out/refusals.out" 2>"$out/refusals.txt" || rc=$?
   [ "$rc" = 1 ] || die "the refusals exited $rc on the simulated kernel, want 1"
   "${t[@]}" dump >"$out/dump.txt" || die "dump failed on the simulated kernel"
   rm -rf "$st"
