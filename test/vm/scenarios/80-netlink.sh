@@ -42,6 +42,14 @@ holds() {
   done
   return 1
 }
+# serial_disk SERIAL: the /dev/sdX whose unit serial (VPD 0x80) is SERIAL.
+serial_disk() {
+  for _b in /sys/block/sd*; do
+    [ "$(tr -d '\0' <"$_b/device/vpd_pg80" 2>/dev/null | tail -c ${#1})" = "$1" ] &&
+      echo "/dev/${_b##*/}" && return 0
+  done
+  return 1
+}
 rts() { # rts PYTHON: rtslib-fb in the Debian userland
   timeout -s KILL 60 chroot "$DEBIAN_ROOT" /usr/bin/env -i PATH=/usr/bin:/bin python3 -c "
 import rtslib_fb as r
@@ -69,12 +77,17 @@ if holds n80; then
   run tc /loopback create $NAA
   run tc /loopback/$NAA/luns create /backstores/user:ram/n80
   check_rc lun-create 0
-  # rtslib-fb leaves the model as the kernel set it (wwn/product_id).
-  model=$(sed 's/ *$//' "$(lio_so user n80)/wwn/product_id")
-  if disk=$(wait_disk 30 LIO-ORG "$model") && is_block "$disk"; then
-    pass disk "$disk (model $model)"
+  # The disk, by its unit serial (rtslib-fb does not set the model).
+  serial=$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$(lio_so user n80)/wwn/vpd_unit_serial")
+  i=0
+  while ! disk=$(serial_disk "$serial") && [ $i -lt 300 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  if [ -n "$serial" ] && disk=$(serial_disk "$serial") && is_block "$disk"; then
+    pass disk "$disk (model $(sed 's/ *$//' "/sys/block/${disk#/dev/}/device/model"))"
   else
-    fail disk "no block device for n80 (model '$model')"
+    fail disk "no block device for n80 (unit serial '$serial')"
     disk=
   fi
 fi
@@ -138,13 +151,21 @@ else
   fail tcmu-runner-ran "tcmu-runner did not come up"
   show_file /tmp/tcmu-runner80.log 20
 fi
+# ($rpid is the shell that runs chroot: the tcmu-runner it started is found
+# by its name among this scenario's processes, and ended by its pid.)
+runner_pids() {
+  for _p in /proc/[0-9]*; do
+    [ "$(cat "$_p/comm" 2>/dev/null)" = tcmu-runner ] && echo "${_p#/proc/}"
+  done
+}
+for p in $(runner_pids); do kill "$p"; done
 kill "$rpid" 2>/dev/null
 i=0
-while kill -0 "$rpid" 2>/dev/null && [ $i -lt 100 ]; do
+while [ -n "$(runner_pids)" ] && [ $i -lt 100 ]; do
   sleep 0.1
   i=$((i + 1))
 done
-check tcmu-runner-gone sh -c "! kill -0 $rpid 2>/dev/null"
+check tcmu-runner-gone test -z "$(runner_pids)"
 
 # Nobody answers netlink now: a device that waits for a reply hangs.
 run timeout -s KILL 60 "$TCMSH" --kernel real /backstores/user:ram create t80 8M
