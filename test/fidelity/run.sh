@@ -8,6 +8,7 @@
 #   test/fidelity/run.sh                      boot the guest (test/vm/run 15-fidelity), which compares
 #   test/fidelity/run.sh compare LOG [TCMSH]  compare the real run in console LOG with a simulated run
 #   test/fidelity/run.sh sim OUTDIR [TCMSH]   only the simulated run: OUTDIR/dump.txt, OUTDIR/refusals.txt
+#   test/fidelity/run.sh selftest [TCMSH]     the comparison fails on a changed value, entry or message
 # TCMSH: the tcmsh binary (default: built from the repository).
 # FIDELITY_SCRIPTS=DIR takes scenario.tcmsh and refusals.tcmsh from DIR (the
 # copies the guest ran) instead of test/fidelity.
@@ -143,6 +144,45 @@ case $cmd in
     sim_run "$tmp/sim" "$(tcmsh_bin "${3:-}" "$tmp")"
     compare "$tmp/real" "$tmp/sim"
     ;;
-  -h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0" ;;
-  *) die "unknown command $cmd (vm, sim, compare)" ;;
+  selftest)
+    # The comparison fails when it should: a console log made from a
+    # simulated run agrees with another simulated run, and the same log
+    # with one value changed, one entry missing, or a refusal's message
+    # changed does not.
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcmsh-fidelity.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    bin=$(tcmsh_bin "${2:-}" "$tmp")
+    sim_run "$tmp/a" "$bin"
+    mklog() { # mklog DUMP REFUSALS: a console log as 15-fidelity prints it
+      echo "TCMSH-SCENARIO-START 15-fidelity 1.0"
+      echo "FIDELITY-BEGIN"
+      sed 's/^/FIDDUMP	/' "$1"
+      echo "[   12.345] some kernel message"
+      sed 's/^/FIDREF	/' "$2"
+      echo "FIDELITY-END $(wc -l <"$1") $(wc -l <"$2")"
+    }
+    mklog "$tmp/a/dump.txt" "$tmp/a/refusals.txt" >"$tmp/same.log"
+    sed 's#\(attrib/queue_depth\tattr\t0644\t\)64#\163#' "$tmp/a/dump.txt" >"$tmp/value.txt"
+    grep -v '/tpgt_1/attrib/login_timeout' "$tmp/a/dump.txt" >"$tmp/missing.txt"
+    sed '1s/invalid argument/numerical result out of range/' "$tmp/a/refusals.txt" >"$tmp/refusal.txt"
+    mklog "$tmp/value.txt" "$tmp/a/refusals.txt" >"$tmp/value.log"
+    mklog "$tmp/missing.txt" "$tmp/a/refusals.txt" >"$tmp/missing.log"
+    mklog "$tmp/a/dump.txt" "$tmp/refusal.txt" >"$tmp/refusal.log"
+    head -n 20 "$tmp/same.log" >"$tmp/cut.log"
+    bad=0
+    expect() { # expect WANT NAME LOG
+      local rc=0
+      "$0" compare "$3" "$bin" >"$tmp/out" 2>&1 || rc=$?
+      if [ "$rc" = "$1" ]; then echo "ok   $2 (exit $rc)"; else echo "FAIL $2: exit $rc, want $1"; sed 's/^/  /' "$tmp/out"; bad=1; fi
+    }
+    cmp -s "$tmp/value.txt" "$tmp/a/dump.txt" && die "selftest: the value edit changed nothing"
+    expect 0 same "$tmp/same.log"
+    expect 1 value-changed "$tmp/value.log"
+    expect 1 entry-missing "$tmp/missing.log"
+    expect 1 refusal-changed "$tmp/refusal.log"
+    expect 2 no-end-marker "$tmp/cut.log"
+    exit "$bad"
+    ;;
+  -h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0" ;;
+  *) die "unknown command $cmd (vm, sim, compare, selftest)" ;;
 esac
