@@ -58,6 +58,9 @@ TCMSH_SCENARIO_TIMEOUT=8 expect broken 1 10 20 30 40 50 60 -- \
 TCMSH_SCENARIO_TIMEOUT=600 expect host-timeout 1 --timeout 25 50-hang -- \
   'timeout: the guest ran longer than 25s; qemu was killed' '50-hang +NO-END' 'no TCMSH-ALL-DONE'
 expect panic 1 70-panic -- '70-panic +NO-END' 'Kernel panic' 'no TCMSH-ALL-DONE'
+expect host-step 1 90-host-check -- \
+  '90-host-check +PASS +1 pass' 'deliberate host failure after seeing prepared-ok' \
+  '90-host-check.host +FAIL' 'its host-side check failed' '^FAIL:$'
 expect unknown-scenario 1 nosuchscenario -- "no scenario matches 'nosuchscenario'"
 
 if [ "$failures" -gt 0 ]; then
