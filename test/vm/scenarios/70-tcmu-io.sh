@@ -66,6 +66,19 @@ check_file_has file-config "$(lio_so user f70)/info" "file//tmp/f70.img"
 # Only devices that are served get a LUN (an unserved one hangs the scan).
 run tc /loopback create $NAA
 check_rc loopback-create 0
+# loop_disk NAME: the /dev/sdX of the loopback LUN whose storage is NAME.
+loop_disk() {
+  _addr=$(cat "$LIO/loopback/$NAA/tpgt_1/address" 2>/dev/null)
+  for _l in "$LIO/loopback/$NAA/tpgt_1/lun"/lun_*; do
+    for _k in "$_l"/*; do
+      if [ ! -L "$_k" ] || [ "$(basename "$(readlink "$_k")")" != "$1" ]; then continue; fi
+      for _b in /sys/class/scsi_disk/"$_addr:${_l##*lun_}"/device/block/*; do
+        [ -e "$_b" ] && echo "/dev/${_b##*/}" && return 0
+      done
+    done
+  done
+  return 1
+}
 # The user backstore's subtype, from its name: r70 ram, f70 file, x70 fault.
 subtype() {
   case $1 in r70) echo ram ;; f70) echo file ;; x70) echo fault ;; esac
@@ -93,14 +106,11 @@ for n in $ok; do
     done
     dmesg | tail -n 20 | sed 's/^/    | /'
     # The model is the configfs wwn/product_id at the time the daemon
-    # attached; go on with the rest on the disk of the right LUN.
-    disk=
-    for b in /sys/block/sd*; do
-      [ "$(tr -d '\0' <"$b/device/vpd_pg80" 2>/dev/null | tail -c 36)" = "$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$(lio_so user "$n")/wwn/vpd_unit_serial")" ] &&
-        disk=/dev/${b##*/}
-    done
+    # attached; go on with the rest on the disk of the right LUN (by its
+    # SCSI address: tcm_loop's host:0:tpgt, and the LUN number).
+    disk=$(loop_disk "$n")
     if [ -n "$disk" ] && is_block "$disk"; then
-      note "$n: its disk is $disk by unit serial (model '$(sed 's/ *$//' "/sys/block/${disk#/dev/}/device/model")')"
+      note "$n: its disk is $disk by SCSI address (model '$(sed 's/ *$//' "/sys/block/${disk#/dev/}/device/model")')"
     else
       continue
     fi

@@ -55,21 +55,21 @@ fi
 run tc /loopback create $NAA
 run tc /loopback/$NAA/luns create /backstores/user:file/c75
 check_rc lun-create 0
-# The disk, by its unit serial (its model is 70-tcmu-io's business).
-serial=$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$(lio_so user c75)/wwn/vpd_unit_serial")
-serial_disk() {
-  for _b in /sys/block/sd*; do
-    [ "$(tr -d '\0' <"$_b/device/vpd_pg80" 2>/dev/null | tail -c ${#serial})" = "$serial" ] &&
-      echo "/dev/${_b##*/}" && return 0
+# The disk, by its SCSI address: tcm_loop's host:0:tpgt and LUN 0 (its
+# model is 70-tcmu-io's business).
+addr=$(cat "$LIO/loopback/$NAA/tpgt_1/address" 2>/dev/null)
+addr_disk() {
+  for _b in /sys/class/scsi_disk/"$addr:0"/device/block/*; do
+    [ -e "$_b" ] && echo "/dev/${_b##*/}" && return 0
   done
   return 1
 }
 i=0
-while ! serial_disk >/dev/null && [ $i -lt 300 ]; do
+while ! addr_disk >/dev/null && [ $i -lt 300 ]; do
   sleep 0.1
   i=$((i + 1))
 done
-if disk=$(serial_disk) && is_block "$disk"; then
+if [ -n "$addr" ] && disk=$(addr_disk) && is_block "$disk"; then
   pass disk "$disk"
 else
   fail disk "no block device for c75"
@@ -150,7 +150,7 @@ if [ "$acked" -gt "$before" ]; then
 else
   fail writes-resumed "no chunk acknowledged after the kill"
 fi
-check same-disk test "$(serial_disk)" = "$disk"
+check same-disk test "$(addr_disk)" = "$disk"
 
 # Every acknowledged chunk reads back: from the disk, past its page cache...
 blockdev --flushbufs "$disk"

@@ -42,11 +42,10 @@ holds() {
   done
   return 1
 }
-# serial_disk SERIAL: the /dev/sdX whose unit serial (VPD 0x80) is SERIAL.
-serial_disk() {
-  for _b in /sys/block/sd*; do
-    [ "$(tr -d '\0' <"$_b/device/vpd_pg80" 2>/dev/null | tail -c ${#1})" = "$1" ] &&
-      echo "/dev/${_b##*/}" && return 0
+# addr_disk H:C:T:L: the /dev/sdX of the SCSI disk at that address.
+addr_disk() {
+  for _b in /sys/class/scsi_disk/"$1"/device/block/*; do
+    [ -e "$_b" ] && echo "/dev/${_b##*/}" && return 0
   done
   return 1
 }
@@ -77,17 +76,18 @@ if holds n80; then
   run tc /loopback create $NAA
   run tc /loopback/$NAA/luns create /backstores/user:ram/n80
   check_rc lun-create 0
-  # The disk, by its unit serial (rtslib-fb does not set the model).
-  serial=$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$(lio_so user n80)/wwn/vpd_unit_serial")
+  # The disk, by its SCSI address (tcm_loop's host:0:tpgt, LUN 0): rtslib-fb
+  # does not set the model.
+  addr=$(cat "$LIO/loopback/$NAA/tpgt_1/address" 2>/dev/null)
   i=0
-  while ! disk=$(serial_disk "$serial") && [ $i -lt 300 ]; do
+  while ! disk=$(addr_disk "$addr:0") && [ $i -lt 300 ]; do
     sleep 0.1
     i=$((i + 1))
   done
-  if [ -n "$serial" ] && disk=$(serial_disk "$serial") && is_block "$disk"; then
+  if [ -n "$addr" ] && disk=$(addr_disk "$addr:0") && is_block "$disk"; then
     pass disk "$disk (model $(sed 's/ *$//' "/sys/block/${disk#/dev/}/device/model"))"
   else
-    fail disk "no block device for n80 (unit serial '$serial')"
+    fail disk "no block device for n80 (SCSI address '$addr:0')"
     disk=
   fi
 fi
