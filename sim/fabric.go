@@ -842,9 +842,9 @@ func npDriver(name string) attrDef {
 // ---- ACLs and mapped LUNs ----
 
 func makeACL(k *Kernel, acls *node, name string) (*node, error) {
-	if len(name) >= 224 {
-		return nil, syscall.EINVAL // TRANSPORT_IQN_LEN
-	}
+	// No length check: target_alloc_node_acl copies the name into
+	// initiatorname with strscpy(…, TRANSPORT_IQN_LEN), cutting it to 223
+	// bytes (seen on 6.1: a 251-byte name is accepted; see aclInitiator).
 	tpg := acls.parent
 	fabric := fabricOf(tpg)
 	acl := newDir("acl", name, false)
@@ -867,7 +867,7 @@ func makeACL(k *Kernel, acls *node, name string) (*node, error) {
 func aclAttrs() []attrDef {
 	return []attrDef{
 		{name: "info", perm: 0o444, show: func(_ *Kernel, acl *node, _ *node) (string, error) {
-			return "No active iSCSI Session for Initiator Endpoint: " + acl.name + "\n", nil
+			return "No active iSCSI Session for Initiator Endpoint: " + aclInitiator(acl) + "\n", nil
 		}},
 		{name: "cmdsn_depth", perm: 0o644,
 			show: func(_ *Kernel, acl *node, _ *node) (string, error) { return acl.meta["cmdsn_depth"] + "\n", nil },
@@ -1181,4 +1181,13 @@ func authMethodNone(v string, none bool) string {
 		return v
 	}
 	return strings.Join(keep, ",")
+}
+
+// aclInitiator is the initiator name the kernel keeps for an ACL: its
+// directory name cut to TRANSPORT_IQN_LEN - 1 (223) bytes.
+func aclInitiator(acl *node) string {
+	if len(acl.name) > 223 {
+		return acl.name[:223]
+	}
+	return acl.name
 }

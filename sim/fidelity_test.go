@@ -118,3 +118,20 @@ func TestAluaSupportFixed(t *testing.T) {
 		t.Errorf("alua_support = %q", got)
 	}
 }
+
+// target_alloc_node_acl cuts the initiator name to 223 bytes; the mkdir of
+// a longer ACL name succeeds (6.1 accepted 251 bytes).
+func TestLongACLNameIsCut(t *testing.T) {
+	k := newKernel(t)
+	tpg := "target/iscsi/" + iqn + "/tpgt_1"
+	name := "iqn.1994-05.com.example:" + strings.Repeat("a", 227)
+	run(t, k, []step{
+		{op: "mkdir", a: "target/iscsi"},
+		{op: "mkdir", a: "target/iscsi/" + iqn},
+		{op: "mkdir", a: tpg},
+		{op: "mkdir", a: tpg + "/acls/" + name},
+	})
+	if got, want := read(t, k, tpg+"/acls/"+name+"/info"), "No active iSCSI Session for Initiator Endpoint: "+name[:223]+"\n"; got != want {
+		t.Errorf("info = %q, want %q", got, want)
+	}
+}
