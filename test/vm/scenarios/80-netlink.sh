@@ -101,8 +101,13 @@ if [ -n "$disk" ]; then
   check_rc set-dev-size 0
   check_file dev-size-attr "$(lio_so user n80)/attrib/dev_size" 16777216
   check_file_has info-size "$(lio_so user n80)/info" "Size: 16777216"
-  # The backend follows (READ CAPACITY answers the new size)...
+  # The initiator is told (UNIT ATTENTION, CAPACITY DATA HAS CHANGED) and
+  # the backend follows (READ CAPACITY answers the new size)...
   run deb sg_readcap "$disk"
+  if [ "$RC" != 0 ]; then
+    check_out_i capacity-changed-ua "capacity data has changed"
+    run deb sg_readcap "$disk"
+  fi
   check_out readcap-grown "Last LBA=32767"
   # ...and the kernel's disk grows on a rescan.
   echo 1 >"/sys/block/${disk#/dev/}/device/rescan"

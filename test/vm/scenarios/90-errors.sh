@@ -61,7 +61,7 @@ if unload target_core_user; then
   check_rc no-tcmu-exit 1
   check_out no-tcmu-names-module target_core_user
   check no-tcmu-no-object sh -c "! ls -d $LIO/core/user_*/e90 2>/dev/null"
-  run timeout -s KILL 30 "$TCMSH" --kernel real serve --socket /run/tcmsh/e90.sock
+  run timeout -s KILL 15 "$TCMSH" --kernel real serve --socket /run/tcmsh/e90.sock
   check_rc no-tcmu-serve-exit 1
   check_out no-tcmu-serve-names-module target_core_user
   reload target_core_user
@@ -97,7 +97,7 @@ if umount "$CONFIGFS"; then
   run tc /backstores/ramdisk create e90 4M
   check_rc no-configfs-create-exit 1
   check_out no-configfs-create-message "configfs not mounted"
-  run timeout -s KILL 30 "$TCMSH" --kernel real serve --socket /run/tcmsh/e90.sock
+  run timeout -s KILL 15 "$TCMSH" --kernel real serve --socket /run/tcmsh/e90.sock
   check_rc no-configfs-serve-exit 1
   check_out no-configfs-serve-message "configfs not mounted"
   mount -t configfs configfs "$CONFIGFS"
