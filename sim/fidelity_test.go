@@ -131,7 +131,17 @@ func TestLongACLNameIsCut(t *testing.T) {
 		{op: "mkdir", a: tpg},
 		{op: "mkdir", a: tpg + "/acls/" + name},
 	})
+	run(t, k, fileioSteps(t, "fileio_0", "f1"))
+	run(t, k, []step{
+		{op: "mkdir", a: tpg + "/lun/lun_0"},
+		{op: "link", a: "target/core/fileio_0/f1", b: tpg + "/lun/lun_0/x"},
+		{op: "mkdir", a: tpg + "/acls/" + name + "/lun_0"},
+		{op: "link", a: tpg + "/lun/lun_0", b: tpg + "/acls/" + name + "/lun_0/y"},
+	})
 	if got, want := read(t, k, tpg+"/acls/"+name+"/info"), "No active iSCSI Session for Initiator Endpoint: "+name[:223]+"\n"; got != want {
 		t.Errorf("info = %q, want %q", got, want)
+	}
+	if got, want := read(t, k, tpg+"/acls/"+name+"/lun_0/statistics/scsi_auth_intr/intr_name"), name[:223]+"\n"; got != want {
+		t.Errorf("intr_name = %q, want %q", got, want)
 	}
 }

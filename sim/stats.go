@@ -92,7 +92,7 @@ func init() {
 	mapped("scsi_auth_intr", "port", port)
 	mapped("scsi_auth_intr", "indx", aclIndex)
 	mapped("scsi_auth_intr", "dev_or_port", func(*Kernel, *node, *node, *node) string { return "1\n" })
-	mapped("scsi_auth_intr", "intr_name", func(_ *Kernel, ml, _, _ *node) string { return ml.parent.name + "\n" })
+	mapped("scsi_auth_intr", "intr_name", func(_ *Kernel, ml, _, _ *node) string { return aclInitiator(ml.parent) + "\n" })
 	mapped("scsi_auth_intr", "map_indx", zero)
 	mapped("scsi_auth_intr", "att_count", func(*Kernel, *node, *node, *node) string { return "1\n" })
 	mapped("scsi_auth_intr", "num_cmds", zero)
