@@ -373,11 +373,25 @@ func (l *LIO) allocHBA(plugin, name string) (int, error) {
 			return n, nil
 		}
 		if !errors.Is(err, syscall.EEXIST) {
+			// The kernel answers EINVAL when no loaded module provides
+			// the backend (and requesting it failed): say which.
+			if mod := backendModules[plugin]; mod != "" && errors.Is(err, syscall.EINVAL) {
+				return 0, fmt.Errorf("backstore %s: %w: %s (run `modprobe %s`)", BackstoreName(plugin), ErrModuleNotLoaded, mod, mod)
+			}
 			return 0, l.explain(err)
 		}
 		tries++
 	}
 	return 0, fmt.Errorf("could not allocate an HBA index for %s: every try collided with another process", plugin)
+}
+
+// backendModules names the kernel module that provides each backend
+// plugin (rd_mcp is part of target_core_mod itself).
+var backendModules = map[string]string{
+	"fileio": "target_core_file",
+	"iblock": "target_core_iblock",
+	"pscsi":  "target_core_pscsi",
+	"user":   "target_core_user",
 }
 
 // lock takes the HBA allocation lock (flock on lockPath).
