@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,10 +175,17 @@ func registerLUGroup() {
 			}},
 		roAttr("members", func(k *Kernel, g *node) string {
 			var b strings.Builder
+			// In the order the devices joined the group (the kernel's
+			// list_add_tail), not by name.
+			var in []*node
 			for _, so := range k.allStorageObjects() {
 				if so.meta["lu_gp"] == g.name {
-					b.WriteString(so.parent.name + "/" + so.name + "\n")
+					in = append(in, so)
 				}
+			}
+			sort.SliceStable(in, func(i, j int) bool { return atoi(in[i].meta["lu_gp_seq"]) < atoi(in[j].meta["lu_gp_seq"]) })
+			for _, so := range in {
+				b.WriteString(so.parent.name + "/" + so.name + "\n")
 			}
 			return b.String()
 		}),
@@ -313,6 +322,7 @@ func registerStorageObject() {
 					return syscall.ENODEV
 				}
 				so.meta["lu_gp"] = name
+				k.joinLUGroup(so)
 				return nil
 			}},
 		attrDef{name: "lba_map", perm: 0o644, store: func(_ *Kernel, _ *node, a *node, v string) error {
@@ -635,8 +645,12 @@ func (k *Kernel) configureDevice(so *node) error {
 		if err != nil {
 			return err
 		}
-		m["ib_dev"] = strings.TrimPrefix(m["udev_path"], "/dev/")
 		m["major"], m["minor"], _ = strings.Cut(numbers, ":")
+		// The name is a fact of the host: journalled, so that a replay
+		// gives the same answer.
+		m["ib_dev"], _ = k.hostFact("ib_dev", func() (string, error) {
+			return blockDevName(m["udev_path"], m["major"], m["minor"]), nil
+		})
 		maxSectors = 2048
 	case "rd_mcp":
 		if m["rd_pages"] == "" {
@@ -673,6 +687,7 @@ func (k *Kernel) configureDevice(so *node) error {
 	}
 	m["configured"] = "1"
 	m["lu_gp"] = "default_lu_gp"
+	k.joinLUGroup(so)
 	at.setAttr("hw_block_size", itoa(blockSize))
 	at.setAttr("block_size", itoa(blockSize))
 	at.setAttr("hw_max_sectors", itoa(maxSectors))
@@ -1172,4 +1187,26 @@ func passthroughFlag(name, plugin string) attrDef {
 			}
 			return nil
 		}}
+}
+
+// joinLUGroup stamps the order in which a device joined its LU group
+// (members lists them in that order).
+func (k *Kernel) joinLUGroup(so *node) {
+	var last int64
+	for _, o := range k.allStorageObjects() {
+		if o != so {
+			last = max(last, atoi(o.meta["lu_gp_seq"]))
+		}
+	}
+	so.meta["lu_gp_seq"] = itoa(last + 1)
+}
+
+// blockDevName is the kernel's name of a block device (bdevname, shown by
+// iblock's info): the host's own name for those numbers when it has such a
+// device (/sys/dev/block/MAJ:MIN), else the node's file name.
+func blockDevName(path, major, minor string) string {
+	if t, err := os.Readlink("/sys/dev/block/" + major + ":" + minor); err == nil {
+		return filepath.Base(t)
+	}
+	return filepath.Base(path)
 }

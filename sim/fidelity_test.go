@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -143,5 +144,34 @@ func TestLongACLNameIsCut(t *testing.T) {
 	}
 	if got, want := read(t, k, tpg+"/acls/"+name+"/lun_0/statistics/scsi_auth_intr/intr_name"), name[:223]+"\n"; got != want {
 		t.Errorf("intr_name = %q, want %q", got, want)
+	}
+}
+
+// default_lu_gp/members lists devices in the order they were enabled (6.1:
+// user_5/u1 before iblock_6/b1), not by name.
+func TestLUGroupMembersInEnableOrder(t *testing.T) {
+	k := newKernel(t)
+	run(t, k, []step{
+		{op: "mkdir", a: "target/core/rd_mcp_1"},
+		{op: "mkdir", a: "target/core/rd_mcp_1/r"},
+		{op: "write", a: "target/core/rd_mcp_1/r/control", b: "rd_pages=256"},
+		{op: "write", a: "target/core/rd_mcp_1/r/enable", b: "1"},
+	})
+	run(t, k, fileioSteps(t, "fileio_0", "f"))
+	if got := read(t, k, "target/core/alua/lu_gps/default_lu_gp/members"); got != "rd_mcp_1/r\nfileio_0/f\n" {
+		t.Errorf("members = %q, want rd_mcp_1/r first", got)
+	}
+}
+
+// iblock's info names the device as the kernel does (bdevname), not by the
+// path it was given.
+func TestBlockDevName(t *testing.T) {
+	if got := blockDevName("/var/tmp/x/ram0", "999999", "999999"); got != "ram0" {
+		t.Errorf("no such device on the host: %q, want the node's name", got)
+	}
+	if _, err := os.Stat("/sys/dev/block/7:0"); err == nil {
+		if got := blockDevName("/var/tmp/x/node", "7", "0"); got != "loop0" {
+			t.Errorf("7:0 = %q, want loop0 (the host's name)", got)
+		}
 	}
 }

@@ -39,6 +39,8 @@ sim_run() {
   st=$(mktemp -d "${TMPDIR:-/tmp}/tcmsh-fidelity-sim.XXXXXX")
   mkdir -p "$DATA" "$out"
   rm -f "$DATA"/*
+  # The block object's device: ram0's numbers, as in the guest.
+  mknod "$DATA/ram0" b 1 0 || die "mknod $DATA/ram0 failed (the fidelity test needs root)"
   local t=(env HOME="$st/home" "$bin" --kernel sim --sim-state "$st/state" --savefile "$st/saveconfig.json" --prefs "$st/prefs.json")
   local rc=0
   "${t[@]}" --keep-going <"$SCRIPTS/scenario.tcmsh" >"$out/scenario.out" 2>"$out/scenario.err" || rc=$?

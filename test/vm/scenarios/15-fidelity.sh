@@ -15,6 +15,9 @@ if [ ! -f "$FID/scenario.tcmsh" ]; then
 fi
 mkdir -p /var/tmp/tcmsh-fidelity
 rm -f /var/tmp/tcmsh-fidelity/*
+# The block object's device, at the same path as on the host (run.sh).
+mknod /var/tmp/tcmsh-fidelity/ram0 b 1 0
+check fidelity-ram0 test -b /dev/ram0 -a -b /var/tmp/tcmsh-fidelity/ram0
 
 "$TCMSH" --kernel real --keep-going <"$FID/scenario.tcmsh" >scenario.out 2>scenario.err
 RC=$?
