@@ -55,8 +55,27 @@ import rtslib_fb as r
 $1"
 }
 
+# ($rpid is the shell that runs chroot: the tcmu-runner it started is found
+# by its name among this scenario's processes, and ended by its pid.)
+runner_pids() {
+  for _p in /proc/[0-9]*; do
+    [ "$(cat "$_p/comm" 2>/dev/null)" = tcmu-runner ] && echo "${_p#/proc/}"
+  done
+}
+# A tcmu-runner left by an earlier scenario would answer for the devices
+# made here: end it first.
+for p in $(runner_pids); do kill "$p"; done
+i=0
+while [ -n "$(runner_pids)" ] && [ $i -lt 50 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+
 # ADDED: rtslib-fb makes the device; nobody tells the daemon but the kernel.
-run rts "r.UserBackedStorageObject('n80', config='ram/', size=8*1024*1024)"
+# (nl_reply_supported=-1: an earlier tcmu-runner, e.g. one that targetcli-fb
+# started through D-Bus in an earlier scenario, may have turned the kernel's
+# reply mode on for good; then a device without it waits for a reply.)
+run rts "r.UserBackedStorageObject('n80', config='ram/', size=8*1024*1024, control='nl_reply_supported=-1')"
 check_rc rtslib-create 0
 i=0
 while ! holds n80 && [ $i -lt 100 ]; do
@@ -156,13 +175,6 @@ else
   fail tcmu-runner-ran "tcmu-runner did not come up"
   show_file /tmp/tcmu-runner80.log 20
 fi
-# ($rpid is the shell that runs chroot: the tcmu-runner it started is found
-# by its name among this scenario's processes, and ended by its pid.)
-runner_pids() {
-  for _p in /proc/[0-9]*; do
-    [ "$(cat "$_p/comm" 2>/dev/null)" = tcmu-runner ] && echo "${_p#/proc/}"
-  done
-}
 for p in $(runner_pids); do kill "$p"; done
 kill "$rpid" 2>/dev/null
 i=0
