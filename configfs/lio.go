@@ -179,7 +179,7 @@ func allowedValues(attr string) string {
 	case "block_size", "hw_block_size":
 		return "512, 1024, 2048, 4096"
 	case "enable", "emulate_write_cache", "emulate_tpu", "emulate_tpws", "emulate_caw",
-		"emulate_3pc", "emulate_pr", "emulate_fua_write", "emulate_ua_intlck_ctrl",
+		"emulate_3pc", "emulate_pr", "emulate_fua_write",
 		"emulate_tas", "emulate_dpo", "emulate_fua_read", "emulate_model_alias",
 		"enforce_pr_isids", "force_pr_aptpl", "is_nonrot", "unmap_zeroes_data",
 		"write_protect", "demo_mode_write_protect", "generate_node_acls",
@@ -190,8 +190,10 @@ func allowedValues(attr string) string {
 		return "0 active/optimized, 1 active/non-optimized, 2 standby, 3 unavailable, 4 lba-dependent, 14 offline, 15 transitioning"
 	case "alua_access_type":
 		return "0 none, 1 implicit, 2 explicit, 3 implicit and explicit"
+	case "emulate_ua_intlck_ctrl":
+		return "0, 1, 2"
 	case "pi_prot_type":
-		return "0, 1, 2, 3"
+		return "0, 1, 3 (type 2 is not supported by the kernel)"
 	}
 	return ""
 }

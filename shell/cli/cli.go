@@ -328,19 +328,33 @@ func unameRelease() string {
 	return b.String()
 }
 
-// loadableFabrics lists the known fabrics whose module is on disk for the
-// running kernel, so that the root shows them before first use.
+// loadableFabrics lists the known fabrics whose module the running kernel
+// has (listed in modules.dep, wherever under kernel/ it lives), so that the
+// root shows them before first use.
 func loadableFabrics() []string {
-	dir := filepath.Join("/lib/modules", unameRelease())
+	return fabricsInModulesDep(filepath.Join("/lib/modules", unameRelease(), "modules.dep"))
+}
+
+func fabricsInModulesDep(depFile string) []string {
+	b, err := os.ReadFile(depFile)
+	if err != nil {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		mod, _, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		name := filepath.Base(mod)
+		name = name[:strings.Index(name+".ko", ".ko")]
+		// Module names treat '-' and '_' alike.
+		have[strings.ReplaceAll(name, "-", "_")] = true
+	}
 	var names []string
 	for _, f := range configfs.KnownFabrics {
-		for _, ext := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
-			matches, _ := filepath.Glob(filepath.Join(dir, "kernel", "drivers", "*", "*", f.Module+ext))
-			more, _ := filepath.Glob(filepath.Join(dir, "kernel", "drivers", "*", "*", "*", f.Module+ext))
-			if len(matches)+len(more) > 0 {
-				names = append(names, f.Name)
-				break
-			}
+		if have[strings.ReplaceAll(f.Module, "-", "_")] {
+			names = append(names, f.Name)
 		}
 	}
 	return names

@@ -1,0 +1,29 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFabricsInModulesDep(t *testing.T) {
+	dep := filepath.Join(t.TempDir(), "modules.dep")
+	content := strings.Join([]string{
+		"kernel/drivers/target/iscsi/iscsi_target_mod.ko: kernel/drivers/target/target_core_mod.ko",
+		"kernel/drivers/target/loopback/tcm_loop.ko.xz: kernel/drivers/target/target_core_mod.ko",
+		"kernel/drivers/vhost/vhost_scsi.ko: kernel/drivers/vhost/vhost.ko",
+		"kernel/drivers/xen/xen-scsiback.ko.zst:",
+		"kernel/drivers/target/target_core_user.ko: kernel/drivers/uio/uio.ko",
+	}, "\n")
+	if err := os.WriteFile(dep, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(fabricsInModulesDep(dep), ",")
+	if got != "iscsi,loopback,vhost,xen-pvscsi" {
+		t.Errorf("fabrics = %s", got)
+	}
+	if f := fabricsInModulesDep(filepath.Join(t.TempDir(), "none")); f != nil {
+		t.Errorf("no modules.dep: %v", f)
+	}
+}
