@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,7 +125,10 @@ func tgPtGroupAttrs() []attrDef {
 			}},
 		roAttr("members", func(k *Kernel, g *node) string {
 			var b strings.Builder
-			for _, lun := range k.lunsOf(soOf(g)) {
+			luns := k.lunsOf(soOf(g))
+			// In the order the ports joined the group, not by name.
+			sort.SliceStable(luns, func(i, j int) bool { return atoi(luns[i].meta["tg_pt_seq"]) < atoi(luns[j].meta["tg_pt_seq"]) })
+			for _, lun := range luns {
 				if lunTGPtGroup(lun) == g.name {
 					tpg := lun.parent.parent
 					// Each line carries its NUL terminator: the kernel copies cur_len+1 bytes.

@@ -663,13 +663,14 @@ func lunAttrs() []attrDef {
 			}
 			return fmt.Sprintf("TG Port Alias: %s\nTG Port Group ID: %s\nTG Port Primary Access State: %s\nTG Port Primary Access Status: %s\nTG Port Secondary Access State: %s\nTG Port Secondary Access Status: %s\n",
 				gname, g.meta["id"], st, aluaStatus[orZero(g.attr("alua_access_status"))], sec, aluaStatus[orZero(lun.meta["status"])])
-		}, func(_ *Kernel, lun, so *node, v string) error {
+		}, func(k *Kernel, lun, so *node, v string) error {
 			if len(v) > 256 {
 				return syscall.EINVAL
 			}
 			name := strings.TrimSpace(v)
 			if name == "NULL" {
 				delete(lun.meta, "tg_pt_gp")
+				k.joinTGPtGroup(lun)
 				return nil
 			}
 			g := so.children["alua"].children[name]
@@ -677,6 +678,7 @@ func lunAttrs() []attrDef {
 				return syscall.ENODEV
 			}
 			lun.meta["tg_pt_gp"] = name
+			k.joinTGPtGroup(lun)
 			return nil
 		}),
 		withDev("alua_tg_pt_offline", func(_ *Kernel, lun, _ *node) string { return orZero(lun.meta["offline"]) + "\n" }, flag("offline", 1)),
@@ -697,6 +699,7 @@ func portLink(k *Kernel, lun, so *node) error {
 		return syscall.EEXIST // "Port Symlink already exists"
 	}
 	lun.meta["so"] = so.path()
+	k.joinTGPtGroup(lun)
 	// The relative target port identifier comes from a counter of the
 	// device (core_alloc_rtpi): its Nth export gets N.
 	rtpi := atoi(so.meta["rtpi_counter"]) + 1
@@ -1190,4 +1193,29 @@ func aclInitiator(acl *node) string {
 		return acl.name[:223]
 	}
 	return acl.name
+}
+
+// joinTGPtGroup stamps the order in which a LUN joined its target port
+// group: the kernel adds a port at the tail of the group's member list
+// (core_alua_attach_tg_pt_gp), and members lists them in that order.
+func (k *Kernel) joinTGPtGroup(lun *node) {
+	var last int64
+	for _, f := range k.root.children["target"].sortedChildren() {
+		if f.typ != "fabric" {
+			continue
+		}
+		for _, w := range f.sortedChildren() {
+			for _, t := range w.sortedChildren() {
+				if t.typ != "tpg" {
+					continue
+				}
+				for _, o := range t.children["lun"].sortedChildren() {
+					if o != lun {
+						last = max(last, atoi(o.meta["tg_pt_seq"]))
+					}
+				}
+			}
+		}
+	}
+	lun.meta["tg_pt_seq"] = itoa(last + 1)
 }

@@ -175,3 +175,30 @@ func TestBlockDevName(t *testing.T) {
 		}
 	}
 }
+
+// core_alua_attach_tg_pt_gp adds a port at the tail of its group's member
+// list: members are in the order the LUNs were linked, not by fabric name.
+func TestTGPtGroupMembersInLinkOrder(t *testing.T) {
+	k := newKernel(t)
+	so := "target/core/rd_mcp_0/r"
+	run(t, k, []step{
+		{op: "mkdir", a: "target/core/rd_mcp_0"},
+		{op: "mkdir", a: so},
+		{op: "write", a: so + "/control", b: "rd_pages=16"},
+		{op: "write", a: so + "/enable", b: "1"},
+		{op: "mkdir", a: "target/vhost"},
+		{op: "mkdir", a: "target/vhost/naa.5001405ccccccccc"},
+		{op: "mkdir", a: "target/vhost/naa.5001405ccccccccc/tpgt_1"},
+		{op: "mkdir", a: "target/vhost/naa.5001405ccccccccc/tpgt_1/lun/lun_0"},
+		{op: "link", a: so, b: "target/vhost/naa.5001405ccccccccc/tpgt_1/lun/lun_0/x"},
+		{op: "mkdir", a: "target/iscsi"},
+		{op: "mkdir", a: "target/iscsi/iqn.2003-01.org.example:t"},
+		{op: "mkdir", a: "target/iscsi/iqn.2003-01.org.example:t/tpgt_1"},
+		{op: "mkdir", a: "target/iscsi/iqn.2003-01.org.example:t/tpgt_1/lun/lun_1"},
+		{op: "link", a: so, b: "target/iscsi/iqn.2003-01.org.example:t/tpgt_1/lun/lun_1/y"},
+	})
+	want := "vhost/naa.5001405ccccccccc/tpgt_1/lun_0\n\x00iSCSI/iqn.2003-01.org.example:t/tpgt_1/lun_1\n\x00"
+	if got := read(t, k, so+"/alua/default_tg_pt_gp/members"); got != want {
+		t.Errorf("members = %q, want %q", got, want)
+	}
+}
