@@ -341,3 +341,48 @@ func TestHBAChild(t *testing.T) {
 		}
 	}
 }
+
+// identityAtAdd records what a TCMU handler would read when the kernel
+// announces a new user device.
+type identityAtAdd struct {
+	fs              configfs.FS
+	serial, product string
+}
+
+func (h *identityAtAdd) Added(d sim.UIODevice) error {
+	s, _ := h.fs.ReadFile(d.ConfigPath + "/wwn/vpd_unit_serial")
+	p, _ := h.fs.ReadFile(d.ConfigPath + "/wwn/product_id")
+	h.serial, h.product = string(s), string(p)
+	return nil
+}
+func (h *identityAtAdd) Removed(sim.UIODevice)                        {}
+func (h *identityAtAdd) Reconfig(sim.UIODevice, string, string) error { return nil }
+func (h *identityAtAdd) Action(sim.UIODevice, string, int) error      { return nil }
+
+// A user backstore's identity is in place when it is enabled: a handler
+// that serves it on the kernel's ADDED event (the serve daemon) reads it
+// then, not after the shell's later writes.
+func TestUserIdentityWrittenBeforeEnable(t *testing.T) {
+	dir := t.TempDir()
+	k, err := sim.Open(dir, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	h := &identityAtAdd{fs: k}
+	k.SetHooks(h)
+	l, err := configfs.Open(k, "/sys/kernel/config", configfs.Options{Kind: "sim", LockPath: filepath.Join(dir, "hba.lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := "0b5a9c1e-3d2f-4a61-9e7b-2f0c8d1a4b5c"
+	_, err = l.CreateStorageObject(configfs.StorageSpec{Plugin: "user", Name: "u", UnitSerial: serial,
+		WWN:     map[string]string{"product_id": "u-model"},
+		Control: []configfs.KV{{Key: "dev_config", Value: "ram/"}, {Key: "dev_size", Value: "1048576"}, {Key: "nl_reply_supported", Value: "-1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.serial, serial) || !strings.Contains(h.product, "u-model") {
+		t.Errorf("at ADDED the handler read serial %q, product %q", h.serial, h.product)
+	}
+}

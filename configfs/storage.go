@@ -260,6 +260,8 @@ type StorageSpec struct {
 	UdevPath string
 	// UnitSerial for wwn/vpd_unit_serial; generated when empty.
 	UnitSerial string
+	// WWN values (wwn/<name>, e.g. product_id) besides the unit serial.
+	WWN map[string]string
 	// Attributes written after enable, in key order (e.g. emulate_write_cache).
 	Attributes map[string]string
 	// NoEnable leaves the object disabled.
@@ -314,15 +316,40 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 	if spec.NoEnable {
 		return so, nil
 	}
-	if err := l.WriteAttr(path.Join(so.Path(), "enable"), "1"); err != nil {
-		return so, fmt.Errorf("enable %s: %w", so.Name, err)
-	}
 	serial := spec.UnitSerial
 	if serial == "" {
 		serial = GenerateUnitSerial()
 	}
-	if err := l.WriteAttr(path.Join(so.Path(), "wwn", "vpd_unit_serial"), serial); err != nil {
-		return so, err
+	wwn := map[string]string{"vpd_unit_serial": serial}
+	for k, v := range spec.WWN {
+		wwn[k] = v
+	}
+	// A user backstore is served (possibly by a daemon reacting to the
+	// kernel's ADDED event) as soon as it is enabled, and its handler reads
+	// the identity then: write it first. The kernel takes wwn/ values
+	// before enable; only an exported device refuses them. Other plugins
+	// keep rtslib's order (pscsi takes its serial from the device at enable).
+	early := spec.Plugin == "user"
+	writeWWN := func() error {
+		for _, k := range sortedKeys(wwn) {
+			if err := l.WriteAttr(path.Join(so.Path(), "wwn", k), wwn[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if early {
+		if err := writeWWN(); err != nil {
+			return so, err
+		}
+	}
+	if err := l.WriteAttr(path.Join(so.Path(), "enable"), "1"); err != nil {
+		return so, fmt.Errorf("enable %s: %w", so.Name, err)
+	}
+	if !early {
+		if err := writeWWN(); err != nil {
+			return so, err
+		}
 	}
 	keys := make([]string, 0, len(spec.Attributes))
 	for k := range spec.Attributes {
@@ -578,4 +605,13 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -309,10 +309,6 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 	if cs.UnitSerial != "" && !configfs.ValidUnitSerial(cs.UnitSerial) {
 		return configfs.StorageObject{}, "", usagef("wwn %q is not a unit serial (a UUID like 0b5a9c1e-3d2f-4a61-9e7b-2f0c8d1a4b5c)", cs.UnitSerial)
 	}
-	so, err := sh.env.LIO.CreateStorageObject(cs)
-	if err != nil {
-		return so, "", err
-	}
 	model := spec.Model
 	if model == "" && sh.prefs.Bool("export_backstore_name_as_model") {
 		model = spec.Name
@@ -320,7 +316,16 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 			model = model[:16]
 		}
 	}
-	if model != "" {
+	if model != "" && spec.Plugin == "user" {
+		// Written before enable: whoever serves the device reads its
+		// identity when it appears.
+		cs.WWN = map[string]string{"product_id": model}
+	}
+	so, err := sh.env.LIO.CreateStorageObject(cs)
+	if err != nil {
+		return so, "", err
+	}
+	if model != "" && spec.Plugin != "user" {
 		_ = sh.env.LIO.WriteAttr(path.Join(so.Path(), "wwn", "product_id"), model)
 	}
 	if spec.Plugin == "user" {
