@@ -427,7 +427,7 @@ func (l *LIO) Exists(p string) bool { return l.exists(p) }
 // LUNsOf lists every LUN, in every fabric, that exports so.
 func (l *LIO) LUNsOf(so StorageObject) ([]LUN, error) {
 	var out []LUN
-	err := l.eachTPG(func(tpg TPG) error {
+	err := l.EachTPG(func(tpg TPG) error {
 		luns, err := l.LUNs(tpg)
 		if err != nil {
 			return err
@@ -442,7 +442,9 @@ func (l *LIO) LUNsOf(so StorageObject) ([]LUN, error) {
 	return out, err
 }
 
-func (l *LIO) eachTPG(fn func(TPG) error) error {
+// EachTPG calls fn for every TPG of every target of every fabric present,
+// stopping at the first error fn or a listing returns.
+func (l *LIO) EachTPG(fn func(TPG) error) error {
 	fabrics, err := l.Fabrics()
 	if err != nil {
 		return err

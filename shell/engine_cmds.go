@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
 )
 
@@ -51,47 +52,31 @@ type sessionJSON struct {
 func cmdSessions(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	l := sh.env.LIO
 	var out []sessionJSON
-	fabrics, err := l.Fabrics()
-	if err != nil {
-		return err
-	}
-	for _, f := range fabrics {
-		ts, err := l.Targets(f)
-		if err != nil {
+	err := l.EachTPG(func(tpg configfs.TPG) error {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		for _, t := range ts {
-			tpgs, err := l.TPGs(t)
-			if err != nil {
-				return err
-			}
-			for _, tpg := range tpgs {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if nx := l.Nexus(tpg); nx != "" {
-					out = append(out, sessionJSON{Path: sh.tpgNodePath(tpg), Initiator: nx, Active: true, Info: "I_T nexus"})
-				}
-				acls, err := l.ACLs(tpg)
-				if err != nil {
-					continue
-				}
-				for _, acl := range acls {
-					info, err := l.ReadAttr(path.Join(acl.Path(), "info"))
-					if err != nil {
-						continue
-					}
-					active := !strings.HasPrefix(info, "No active")
-					if !active {
-						continue
-					}
-					if sid := a.Str("sid"); sid != "" && !strings.Contains(info, "SID: "+sid) {
-						continue
-					}
-					out = append(out, sessionJSON{Path: path.Join(sh.tpgNodePath(tpg), "acls", acl.NodeWWN), Initiator: acl.NodeWWN, Active: true, Info: info})
-				}
-			}
+		if nx := l.Nexus(tpg); nx != "" {
+			out = append(out, sessionJSON{Path: sh.tpgNodePath(tpg), Initiator: nx, Active: true, Info: "I_T nexus"})
 		}
+		acls, err := l.ACLs(tpg)
+		if err != nil {
+			return nil
+		}
+		for _, acl := range acls {
+			info, err := l.ReadAttr(path.Join(acl.Path(), "info"))
+			if err != nil || strings.HasPrefix(info, "No active") {
+				continue
+			}
+			if sid := a.Str("sid"); sid != "" && !strings.Contains(info, "SID: "+sid) {
+				continue
+			}
+			out = append(out, sessionJSON{Path: path.Join(sh.tpgNodePath(tpg), "acls", acl.NodeWWN), Initiator: acl.NodeWWN, Active: true, Info: info})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if sh.opts.JSON {
 		if out == nil {

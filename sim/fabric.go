@@ -732,24 +732,30 @@ func portUnlink(_ *Kernel, lun, _ *node) error {
 
 // lunsOf lists every LUN that exports so (reads only).
 func (k *Kernel) lunsOf(so *node) []*node {
-	var out []*node
 	if so == nil {
 		return nil
 	}
 	p := so.path()
+	var out []*node
+	for _, lun := range k.allLUNs() {
+		if lun.meta["so"] == p {
+			out = append(out, lun)
+		}
+	}
+	return out
+}
+
+// allLUNs lists the LUN groups of every TPG of every fabric (reads only).
+func (k *Kernel) allLUNs() []*node {
+	var out []*node
 	for _, f := range k.root.children["target"].sortedChildren() {
 		if f.typ != "fabric" {
 			continue
 		}
 		for _, w := range f.sortedChildren() {
 			for _, t := range w.sortedChildren() {
-				if t.typ != "tpg" {
-					continue
-				}
-				for _, lun := range t.children["lun"].sortedChildren() {
-					if lun.meta["so"] == p {
-						out = append(out, lun)
-					}
+				if t.typ == "tpg" {
+					out = append(out, t.children["lun"].sortedChildren()...)
 				}
 			}
 		}
@@ -1200,21 +1206,9 @@ func aclInitiator(acl *node) string {
 // (core_alua_attach_tg_pt_gp), and members lists them in that order.
 func (k *Kernel) joinTGPtGroup(lun *node) {
 	var last int64
-	for _, f := range k.root.children["target"].sortedChildren() {
-		if f.typ != "fabric" {
-			continue
-		}
-		for _, w := range f.sortedChildren() {
-			for _, t := range w.sortedChildren() {
-				if t.typ != "tpg" {
-					continue
-				}
-				for _, o := range t.children["lun"].sortedChildren() {
-					if o != lun {
-						last = max(last, atoi(o.meta["tg_pt_seq"]))
-					}
-				}
-			}
+	for _, o := range k.allLUNs() {
+		if o != lun {
+			last = max(last, atoi(o.meta["tg_pt_seq"]))
 		}
 	}
 	lun.meta["tg_pt_seq"] = itoa(last + 1)
