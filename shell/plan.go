@@ -131,7 +131,7 @@ func (sh *Shell) MakePlan(have, want *Config, opts PlanOptions) *Plan {
 			if keys := diffValues(h.Attributes, w.Attributes); len(keys) > 0 {
 				soSteps = append(soSteps, Step{Op: "change", Path: k, What: "attributes " + describe(keys, w.Attributes),
 					do: func(context.Context) error {
-						return sh.setValues(path.Join(so.Path(), "attrib"), h.Attributes, w.Attributes)
+						return sh.setValues(path.Join(so.Path(), "attrib"), w.Attributes)
 					}})
 			}
 			soSteps = append(soSteps, sh.aluaSteps(k, so, h.ALUA, w.ALUA, opts)...)
@@ -199,9 +199,9 @@ func (sh *Shell) MakePlan(have, want *Config, opts PlanOptions) *Plan {
 			}})
 		}
 		if keys := diffValues(h.Parameters, w.Parameters); len(keys) > 0 {
-			hv, wv := h.Parameters, w.Parameters
+			wv := w.Parameters
 			creates = append(creates, Step{Op: "change", Path: "/" + w.Fabric + "/" + w.WWN, What: valuesWhat("parameters", ok, keys, wv), do: func(context.Context) error {
-				return sh.setValues(path.Join(tg.Path(), "param"), hv, wv)
+				return sh.setValues(path.Join(tg.Path(), "param"), wv)
 			}})
 		}
 		d, c := sh.tpgSteps(tg, h, w, recreated, opts)
@@ -273,21 +273,7 @@ func (sh *Shell) setALUA(dir string, fields map[string]string) error {
 	keys := sortedKeys(fields)
 	// The id first: the kernel wants it before the group is used.
 	sort.SliceStable(keys, func(i, j int) bool { return keys[i] == "tg_pt_gp_id" && keys[j] != "tg_pt_gp_id" })
-	for _, k := range keys {
-		v := fields[k]
-		c, exists := cur[k]
-		if !exists {
-			fmt.Fprintf(sh.opts.Err, "warning: %s has no writable %s; skipped\n", dir, k)
-			continue
-		}
-		if c == v {
-			continue
-		}
-		if err := sh.env.LIO.WriteAttr(path.Join(dir, k), v); err != nil {
-			return fmt.Errorf("%s=%s: %w", k, v, err)
-		}
-	}
-	return nil
+	return sh.writeChanged(dir, cur, keys, fields)
 }
 
 // tpgSteps are the deletions and creations/changes within one target.
@@ -334,17 +320,15 @@ func (sh *Shell) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated 
 			}})
 		}
 		if keys := diffValues(h.Attributes, w.Attributes); len(keys) > 0 {
-			hv := h.Attributes
 			wv := w.Attributes
 			creates = append(creates, Step{Op: "change", Path: tp, What: valuesWhat("attributes", ok, keys, wv), do: func(context.Context) error {
-				return sh.setValues(path.Join(tpg.Path(), "attrib"), hv, wv)
+				return sh.setValues(path.Join(tpg.Path(), "attrib"), wv)
 			}})
 		}
 		if keys := diffValues(h.Parameters, w.Parameters); len(keys) > 0 {
-			hv := h.Parameters
 			wv := w.Parameters
 			creates = append(creates, Step{Op: "change", Path: tp, What: valuesWhat("parameters", ok, keys, wv), do: func(context.Context) error {
-				return sh.setValues(path.Join(tpg.Path(), "param"), hv, wv)
+				return sh.setValues(path.Join(tpg.Path(), "param"), wv)
 			}})
 		}
 		// LUNs
@@ -447,9 +431,8 @@ func (sh *Shell) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated 
 				creates = append(creates, Step{Op: "create", Path: ap, do: func(context.Context) error { return sh.mkdir(acl.Path()) }})
 			}
 			if keys := diffValues(hx.Attributes, x.Attributes); len(keys) > 0 {
-				hv := hx.Attributes
 				creates = append(creates, Step{Op: "change", Path: ap, What: valuesWhat("attributes", aclExists, keys, x.Attributes), do: func(context.Context) error {
-					return sh.setValues(path.Join(acl.Path(), "attrib"), hv, x.Attributes)
+					return sh.setValues(path.Join(acl.Path(), "attrib"), x.Attributes)
 				}})
 			}
 			if x.Tag != hx.Tag && (x.Tag != "" || !opts.KeepExtra) {
@@ -565,9 +548,14 @@ func hintOf(err error) string {
 // setValues writes the keys of want that differ from have. Attributes the
 // kernel does not have are skipped with a warning: a file from another
 // kernel version may name some.
-func (sh *Shell) setValues(dir string, have, want map[string]string) error {
-	cur := sh.writableGroup(dir)
-	for _, k := range sortedKeys(want) {
+func (sh *Shell) setValues(dir string, want map[string]string) error {
+	return sh.writeChanged(dir, sh.writableGroup(dir), sortedKeys(want), want)
+}
+
+// writeChanged writes, in the order of keys, the values of want that differ
+// from cur; a key cur lacks is skipped with a warning.
+func (sh *Shell) writeChanged(dir string, cur map[string]string, keys []string, want map[string]string) error {
+	for _, k := range keys {
 		v := want[k]
 		c, exists := cur[k]
 		if !exists {
@@ -581,7 +569,6 @@ func (sh *Shell) setValues(dir string, have, want map[string]string) error {
 			return fmt.Errorf("%s=%s: %w", k, v, err)
 		}
 	}
-	_ = have
 	return nil
 }
 
@@ -663,7 +650,7 @@ func (sh *Shell) createSOConf(ctx context.Context, s *SOConf) error {
 	if err != nil {
 		return err
 	}
-	if err := sh.setValues(path.Join(so.Path(), "attrib"), nil, s.Attributes); err != nil {
+	if err := sh.setValues(path.Join(so.Path(), "attrib"), s.Attributes); err != nil {
 		return fmt.Errorf("%s attributes: %w", s.Name, err)
 	}
 	for _, g := range s.ALUA {
