@@ -123,6 +123,21 @@ check_no_out() {
 # silently makes a regular file, and reading it back "matches").
 is_block() { [ -b "$1" ]; }
 
+# holds_uio PID NAME: process PID has the uio device of user backstore NAME
+# open (it serves it).
+holds_uio() {
+  for _u in /sys/class/uio/uio*; do
+    case $(cat "$_u/name" 2>/dev/null) in
+      tcm-user/*/"$2"/*)
+        for _fd in /proc/"$1"/fd/*; do
+          [ "$(readlink "$_fd")" = "/dev/${_u##*/}" ] && return 0
+        done
+        ;;
+    esac
+  done
+  return 1
+}
+
 # wait_for SECONDS TEST-ARGS...: polls `test TEST-ARGS` every 0.1 s.
 wait_for() {
   _t=$(($1 * 10))

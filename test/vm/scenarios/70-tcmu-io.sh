@@ -32,18 +32,7 @@ else
 fi
 
 # served NAME: the daemon holds the uio device of user backstore NAME.
-served() {
-  for _u in /sys/class/uio/uio*; do
-    case $(cat "$_u/name" 2>/dev/null) in
-      tcm-user/*/"$1"/*)
-        for _fd in /proc/"$spid"/fd/*; do
-          [ "$(readlink "$_fd")" = "/dev/${_u##*/}" ] && return 0
-        done
-        ;;
-    esac
-  done
-  return 1
-}
+served() { holds_uio "$spid" "$1"; }
 
 run tc /backstores/user:ram create r70 ${SIZE_MB}M
 check_rc ram-create 0

@@ -30,18 +30,7 @@ else
 fi
 
 # holds NAME: the daemon has the uio device of user backstore NAME open.
-holds() {
-  for _u in /sys/class/uio/uio*; do
-    case $(cat "$_u/name" 2>/dev/null) in
-      tcm-user/*/"$1"/*)
-        for _fd in /proc/"$spid"/fd/*; do
-          [ "$(readlink "$_fd")" = "/dev/${_u##*/}" ] && return 0
-        done
-        ;;
-    esac
-  done
-  return 1
-}
+holds() { holds_uio "$spid" "$1"; }
 # addr_disk H:C:T:L: the /dev/sdX of the SCSI disk at that address.
 addr_disk() {
   for _b in /sys/class/scsi_disk/"$1"/device/block/*; do
