@@ -59,9 +59,12 @@ type DeviceStats struct {
 	LastError string `json:"last_error,omitempty"`
 	// Attaches counts the times the device was attached (the first serve
 	// and every reattach); Restarts those after a ring loop failed.
-	Attaches   int `json:"attaches"`
-	Restarts   int `json:"restarts"`
-	QueueDepth int `json:"queue_depth"` // commands served at once
+	// BackendError says why the storage behind the device is unreachable
+	// (a lost cluster connection); empty while the backend is healthy.
+	BackendError string `json:"backend_error,omitempty"`
+	Attaches     int    `json:"attaches"`
+	Restarts     int    `json:"restarts"`
+	QueueDepth   int    `json:"queue_depth"` // commands served at once
 
 	Commands   uint64 `json:"commands"`
 	ReadBytes  uint64 `json:"read_bytes"`
