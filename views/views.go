@@ -10,8 +10,8 @@ package views
 import (
 	"os"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
 )
 
 // Common is embedded by every pane: its size, and the one set of styles and
