@@ -14,7 +14,10 @@
 // Subtypes, Lookup and Help describe the subtypes and their options.
 package backends
 
-import "io"
+import (
+	"fmt"
+	"io"
+)
 
 // Backend is the storage of one device. ReadAt and WriteAt follow io.ReaderAt
 // and io.WriterAt and may be called concurrently; offsets and lengths given by
@@ -75,4 +78,51 @@ type FUAWriter interface {
 // (a RECONFIG with a new dev_size).
 type Resizer interface {
 	Resize(size int64) error
+}
+
+// MiscompareError is returned by CompareAndWrite when the data on the
+// medium differs from the compare buffer; nothing was written.
+type MiscompareError struct {
+	// Offset is the offset of the first differing byte, counted from the
+	// start of the compare buffer (what COMPARE AND WRITE reports in the
+	// sense data's information field).
+	Offset int64
+}
+
+func (e *MiscompareError) Error() string {
+	return fmt.Sprintf("miscompare at byte %d of the compared range", e.Offset)
+}
+
+// CompareAndWriter performs COMPARE AND WRITE in the storage itself: cmp is
+// compared with the data at off and, only if they are equal, data (as long
+// as cmp) is written there, atomically against every writer of the storage,
+// other hosts included. A difference is a *MiscompareError. A backend that
+// cannot do one particular request atomically (it spans objects, say)
+// returns an error wrapping errors.ErrUnsupported, and the SCSI layer then
+// compares and writes under its own lock, which is atomic within this
+// process only.
+type CompareAndWriter interface {
+	CompareAndWrite(cmp, data []byte, off int64) error
+}
+
+// SameWriter writes one pattern over a range (WRITE SAME with a non-zero
+// block) without the SCSI layer expanding it: pattern is repeated from off
+// for length bytes, length being a multiple of len(pattern).
+type SameWriter interface {
+	WriteSame(pattern []byte, off, length int64) error
+}
+
+// SizeWatcher is implemented by backends whose size can change outside
+// tcmsh (an RBD image resized in the cluster). WatchSize calls changed with
+// the new size in bytes, from its own goroutine, whenever it sees one;
+// stop ends the watch and returns once no call is in progress.
+type SizeWatcher interface {
+	WatchSize(changed func(size int64)) (stop func())
+}
+
+// HealthReporter is implemented by backends that can lose their storage
+// (a cluster connection). Health returns nil while the storage is
+// reachable, else why it is not; it never blocks on the storage.
+type HealthReporter interface {
+	Health() error
 }

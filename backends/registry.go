@@ -23,6 +23,9 @@ type subtype struct {
 	Subtype
 	validate func(cfg string, size int64) error
 	open     func(cfg string, size int64, blockSize uint32) (Backend, error)
+	// placeholder marks a subtype this build lacks: listed, so that the
+	// shell can say how to get it, but every cfgstring fails.
+	placeholder bool
 }
 
 // registry is filled by init rather than by a composite literal because the
@@ -32,9 +35,34 @@ var registry map[string]*subtype
 
 func init() {
 	registry = map[string]*subtype{}
-	for _, s := range []*subtype{&fileSubtype, &ramSubtype, &nullSubtype, &faultSubtype} {
+	for _, s := range []*subtype{&fileSubtype, &ramSubtype, &nullSubtype, &faultSubtype, &rbdUnavailable} {
 		registry[s.Name] = s
 	}
+}
+
+// Registration is a subtype that lives outside this package, typically
+// behind a build tag (rbd needs cgo and Ceph's libraries): its description
+// and how to check and open a cfgstring (dev_config without `<subtype>/`).
+// Validate may reach the storage to check it (an RBD image's existence and
+// size) but must change nothing.
+type Registration struct {
+	Subtype
+	Validate func(cfg string, size int64) error
+	Open     func(cfg string, size int64, blockSize uint32) (Backend, error)
+}
+
+// Register adds a subtype from an init function. It replaces a placeholder
+// (the rbd subtype of a build without RBD support) and panics when the name
+// is taken by a real subtype or the registration is incomplete.
+func Register(r Registration) {
+	if r.Name == "" || strings.ContainsAny(r.Name, "/:") || r.Validate == nil || r.Open == nil {
+		panic(fmt.Sprintf("backends: Register(%q): a subtype needs a name without '/' or ':', Validate and Open", r.Name))
+	}
+	if old, ok := registry[r.Name]; ok && !old.placeholder {
+		panic(fmt.Sprintf("backends: Register(%q): subtype already registered", r.Name))
+	}
+	r.Options = slices.Clone(r.Options)
+	registry[r.Name] = &subtype{Subtype: r.Subtype, validate: r.Validate, open: r.Open}
 }
 
 // DefaultBlockSize is used when Open is given a block size of 0 (the TCMU
