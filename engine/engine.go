@@ -113,7 +113,7 @@ type RecentCommand struct {
 }
 
 // WorkloadSpec describes an initiator workload
-// (`workload <lun> rw=… bs=… qd=… time=… count=… verify=…`).
+// (`workload <lun> rw=… bs=… qd=… time=… count=… verify=… rate=…`).
 type WorkloadSpec struct {
 	RW         string        `json:"rw"` // read, write, randread, randwrite, randrw
 	BlockSize  int           `json:"bs"`
@@ -121,6 +121,9 @@ type WorkloadSpec struct {
 	Duration   time.Duration `json:"time"`
 	Count      int64         `json:"count"`
 	Verify     bool          `json:"verify"`
+	// Rate caps the I/Os started per second (over the whole queue
+	// depth); 0 means no cap.
+	Rate int `json:"rate,omitempty"`
 }
 
 // WorkloadResult reports a finished workload. The JSON names are a contract

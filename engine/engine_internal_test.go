@@ -320,11 +320,11 @@ func TestNetlinkEventsReachTheDisk(t *testing.T) {
 }
 
 func TestParseWorkloadSpec(t *testing.T) {
-	spec, err := ParseWorkloadSpec([]string{"rw=randrw", "bs=4k", "qd=32", "time=3s", "verify=true"})
+	spec, err := ParseWorkloadSpec([]string{"rw=randrw", "bs=4k", "qd=32", "time=3s", "verify=true", "rate=500"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := WorkloadSpec{RW: "randrw", BlockSize: 4096, QueueDepth: 32, Duration: 3 * time.Second, Verify: true}
+	want := WorkloadSpec{RW: "randrw", BlockSize: 4096, QueueDepth: 32, Duration: 3 * time.Second, Verify: true, Rate: 500}
 	if spec != want {
 		t.Errorf("got %+v, want %+v", spec, want)
 	}

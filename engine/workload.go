@@ -51,6 +51,7 @@ func (l *Local) Workload(ctx context.Context, lunConfigPath string, spec Workloa
 		Time:      spec.Duration,
 		Count:     spec.Count,
 		Verify:    spec.Verify,
+		Rate:      spec.Rate,
 		BlockSize: wt.blockSize,
 		Size:      wt.size,
 	}
@@ -93,22 +94,22 @@ func (l *Local) Workload(ctx context.Context, lunConfigPath string, spec Workloa
 
 // ParseWorkloadSpec reads the key=value words of the shell's `workload`
 // command (rw, bs with k/m suffixes, qd, time as a Go duration, count,
-// verify), with the simulated initiator's defaults: rw=randread, bs=4k,
+// verify, rate), with the simulated initiator's defaults: rw=randread, bs=4k,
 // qd=1. Keys the initiator knows but a WorkloadSpec cannot carry are
 // refused by name.
 func ParseWorkloadSpec(args []string) (WorkloadSpec, error) {
 	for _, a := range args {
 		switch k, _, _ := strings.Cut(a, "="); k {
-		case "rw", "bs", "qd", "iodepth", "time", "runtime", "count", "verify":
+		case "rw", "bs", "qd", "iodepth", "time", "runtime", "count", "verify", "rate":
 		default:
-			return WorkloadSpec{}, fmt.Errorf("workload: unknown option %q (valid: rw, bs, qd, time, count, verify)", k)
+			return WorkloadSpec{}, fmt.Errorf("workload: unknown option %q (valid: rw, bs, qd, time, count, verify, rate)", k)
 		}
 	}
 	cfg, err := initiator.ParseArgs(args)
 	if err != nil {
 		return WorkloadSpec{}, fmt.Errorf("workload: %w", err)
 	}
-	return WorkloadSpec{RW: cfg.RW, BlockSize: cfg.BS, QueueDepth: cfg.QD, Duration: cfg.Time, Count: cfg.Count, Verify: cfg.Verify}, nil
+	return WorkloadSpec{RW: cfg.RW, BlockSize: cfg.BS, QueueDepth: cfg.QD, Duration: cfg.Time, Count: cfg.Count, Verify: cfg.Verify, Rate: cfg.Rate}, nil
 }
 
 // removalStopper ends a workload (through its context) when the device is

@@ -148,6 +148,7 @@ var workloadCommand = &Command{
 		{Name: "time", Type: TypeString, Default: "5s", Help: "how long, e.g. 10s, 1m"},
 		{Name: "count", Type: TypeInt, Min: 0, Help: "stop after this many commands (0: no limit)"},
 		{Name: "verify", Type: TypeBool, Default: "false"},
+		{Name: "rate", Type: TypeInt, Min: 0, Help: "at most this many I/Os per second (0: no cap)"},
 	},
 	Run: cmdWorkload,
 }
@@ -180,7 +181,7 @@ func cmdWorkload(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 		}
 	}
 	spec := engine.WorkloadSpec{RW: a.Str("rw"), BlockSize: int(bs), QueueDepth: int(a.Int("qd", 1)),
-		Duration: d, Count: a.Int("count", 0), Verify: a.Bool("verify")}
+		Duration: d, Count: a.Int("count", 0), Verify: a.Bool("verify"), Rate: int(a.Int("rate", 0))}
 	res, err := sh.env.Engine.Workload(ctx, n.lun.Path(), spec)
 	if err != nil {
 		return fmt.Errorf("workload on %s: %w", n.path, err)

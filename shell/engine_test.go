@@ -110,10 +110,10 @@ func TestUserBackstoreWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := sh.Exec(ctx, "workload /loopback/naa.5001405aaaaaaaaa/luns/lun0 rw=randwrite bs=8k qd=4 time=2s count=100 verify=true"); err != nil {
+	if err := sh.Exec(ctx, "workload /loopback/naa.5001405aaaaaaaaa/luns/lun0 rw=randwrite bs=8k qd=4 time=2s count=100 verify=true rate=500"); err != nil {
 		t.Fatal(err)
 	}
-	want := engine.WorkloadSpec{RW: "randwrite", BlockSize: 8192, QueueDepth: 4, Duration: 2 * time.Second, Count: 100, Verify: true}
+	want := engine.WorkloadSpec{RW: "randwrite", BlockSize: 8192, QueueDepth: 4, Duration: 2 * time.Second, Count: 100, Verify: true, Rate: 500}
 	if fe.workload != want || fe.lunPath != "target/loopback/naa.5001405aaaaaaaaa/tpgt_1/lun/lun_0" {
 		t.Errorf("workload got %+v on %s", fe.workload, fe.lunPath)
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	Seed      uint64
 	Retries   int  // retries of BUSY and friends per I/O
 	CDB16     bool // always send READ(16)/WRITE(16)
+	// Rate caps the I/Os started per second, over all QD workers; 0: no
+	// cap. A capped workload keeps a modest, steady load (the demo's).
+	Rate int
 }
 
 // Defaults.
@@ -76,7 +79,8 @@ func (r Report) String() string {
 }
 
 // ParseArgs reads key=value words: rw, bs (with k/m suffixes), qd, time
-// (a Go duration), count, verify, size, blocksize, rwmixread, seed, cdb16.
+// (a Go duration), count, verify, size, blocksize, rwmixread, seed, cdb16,
+// rate (I/Os per second, 0: no cap).
 func ParseArgs(args []string) (Config, error) {
 	cfg := Config{RW: "randread", BS: 4096, QD: 1}
 	for _, a := range args {
@@ -112,6 +116,8 @@ func ParseArgs(args []string) (Config, error) {
 			cfg.Seed, err = strconv.ParseUint(v, 10, 64)
 		case "cdb16":
 			cfg.CDB16, err = strconv.ParseBool(v)
+		case "rate":
+			cfg.Rate, err = strconv.Atoi(v)
 		default:
 			return cfg, fmt.Errorf("initiator: unknown option %q", k)
 		}
@@ -175,6 +181,8 @@ func (c *Config) validate() (mode, error) {
 		return m, errors.New("initiator: give time or count")
 	case c.Verify && c.BlockSize < 24:
 		return m, errors.New("initiator: verify needs blocks of at least 24 bytes")
+	case c.Rate < 0:
+		return m, fmt.Errorf("initiator: rate=%d: want a number of I/Os per second, or 0 for no cap", c.Rate)
 	}
 	return m, nil
 }
@@ -191,6 +199,7 @@ type run struct {
 	cfg     Config
 	mode    mode
 	target  Target
+	limit   *limiter // nil: no rate cap
 	chunks  []chunk
 	issued  atomic.Int64
 	seqNext atomic.Uint64
@@ -210,6 +219,9 @@ func Run(ctx context.Context, t Target, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	r := &run{cfg: cfg, mode: m, target: t, chunks: make([]chunk, cfg.Size/int64(cfg.BS))}
+	if cfg.Rate > 0 {
+		r.limit = newLimiter(cfg.Rate, time.Now)
+	}
 	if cfg.Time > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Time)
@@ -219,6 +231,9 @@ func Run(ctx context.Context, t Target, cfg Config) (Report, error) {
 	r.parallel(func(w *worker) {
 		for ctx.Err() == nil {
 			if cfg.Count > 0 && r.issued.Add(1) > cfg.Count {
+				return
+			}
+			if r.limit != nil && !r.limit.wait(ctx) {
 				return
 			}
 			w.one(ctx)
