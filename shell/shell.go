@@ -62,6 +62,8 @@ type Options struct {
 	// SaveFile is the default saveconfig file; empty means
 	// /etc/target/saveconfig.json.
 	SaveFile string
+	// Screens opens the TUI for `ui` and `monitor`; nil: they refuse.
+	Screens Screens
 }
 
 // Shell executes commands against an Env. A Shell is used by one goroutine.
