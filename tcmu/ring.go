@@ -76,6 +76,7 @@ type Ring struct {
 
 	complMu  sync.Mutex
 	tail     uint32 // our cmd_tail, guarded by complMu
+	doneData uint64 // data bytes of the commands answered with statistics on, guarded by complMu
 	fifo     []record
 	fifoHead int
 	fifoLen  int
@@ -101,7 +102,7 @@ type slot struct {
 	done      bool // in-order completion: answered, waiting for its turn; guarded by complMu
 	dataInLen int
 	dataBytes uint64
-	start     atomic.Int64 // nanotime when taken; 0 = not stamped yet
+	start     int64 // nanotime when taken (statistics on); the worker reads it after the handoff
 	statsOn   bool
 }
 
@@ -250,8 +251,8 @@ func (r *Ring) serve(ctx context.Context, waitErr <-chan error) error {
 			return fmt.Errorf("%w: cmd_head %d in a %d-byte ring", ErrMalformedRing, head, r.size)
 		}
 		r.noteOccupancy(head)
-		// Commands found in one look at the head share one clock read:
-		// reading the clock costs as much as the rest of the statistics.
+		// Commands found in one look at the head share one clock read
+		// (reading the clock costs as much as the rest of the statistics).
 		r.batchStart = 0
 		notify := false
 		for r.parse != head {
@@ -288,9 +289,7 @@ func (r *Ring) noteOccupancy(head uint32) {
 		return
 	}
 	tail := r.mb.LoadTail()
-	used := (uint64(head) + uint64(r.size) - uint64(tail)) % uint64(r.size)
-	r.stats.ringBytes.Store(used)
-	storeMax(&r.stats.ringBytesMax, used)
+	r.stats.newBatch((uint64(head) + uint64(r.size) - uint64(tail)) % uint64(r.size))
 }
 
 // takeEntry takes the entry at r.parse. It reports whether it moved the
@@ -362,7 +361,7 @@ func (r *Ring) stampStart(s *slot) {
 	if r.batchStart == 0 {
 		r.batchStart = nanotime()
 	}
-	s.start.Store(r.batchStart)
+	s.start = r.batchStart
 }
 
 // waitFIFOSpace waits until the record queue has room for one more entry.
@@ -389,6 +388,9 @@ func (r *Ring) push(rec record) bool {
 	defer r.complMu.Unlock()
 	r.fifo[(r.fifoHead+r.fifoLen)%len(r.fifo)] = rec
 	r.fifoLen++
+	if rec.isCmd && rec.slot.statsOn {
+		r.stats.noteDataInFlight(r.doneData)
+	}
 	if r.retireSkipsLocked() {
 		r.mb.StoreTail(r.tail)
 		return true
@@ -432,7 +434,7 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 	s.id = entry.CmdID()
 	r.idToSlot[s.id] = uint16(s.index + 1)
 	s.statsOn = r.stats.enabled.Load()
-	s.start.Store(0)
+	s.start = 0
 
 	req := CmdRequest(entry)
 	regionLen := uint64(len(r.region))
@@ -598,6 +600,9 @@ func (r *Ring) complete(s *slot, shard int) {
 func (r *Ring) writeCompletion(off, length uint32, s *slot) {
 	e := Entry(r.ring[off : off+length])
 	e.SetCmdID(s.id)
+	if s.statsOn {
+		r.doneData += s.dataBytes
+	}
 	rsp := CmdResponse(e)
 	var uflags uint8
 	rsp.SetStatus(s.cmd.Status)

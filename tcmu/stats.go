@@ -5,7 +5,6 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,9 +23,12 @@ const latencyBuckets = 65
 const recentLogSize = 256
 
 // Stats holds the statistics of one device's ring. Writers (the ring
-// goroutine and the workers) only do atomic adds and stores, spread over
-// per-worker shards, so leaving statistics on costs a few uncontended
-// atomics per command; readers call Snapshot, which never blocks a writer.
+// goroutine and the workers) never lock and never wait: the ring goroutine
+// keeps its figures in fields only it writes, publishing them with plain
+// atomic stores (a maximum only when it grows); the workers do a few atomic
+// adds into per-worker shards, on cache lines no other shard shares, and
+// write the recent-commands log through per-entry sequence numbers.
+// Readers call Snapshot, which never blocks a writer.
 type Stats struct {
 	enabled  atomic.Bool
 	shards   []statShard
@@ -36,50 +38,99 @@ type Stats struct {
 	// counter that the ring goroutine and the workers both modified would
 	// move between cores on every command. In-flight values are derived:
 	// commands from the busy slots, bytes as taken minus completed.
-	_                       [64]byte
-	takenBytes              atomic.Uint64
-	inFlightMax             atomic.Int64
-	dataInFlightMax         atomic.Int64
-	takenLocal              uint64 // ring goroutine only
-	inFlightMaxLoc          int64  // ring goroutine only
-	dataMaxLocal            int64  // ring goroutine only
-	_                       [64]byte
-	busySlots               func() int // commands in flight now
-	ringBytes, ringBytesMax atomic.Uint64
-	badEntries              atomic.Uint64
-	unknownOps              atomic.Uint64
-	tmrs                    [8]atomic.Uint64 // by TMR type; index 0 also counts types beyond 7
+	_               [64]byte
+	takenBytes      atomic.Uint64
+	inFlightMax     atomic.Int64
+	dataInFlightMax atomic.Int64
+	ringBytes       atomic.Uint64
+	ringBytesMax    atomic.Uint64
+	takenLocal      uint64 // ring goroutine only, from here on
+	inFlightMaxLoc  int64
+	dataMaxLocal    int64
+	ringMaxLocal    uint64
+	_               [64]byte
+
+	busySlots  func() int // commands in flight now
+	badEntries atomic.Uint64
+	unknownOps atomic.Uint64
+	tmrs       [8]atomic.Uint64 // by TMR type; index 0 also counts types beyond 7
 }
 
-// statShard is written by a subset of the workers; padded so that two
-// shards never share a cache line.
+// statShard is written by the workers whose number is its index modulo the
+// number of shards; padded so that two shards never share a cache line.
 type statShard struct {
-	commands  [256]atomic.Uint64
-	bytes     [256]atomic.Uint64
-	latency   [latencyBuckets]atomic.Uint64
-	latMax    atomic.Int64
-	senseKeys [16]atomic.Uint64
-	doneBytes atomic.Uint64
+	// Written on every command, on one line.
+	latMax     atomic.Int64
+	recentNext atomic.Uint64 // entries claimed in recent
+	_          [48]byte
 
-	// The shard's part of the recent-commands log. A mutex costs two
-	// atomic operations where storing each field atomically would cost
-	// eight; the workers of one shard rarely meet, and Snapshot holds it
-	// only to copy a few dozen entries.
-	recentMu   sync.Mutex
-	recent     []RecentCommand // ring buffer
-	recentNext uint64
-	_          [64]byte
+	ops       [256]opCounters // by opcode: commands and bytes on one line
+	latency   [latencyBuckets]atomic.Uint64
+	senseKeys [16]atomic.Uint64
+
+	// The shard's part of the recent-commands log, a ring buffer. Each
+	// shard keeps a full log: workers do not spread evenly over shards,
+	// and the newest recentLogSize commands overall are then always among
+	// the shards' newest.
+	recent [recentLogSize]recentEntry
+	_      [64]byte
+}
+
+type opCounters struct {
+	commands, bytes atomic.Uint64
+}
+
+// recentEntry is one entry of a shard's recent-commands log, written
+// without a lock. The writer of log position n (claimed from recentNext,
+// so n is unique) stores four words, each carrying the tag of n's lap of
+// the log (n / recentLogSize, 16 bits) beside 48 bits of the record; a
+// reader that finds all four words tagged with n's lap has n's record
+// whole. A torn entry (two writers a lap or more apart, one of them
+// stalled) shows as words with different tags and is left out; only a
+// writer stalled for 2^16 laps could pass for the current one.
+type recentEntry struct {
+	words [4]atomic.Uint64
+}
+
+const (
+	tagShift  = 48
+	fieldMask = 1<<tagShift - 1
+)
+
+func recentTag(n uint64) uint64 { return (n / recentLogSize) << tagShift }
+
+func (e *recentEntry) write(n uint64, c *completion, latency int64) {
+	tag := recentTag(n)
+	e.words[0].Store(tag | min(c.lba, fieldMask))
+	e.words[1].Store(tag | uint64(c.end/1000)&fieldMask) // µs: 2^48 µs is 8.9 years
+	e.words[2].Store(tag | min(uint64(latency), fieldMask))
+	e.words[3].Store(tag | min(c.dataBytes, 1<<32-1)<<16 | uint64(c.status)<<8 | uint64(c.opcode))
+}
+
+// read returns log position n if the entry holds it, whole.
+func (e *recentEntry) read(n uint64) (RecentCommand, bool) {
+	tag := recentTag(n)
+	var w [4]uint64
+	for i := range w {
+		w[i] = e.words[i].Load()
+		if w[i]&^fieldMask != tag {
+			return RecentCommand{}, false
+		}
+		w[i] &= fieldMask
+	}
+	return RecentCommand{
+		LBA:      w[0],
+		finished: int64(w[1]) * 1000,
+		Latency:  time.Duration(w[2]),
+		Length:   w[3] >> 16,
+		Status:   byte(w[3] >> 8),
+		Opcode:   byte(w[3]),
+	}, true
 }
 
 func newStats(queueDepth int) *Stats {
 	n := max(min(queueDepth, 2*runtime.GOMAXPROCS(0), 16), 1)
 	s := &Stats{shards: make([]statShard, n)}
-	for i := range s.shards {
-		// Each shard keeps a full log: workers do not spread evenly over
-		// shards, and the newest recentLogSize commands overall are then
-		// always among the shards' newest.
-		s.shards[i].recent = make([]RecentCommand, recentLogSize)
-	}
 	s.enabled.Store(true)
 	return s
 }
@@ -91,15 +142,14 @@ func (s *Stats) SetEnabled(on bool) { s.enabled.Store(on) }
 // Enabled reports whether statistics are being collected.
 func (s *Stats) Enabled() bool { return s.enabled.Load() }
 
-func storeMax[T int64 | uint64](m interface {
-	Load() T
-	CompareAndSwap(old, new T) bool
-}, v T) {
-	for {
-		old := m.Load()
-		if v <= old || m.CompareAndSwap(old, v) {
-			return
-		}
+// newBatch records the ring occupancy (bytes between tail and head) found
+// at a look at cmd_head, before the entries up to head are taken. Ring
+// goroutine only.
+func (s *Stats) newBatch(ringUsed uint64) {
+	s.ringBytes.Store(ringUsed)
+	if ringUsed > s.ringMaxLocal {
+		s.ringMaxLocal = ringUsed
+		s.ringBytesMax.Store(ringUsed)
 	}
 }
 
@@ -112,19 +162,16 @@ func (s *Stats) takeCommand(dataBytes uint64, busy int) {
 		s.inFlightMaxLoc = int64(busy)
 		s.inFlightMax.Store(int64(busy))
 	}
-	if cur := int64(s.takenLocal - s.doneBytes()); cur > s.dataMaxLocal {
+}
+
+// noteDataInFlight compares the data in flight, taken minus done (the
+// data of the commands answered, as the Ring counts them under its
+// completion lock), with its maximum. Ring goroutine only.
+func (s *Stats) noteDataInFlight(done uint64) {
+	if cur := int64(s.takenLocal - done); cur > s.dataMaxLocal {
 		s.dataMaxLocal = cur
 		s.dataInFlightMax.Store(cur)
 	}
-}
-
-// doneBytes is the data of the commands completed (with statistics on).
-func (s *Stats) doneBytes() uint64 {
-	var done uint64
-	for i := range s.shards {
-		done += s.shards[i].doneBytes.Load()
-	}
-	return done
 }
 
 // completion is what statistics keep of a command, copied out of its slot
@@ -136,7 +183,7 @@ type completion struct {
 }
 
 func (c *completion) fill(sl *slot) {
-	*c = completion{status: sl.cmd.Status, dataBytes: sl.dataBytes, start: sl.start.Load()}
+	*c = completion{status: sl.cmd.Status, dataBytes: sl.dataBytes, start: sl.start}
 	if len(sl.cmd.CDB) > 0 {
 		c.opcode = sl.cmd.CDB[0]
 		c.lba = cdbLBA(sl.cmd.CDB)
@@ -149,31 +196,33 @@ func (c *completion) fill(sl *slot) {
 // complete accounts a command answered.
 func (s *Stats) complete(shard int, c *completion) {
 	sh := &s.shards[shard%len(s.shards)]
-	sh.doneBytes.Add(c.dataBytes)
-	op := c.opcode
-	sh.commands[op].Add(1)
-	if c.dataBytes > 0 {
-		sh.bytes[op].Add(c.dataBytes)
-	}
 	latency := max(c.end-c.start, 0)
-	sh.latency[bits.Len64(uint64(latency))].Add(1)
 	if latency > sh.latMax.Load() {
 		storeMax(&sh.latMax, latency)
 	}
+	n := sh.recentNext.Add(1) - 1
+	op := &sh.ops[c.opcode]
+	op.commands.Add(1)
+	if c.dataBytes > 0 {
+		op.bytes.Add(c.dataBytes)
+	}
+	sh.latency[bits.Len64(uint64(latency))].Add(1)
 	if c.status == 0x02 {
 		sh.senseKeys[c.senseKey].Add(1)
 	}
+	sh.recent[n%recentLogSize].write(n, c, latency)
+}
 
-	sh.recentMu.Lock()
-	r := &sh.recent[sh.recentNext%uint64(len(sh.recent))]
-	sh.recentNext++
-	r.Opcode = op
-	r.Status = c.status
-	r.LBA = c.lba
-	r.Length = c.dataBytes
-	r.Latency = time.Duration(latency)
-	r.finished = c.end
-	sh.recentMu.Unlock()
+func storeMax[T int64 | uint64](m interface {
+	Load() T
+	CompareAndSwap(old, new T) bool
+}, v T) {
+	for {
+		old := m.Load()
+		if v <= old || m.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 func (s *Stats) countTMR(t TMREntry) {
@@ -248,17 +297,13 @@ func (s *Stats) Snapshot() Snapshot {
 	if s.busySlots != nil {
 		snap.InFlight = int64(s.busySlots())
 	}
-	// Completed first, then taken: a command taken in between shows as
-	// in flight rather than the sum going negative.
-	done := s.doneBytes()
-	snap.DataBytesInFlight = int64(s.takenBytes.Load() - done)
 	var cmds, byts [256]uint64
 	var maxLat int64
 	for i := range s.shards {
 		sh := &s.shards[i]
 		for op := range cmds {
-			cmds[op] += sh.commands[op].Load()
-			byts[op] += sh.bytes[op].Load()
+			cmds[op] += sh.ops[op].commands.Load()
+			byts[op] += sh.ops[op].bytes.Load()
 		}
 		for b := range snap.LatencyBuckets {
 			snap.LatencyBuckets[b] += sh.latency[b].Load()
@@ -276,20 +321,25 @@ func (s *Stats) Snapshot() Snapshot {
 		snap.Commands += cmds[op]
 		snap.Bytes += byts[op]
 	}
+	// Completed first (above), then taken: a command taken in between
+	// shows as in flight rather than the difference going negative.
+	snap.DataBytesInFlight = int64(s.takenBytes.Load() - snap.Bytes)
 	snap.Max = time.Duration(maxLat)
 	snap.P50 = min(bucketQuantile(&snap.LatencyBuckets, 0.50), snap.Max)
 	snap.P99 = min(bucketQuantile(&snap.LatencyBuckets, 0.99), snap.Max)
 
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.recentMu.Lock()
-		n := min(sh.recentNext, uint64(len(sh.recent)))
-		for j := sh.recentNext - n; j < sh.recentNext; j++ {
-			snap.Recent = append(snap.Recent, sh.recent[j%uint64(len(sh.recent))])
+		next := sh.recentNext.Load()
+		for n := next - min(next, recentLogSize); n < next; n++ {
+			// Entries not yet written, being rewritten, or already a lap
+			// ahead are left out.
+			if c, ok := sh.recent[n%recentLogSize].read(n); ok {
+				snap.Recent = append(snap.Recent, c)
+			}
 		}
-		sh.recentMu.Unlock()
 	}
-	slices.SortFunc(snap.Recent, func(a, b RecentCommand) int { return cmp.Compare(a.finished, b.finished) })
+	slices.SortStableFunc(snap.Recent, func(a, b RecentCommand) int { return cmp.Compare(a.finished, b.finished) })
 	if len(snap.Recent) > recentLogSize {
 		snap.Recent = snap.Recent[len(snap.Recent)-recentLogSize:]
 	}
