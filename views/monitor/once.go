@@ -1,0 +1,149 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tcmsh/tcmsh/engine"
+)
+
+// OnceInterval is how far apart PrintOnce takes its two snapshots.
+var OnceInterval = time.Second
+
+// OnceDevice is one device of PrintOnce's JSON output.
+type OnceDevice struct {
+	Path          string  `json:"path"`
+	Up            bool    `json:"up"`
+	IOPS          float64 `json:"iops"`
+	MBps          float64 `json:"mbps"`
+	Inflight      uint64  `json:"inflight"`
+	Errors        uint64  `json:"errors"`
+	LatP50us      float64 `json:"lat_p50_us"`
+	LatP99us      float64 `json:"lat_p99_us"`
+	LatMaxus      float64 `json:"lat_max_us"`
+	RingUsedBytes uint64  `json:"ring_used_bytes"`
+	RingSizeBytes uint64  `json:"ring_size_bytes"`
+	DataUsedBytes uint64  `json:"data_used_bytes"`
+	DataSizeBytes uint64  `json:"data_size_bytes"`
+	LastError     string  `json:"last_error,omitempty"`
+	BackendError  string  `json:"backend_error,omitempty"`
+}
+
+// PrintOnce takes two snapshots of eng OnceInterval apart and prints, per
+// device, its state and the rates between them: for `monitor --once`, in
+// scripts.
+//
+// As text it is an aligned table (DEVICE UP IOPS MB/S INFLIGHT ERRORS
+// P50(us) P99(us) MAX(us) RING DATA, the last two as used/size). As JSON
+// it is a list (empty: []) of objects with these names, a contract with
+// scripts:
+//
+//	path             the targetcli path, /backstores/user:ram/r1
+//	up               whether the device is served
+//	iops, mbps       commands and MB (10^6 bytes) per second between the snapshots
+//	inflight         commands being served now
+//	errors           commands ended in CHECK CONDITION since the device was served
+//	lat_p50_us, lat_p99_us, lat_max_us   latency since served, in µs
+//	ring_used_bytes, ring_size_bytes     command ring occupancy and size
+//	data_used_bytes, data_size_bytes     data area occupancy and size
+//	last_error       why the device is down or was last restarted (omitted when none)
+//	backend_error    why its storage is unreachable (omitted when none)
+//
+// A device that appears between the snapshots has rates of 0; one that is
+// gone by the second is not listed.
+func PrintOnce(ctx context.Context, eng engine.Engine, w io.Writer, asJSON bool) error {
+	if eng == nil {
+		return fmt.Errorf("monitor --once: no TCMU engine in this process")
+	}
+	first, err := eng.Stats(ctx)
+	if err != nil {
+		return fmt.Errorf("monitor --once: reading the TCMU engine's statistics: %w", err)
+	}
+	t := time.NewTimer(OnceInterval)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		return fmt.Errorf("monitor --once: %w", ctx.Err())
+	}
+	second, err := eng.Stats(ctx)
+	if err != nil {
+		return fmt.Errorf("monitor --once: reading the TCMU engine's statistics: %w", err)
+	}
+	out := onceDevices(first, second)
+	if asJSON {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return fmt.Errorf("monitor --once: %w", err)
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	if len(out) == 0 {
+		_, err := fmt.Fprintln(w, "No TCMU devices are served by this process (create a /backstores/user:ram backstore, or run `tcmsh demo`).")
+		return err
+	}
+	pw := len("DEVICE")
+	for _, d := range out {
+		pw = max(pw, len(d.Path))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s  %-3s %9s %8s %8s %7s %9s %9s %9s %17s %17s\n", pw, "DEVICE", "UP", "IOPS", "MB/S", "INFLIGHT", "ERRORS", "P50(us)", "P99(us)", "MAX(us)", "RING", "DATA")
+	for _, d := range out {
+		up := "yes"
+		if !d.Up {
+			up = "no"
+		}
+		fmt.Fprintf(&b, "%-*s  %-3s %9.0f %8.1f %8d %7d %9.1f %9.1f %9.1f %17s %17s\n", pw, d.Path, up, d.IOPS, d.MBps, d.Inflight, d.Errors,
+			d.LatP50us, d.LatP99us, d.LatMaxus, fmtBytes(d.RingUsedBytes)+"/"+fmtBytes(d.RingSizeBytes), fmtBytes(d.DataUsedBytes)+"/"+fmtBytes(d.DataSizeBytes))
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	for _, d := range out {
+		var notes []string
+		if d.BackendError != "" {
+			notes = append(notes, "backend lost: "+d.BackendError)
+		}
+		if d.LastError != "" {
+			notes = append(notes, "last error: "+d.LastError)
+		}
+		if len(notes) > 0 {
+			if _, err := fmt.Fprintf(w, "%s: %s\n", d.Path, strings.Join(notes, "; ")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// onceDevices pairs the two readings by device.
+func onceDevices(first, second []engine.DeviceStats) []OnceDevice {
+	before := make(map[string]*engine.DeviceStats, len(first))
+	for i := range first {
+		before[deviceKey(&first[i])] = &first[i]
+	}
+	out := make([]OnceDevice, 0, len(second))
+	for i := range second {
+		s := &second[i]
+		d := OnceDevice{
+			Path: s.Path, Up: s.Up, Inflight: s.Inflight, Errors: s.Errors,
+			LatP50us: s.LatP50us, LatP99us: s.LatP99us, LatMaxus: s.LatMaxus,
+			RingUsedBytes: s.RingUsedBytes, RingSizeBytes: s.RingSizeBytes,
+			DataUsedBytes: s.DataUsedBytes, DataSizeBytes: s.DataSizeBytes,
+			LastError: s.LastError, BackendError: s.BackendError,
+		}
+		if p := before[deviceKey(s)]; p != nil {
+			if dt := s.Time.Sub(p.Time).Seconds(); dt > 0 {
+				d.IOPS = float64(counterDelta(s.Commands, p.Commands)) / dt
+				d.MBps = float64(counterDelta(s.ReadBytes, p.ReadBytes)+counterDelta(s.WriteBytes, p.WriteBytes)) / dt / 1e6
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
