@@ -34,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +133,9 @@ func StartCluster() (*Cluster, error) {
 			return nil, err
 		}
 		c := &Cluster{Dir: dir, script: script}
-		out, err := c.run(context.Background(), "start", dir)
+		// --owner: should this process die without Close (a panic, go
+		// test's -timeout), the script's watcher stops the daemons.
+		out, err := c.run(context.Background(), "start", dir, "--owner", strconv.Itoa(os.Getpid()))
 		if err == nil {
 			if err := c.parseEnv(out); err != nil {
 				c.Close()
