@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -69,10 +70,14 @@ func (f *fakeEngine) Close() error    { return nil }
 
 // newModel is a monitor of eng at w × h with times in UTC.
 func newModel(eng engine.Engine, w, h int) *Model {
+	return newModelOpts(eng, w, h, Options{Location: time.UTC})
+}
+
+func newModelOpts(eng engine.Engine, w, h int, opts Options) *Model {
 	c := views.NewCommon()
 	c.Styles = views.NewStyles(true)
 	c.Width, c.Height = w, h
-	return NewWithOptions(c, eng, Options{Location: time.UTC})
+	return NewWithOptions(c, eng, opts)
 }
 
 // poll runs n polls of the monitor the way the program would: the tick's
@@ -158,7 +163,7 @@ func deviceSnapshot(j int, sp devSpec, commands uint64, iops float64, at time.Ti
 	reads, writes := commands*6/10, commands-commands*6/10
 	s := engine.DeviceStats{
 		Path:       "/backstores/user:" + sp.subtype + "/" + sp.name,
-		ConfigPath: "target/core/user_" + string(rune('0'+j)) + "/" + sp.name,
+		ConfigPath: "target/core/user_" + sp.subtype + "/" + sp.name,
 		UIO:        "uio" + string(rune('0'+j)),
 		Subtype:    sp.subtype,
 		Up:         !sp.down,
@@ -271,5 +276,28 @@ func checkGolden(t *testing.T, name, view string, w, h int) {
 	}
 	if string(want) != plain {
 		t.Errorf("%s differs from %s (go test -update rewrites it); got:\n%s", name, path, plain)
+	}
+}
+
+func runeKey(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
+
+func itoa[T ~uint64 | ~int](n T) string { return fmt.Sprint(n) }
+
+// checkGoldenText compares plain output with testdata/name.golden.
+func checkGoldenText(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from %s (go test -update rewrites it); got:\n%s", name, path, got)
 	}
 }

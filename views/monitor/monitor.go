@@ -166,8 +166,11 @@ func (m *Model) apply(msg StatsMsg) {
 	}
 	m.err = nil
 	m.got = true
-	prev := m.list.selected()
+	prev, n := m.list.selected(), len(m.fleet.devs)
 	m.fleet.apply(msg.Stats)
+	if len(m.fleet.devs) != n {
+		m.relayout()
+	}
 	m.list.afterApply(prev)
 	m.log.follow(m.list.device())
 }

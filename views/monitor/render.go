@@ -246,10 +246,10 @@ func gauge(full, empty lipgloss.Style, used, peak, size uint64, width int) strin
 	if width <= 0 {
 		return ""
 	}
+	if size == 0 { // unknown: nothing to measure against
+		return empty.Render(strings.Repeat("░", width))
+	}
 	at := func(v uint64) int {
-		if size == 0 {
-			return 0
-		}
 		return int(min(float64(v)/float64(size), 1) * float64(width))
 	}
 	u, p := at(used), at(peak)
