@@ -36,6 +36,10 @@ Usage:
   tcmsh [flags] < script        batch: one command per line from stdin
   tcmsh [flags] COMMAND...      run one command and exit, e.g. tcmsh ls /backstores
   tcmsh [flags] serve [...]     the daemon that keeps user backstores served (tcmsh serve --help)
+  tcmsh [flags] ui [monitor]    the full-screen browser of the configfs tree (or the monitor first)
+  tcmsh [flags] monitor         the live monitor of the TCMU devices served by this process
+  tcmsh [flags] monitor --once [--json]   one snapshot of them, for scripts
+  tcmsh demo [--sim-state DIR]  a small living system on the simulated kernel, in the monitor
 
 Flags:
 `
@@ -75,6 +79,17 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if fs.Arg(0) == "demo" {
+		state := ""
+		if explicit["sim-state"] {
+			state = *simState
+		}
+		return runDemo(fs.Args()[1:], demoEnv{configfsRoot: *configfsRoot, simState: state,
+			stdin: stdin, stdout: stdout, stderr: stderr})
+	}
+
 	env, err := openKernel(*kernelFlag, *configfsRoot, *simState, stderr)
 	if err != nil {
 		var ue usageErr
@@ -86,8 +101,6 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer func() { env.close() }()
-	explicit := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 	if env.Kind == "sim" && !explicit["savefile"] {
 		// The simulated kernel's configuration is saved beside its state,
 		// not over the real /etc/target.
@@ -108,7 +121,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	color := os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
 	sh := shell.New(env.Env, shell.Options{Out: stdout, Err: stderr, JSON: *jsonOut, Width: width, Version: Version,
-		SaveFile: *saveFile, PrefsPath: *prefsFile, Color: color})
+		SaveFile: *saveFile, PrefsPath: *prefsFile, Color: color, Screens: screens{stdin: stdin, stdout: stdout}})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
@@ -120,6 +133,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		line := QuoteWords(words)
 		if err := sh.Exec(ictx, line); err != nil && !errors.Is(err, shell.ErrExit) {
 			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+			if errors.Is(err, shell.ErrNeedsTerminal) {
+				return exitUsage
+			}
 			return exitFailed
 		}
 		return exitOK
