@@ -45,6 +45,11 @@ type Caps struct {
 	Mapping     bool // implements Mapper (GET LBA STATUS can report holes)
 	// UnmapGranularity is the preferred unmap alignment in bytes (0: any).
 	UnmapGranularity int64
+	// AtomicCompareAndWrite is the largest COMPARE AND WRITE, in bytes and
+	// aligned to its size, that the backend's CompareAndWriter does
+	// atomically in the storage; the SCSI layer then advertises no more
+	// than that. 0: the SCSI layer compares and writes under its own lock.
+	AtomicCompareAndWrite int64
 }
 
 // Unmapper deallocates a byte range (UNMAP, WRITE SAME with UNMAP).
