@@ -223,6 +223,12 @@ func (m *Model) exec(line, watch, what string) tea.Cmd {
 
 // Update handles a message and returns the commands it starts.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	cmd := m.update(msg)
+	m.scroll()
+	return cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.SetSize(msg.Width, msg.Height)
@@ -276,11 +282,6 @@ func (m *Model) setErr(err error) {
 }
 
 func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
-	for _, p := range msg.expand {
-		if n := m.nodes[p]; n != nil {
-			n.expanded = true
-		}
-	}
 	for _, p := range msg.gone {
 		m.forget(p)
 	}
@@ -311,6 +312,11 @@ func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
 			m.forget(k)
 		}
 		n.loaded = true
+	}
+	for _, p := range msg.expand {
+		if n := m.nodes[p]; n != nil {
+			n.expanded = true
+		}
 	}
 	if msg.err != nil {
 		m.setErr(msg.err)
@@ -524,7 +530,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		m.filter = m.input.Value()
-		if m.visibleIndex(m.sel) < 0 {
+		if m.filter != "" && !m.matches(m.sel) {
 			if rows := m.visible(); len(rows) > 0 {
 				m.sel = m.firstMatch(rows)
 			}
@@ -603,12 +609,14 @@ func (m *Model) onNormalKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Filter):
 		m.mode = modeFilter
 		m.input.Prompt = "/"
+		m.input.SetWidth(max(m.Width-len(m.input.Prompt)-1, 1))
 		m.input.SetValue(m.filter)
 		m.input.CursorEnd()
 		return m.input.Focus()
 	case key.Matches(msg, k.Jump):
 		m.mode = modeJump
 		m.input.Prompt = "go to: "
+		m.input.SetWidth(max(m.Width-len(m.input.Prompt)-1, 1))
 		m.input.SetValue(m.sel)
 		m.input.CursorEnd()
 		return m.input.Focus()

@@ -35,7 +35,6 @@ func formTheme(s *views.Styles) huh.Theme {
 			f.TextInput.Cursor = lipgloss.NewStyle()
 		}
 		t.Focused.Title = s.Title
-		t.Focused.Base = t.Focused.Base.Inherit(s.BorderFocus.UnsetBorderStyle())
 		t.Help = s.Help
 		return t
 	})
@@ -82,7 +81,7 @@ func newCreateForm(cc createCmd, gen wwnGenerator) (*createForm, []huh.Field) {
 			title += " *"
 		}
 		desc := p.Help
-		if desc == "" && p.Type != shell.TypeString {
+		if desc == "" && p.Type != shell.TypeString && p.Type != shell.TypePath && p.Type != shell.TypeNode {
 			desc = p.Expect()
 		}
 		switch {

@@ -80,11 +80,16 @@ func (m *Model) nearestVisible(p string) string {
 	return p
 }
 
+// matches reports whether a node's name matches the filter.
+func (m *Model) matches(p string) bool {
+	n := m.nodes[p]
+	return n != nil && p != "/" && strings.Contains(strings.ToLower(n.Name), strings.ToLower(m.filter))
+}
+
 // firstMatch is the first row whose name matches the filter.
 func (m *Model) firstMatch(rows []visRow) string {
-	f := strings.ToLower(m.filter)
 	for _, r := range rows {
-		if n := m.nodes[r.path]; n != nil && r.path != "/" && strings.Contains(strings.ToLower(n.Name), f) {
+		if m.matches(r.path) {
 			return r.path
 		}
 	}
@@ -118,7 +123,7 @@ func sortedByDepth(kids map[string][]row) []string {
 func (m *Model) stacked() bool { return m.Width < narrow }
 
 // bodyHeight is the height above the status line.
-func (m *Model) bodyHeight() int { return max(m.Height-1, 0) }
+func (m *Model) bodyHeight() int { return max(m.Height-len(m.statusLines()), 0) }
 
 func (m *Model) treeSize() (w, h int) {
 	if m.stacked() {
@@ -149,7 +154,7 @@ func (m *Model) detailsHeight() int {
 
 // formSize is the size of a form inside the body's frame, below its title.
 func (m *Model) formSize() (w, h int) {
-	return max(m.Width-4, 1), max(m.bodyHeight()-4, 1)
+	return max(m.Width-4, 1), max(m.bodyHeight()-6, 1)
 }
 
 // scroll keeps the selection in view in both panes.
@@ -208,8 +213,8 @@ func (m *Model) View() string {
 	}
 	lines := strings.Split(body, "\n")
 	lines = fitLines(lines, m.Width, m.bodyHeight())
-	lines = append(lines, m.statusLine())
-	return strings.Join(lines, "\n")
+	lines = append(lines, m.statusLines()...)
+	return strings.Join(fitLines(lines, m.Width, m.Height), "\n")
 }
 
 // box frames lines (already at most w-2 wide) in a w × h border.
@@ -336,7 +341,7 @@ func (m *Model) detailLines(w int) ([]string, int) {
 				valStyle, mark = s.ReadOnly, " (ro)"
 			}
 			if selected {
-				plain := truncate(fmt.Sprintf("  %-*s %s%s", nameW, truncate(a.Name, nameW), val, mark), w)
+				plain := truncate(fmt.Sprintf("› %-*s %s%s", nameW, truncate(a.Name, nameW), val, mark), w)
 				add(s.Selected.Render(plain + strings.Repeat(" ", max(w-lipgloss.Width(plain), 0))))
 				continue
 			}
@@ -384,32 +389,62 @@ func (m *Model) formView() string {
 	if m.mode == modeChoose {
 		title = "create"
 	}
-	fw, fh := m.formSize()
-	lines := fitLines(strings.Split(m.form.View(), "\n"), fw, fh)
+	fw, _ := m.formSize()
+	lines := fitLines(strings.Split(m.form.View(), "\n"), fw, max(m.bodyHeight()-3, 0))
 	for i, l := range lines {
 		lines[i] = " " + l
 	}
 	return m.box(title, lines, m.Width, m.bodyHeight(), true)
 }
 
-// statusLine is the bottom line: a prompt when one is open, else the
-// last status.
-func (m *Model) statusLine() string {
+// statusLines are the bottom lines: a prompt when one is open, else the
+// last status. A question or an error too long for one line wraps onto up
+// to three lines when the pane is tall enough.
+func (m *Model) statusLines() []string {
 	s := m.Styles
 	w := m.Width
 	switch m.mode {
 	case modeConfirm:
-		q := fmt.Sprintf("Delete %s? (y/n)", m.confirmWhat)
-		return fitLine(s.Warn.Render(truncate(q, w)), w)
+		return m.wrapped(fmt.Sprintf("Delete %s? (y/n)", m.confirmWhat), s.Warn)
 	case modeFilter, modeJump:
-		m.input.SetWidth(max(w-lipgloss.Width(m.input.Prompt)-1, 1))
-		return fitLine(m.input.View(), w)
+		return []string{fitLine(m.input.View(), w)}
 	}
-	text := oneLine(strings.ReplaceAll(m.status.Text, "\n", " · "))
-	if m.status.Err != nil {
-		return fitLine(s.StatusErr.Render(truncate("error: "+text, w)), w)
+	text := oneLine(m.status.Text)
+	if m.status.Err == nil {
+		return []string{fitLine(s.Status.Render(truncate(text, w)), w)}
 	}
-	return fitLine(s.Status.Render(truncate(text, w)), w)
+	return m.wrapped("error: "+text, s.StatusErr)
+}
+
+func (m *Model) wrapped(text string, st lipgloss.Style) []string {
+	w := m.Width
+	most := 1
+	switch {
+	case m.Height >= 20 && w >= 20:
+		most = 3
+	case m.Height >= 12 && w >= 20:
+		most = 2
+	}
+	var lines []string
+	for text != "" {
+		if len(lines) == most-1 || lipgloss.Width(text) <= w {
+			lines = append(lines, truncate(text, w))
+			break
+		}
+		cut := ansi.Truncate(text, w, "")
+		if j := strings.LastIndexByte(cut, ' '); j > w/2 {
+			cut = cut[:j+1]
+		}
+		if cut == "" {
+			break
+		}
+		lines = append(lines, strings.TrimRight(cut, " "))
+		text = text[len(cut):]
+	}
+	for i, l := range lines {
+		lines[i] = fitLine(st.Render(truncate(l, w)), w)
+	}
+	return lines
 }
 
 // ---- fitting ----
