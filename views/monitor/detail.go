@@ -18,12 +18,14 @@ import (
 type detailPane struct {
 	views.Common
 	split bool
+	bx    *boxes
 
 	// Scratch space reused from frame to frame.
 	cols []float64
 	cnt  []int32
 	ops  []engine.OpcodeStats
 	ccs  []senseCount
+	l, r []string
 }
 
 type senseCount struct {
@@ -37,9 +39,12 @@ func (p *detailPane) SetSize(w, h int) { p.Width, p.Height = w, h }
 func (p *detailPane) rightWidth() int { return max(32, p.Width*2/5) }
 
 // View renders the selected device d (nil: none) in Width × Height.
-func (p *detailPane) View(d *device) string {
+func (p *detailPane) View(d *device) string { return strings.Join(p.render(nil, d), "\n") }
+
+// render appends the lines of View to out.
+func (p *detailPane) render(out []string, d *device) []string {
 	if d == nil {
-		return box(p.Styles.Border, p.Styles.Title, "device", nil, p.Width, p.Height)
+		return p.bx.box(out, "device", nil, p.Width, p.Height)
 	}
 	title := fmt.Sprintf("%s · %s · %s · qd %d", strings.TrimPrefix(d.cur.Path, "/backstores/"), plainState(&d.cur), d.cur.UIO, d.cur.QueueDepth)
 	rows := p.Height - 2
@@ -49,13 +54,16 @@ func (p *detailPane) View(d *device) string {
 		if left := rows - len(lines); left > 0 {
 			lines = append(lines, p.latency(d, iw, left)...)
 		}
-		return box(p.Styles.Border, p.Styles.Title, title, lines, p.Width, p.Height)
+		return p.bx.box(out, title, lines, p.Width, p.Height)
 	}
 	rw := p.rightWidth()
 	lw := p.Width - rw
-	left := box(p.Styles.Border, p.Styles.Title, title, p.activity(d, lw-2, rows), lw, p.Height)
-	right := box(p.Styles.Border, p.Styles.Title, "latency · opcodes", p.latency(d, rw-2, rows), rw, p.Height)
-	return sideBySide(left, right)
+	p.l = p.bx.box(p.l[:0], title, p.activity(d, lw-2, rows), lw, p.Height)
+	p.r = p.bx.box(p.r[:0], "latency · opcodes", p.latency(d, rw-2, rows), rw, p.Height)
+	for i := range p.l {
+		out = append(out, p.l[i]+p.r[i])
+	}
+	return out
 }
 
 // activity is the left column: errors first (they matter most), then the

@@ -16,6 +16,7 @@ import (
 type listPane struct {
 	views.Common
 	fleet *fleet
+	bx    *boxes
 	sel   string // the selected device's key: it stays selected as others come and go
 	top   int    // first row shown
 }
@@ -87,7 +88,10 @@ func (p *listPane) state(s *engine.DeviceStats) string {
 }
 
 // View renders the list in a frame of Width × Height.
-func (p *listPane) View() string {
+func (p *listPane) View() string { return strings.Join(p.render(nil), "\n") }
+
+// render appends the lines of View to out.
+func (p *listPane) render(out []string) []string {
 	iw, rows := p.Width-2, p.Height-3
 	withP99 := iw >= 90
 	// marker(2) path ' ' state(7) ' ' iops(7) ' ' mbps(7) ' ' infl(5) ' ' err(7) [' ' p99(8)]
@@ -143,7 +147,7 @@ func (p *listPane) View() string {
 	if len(p.fleet.devs) > rows && rows > 0 {
 		title += fmt.Sprintf(" %d–%d", p.top+1, min(p.top+rows, len(p.fleet.devs)))
 	}
-	return box(p.Styles.Border, p.Styles.Title, title, lines, p.Width, p.Height)
+	return p.bx.box(out, title, lines, p.Width, p.Height)
 }
 
 func plainState(s *engine.DeviceStats) string {

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -17,6 +18,7 @@ import (
 type logPane struct {
 	views.Common
 	loc *time.Location
+	bx  *boxes
 
 	paused bool
 	frozen []engine.RecentCommand // the log as it was when paused
@@ -85,7 +87,10 @@ func (p *logPane) entries(d *device) []engine.RecentCommand {
 }
 
 // View renders the log of the selected device d in Width × Height.
-func (p *logPane) View(d *device) string {
+func (p *logPane) View(d *device) string { return strings.Join(p.render(nil, d), "\n") }
+
+// render appends the lines of View to out.
+func (p *logPane) render(out []string, d *device) []string {
 	st := p.Styles
 	rows := p.Height - 3
 	all := p.entries(d)
@@ -120,5 +125,5 @@ func (p *logPane) View(d *device) string {
 	if p.scroll > 0 {
 		title += fmt.Sprintf(" · %d newer below", p.scroll)
 	}
-	return box(st.Border, st.Title, title, lines, p.Width, p.Height)
+	return p.bx.box(out, title, lines, p.Width, p.Height)
 }

@@ -13,7 +13,6 @@ package monitor
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +74,7 @@ type Model struct {
 	errAt  time.Time // the newest data shown when err happened
 	frame  []string
 	layout layout
+	bx     *boxes
 }
 
 var _ views.Pane = (*Model)(nil)
@@ -96,9 +96,10 @@ func NewWithOptions(c *views.Common, eng engine.Engine, opts Options) *Model {
 		opts.Location = time.Local
 	}
 	m := &Model{Common: *c, eng: eng, opts: opts, id: lastID.Add(1), fleet: newFleet(opts.Interval)}
-	m.list = listPane{Common: *c, fleet: m.fleet}
-	m.detail = detailPane{Common: *c}
-	m.log = logPane{Common: *c, loc: opts.Location}
+	m.bx = newBoxes(c.Styles.Border, c.Styles.Title)
+	m.list = listPane{Common: *c, fleet: m.fleet, bx: m.bx}
+	m.detail = detailPane{Common: *c, bx: m.bx}
+	m.log = logPane{Common: *c, loc: opts.Location, bx: m.bx}
 	m.SetSize(c.Width, c.Height)
 	return m
 }
@@ -277,13 +278,13 @@ func (m *Model) View() string {
 	default:
 		d := m.list.device()
 		if m.layout.list > 0 {
-			m.frame = append(m.frame, strings.Split(m.list.View(), "\n")...)
+			m.frame = m.list.render(m.frame)
 		}
 		if m.layout.detail > 0 {
-			m.frame = append(m.frame, strings.Split(m.detail.View(d), "\n")...)
+			m.frame = m.detail.render(m.frame, d)
 		}
 		if m.layout.log > 0 {
-			m.frame = append(m.frame, strings.Split(m.log.View(d), "\n")...)
+			m.frame = m.log.render(m.frame, d)
 		}
 	}
 	if len(m.frame) > body {
@@ -303,7 +304,7 @@ func (m *Model) message(body int, text ...string) []string {
 	for _, t := range text {
 		lines = append(lines, "  "+t)
 	}
-	return strings.Split(box(m.Styles.Border, m.Styles.Title, "TCMU monitor", lines, m.Width, body), "\n")
+	return m.bx.box(nil, "TCMU monitor", lines, m.Width, body)
 }
 
 // status is the bottom line: what is shown and how fresh, or why the last
@@ -321,9 +322,9 @@ func (m *Model) status() string {
 	case m.err != nil:
 		left = m.Styles.StatusErr.Render(fmt.Sprintf("stale since %s, retrying · %v", m.errAt.In(m.opts.Location).Format("15:04:05"), m.err))
 	case m.got && m.fleet.last.IsZero():
-		left = m.Styles.Status.Render(fmt.Sprintf("%d devices · %s", len(m.fleet.devs), hz))
+		left = m.Styles.Status.Render(fmt.Sprintf("%s · %s", devices(len(m.fleet.devs)), hz))
 	case m.got:
-		left = m.Styles.Status.Render(fmt.Sprintf("%d devices · %s · %s", len(m.fleet.devs), hz, m.fleet.last.In(m.opts.Location).Format("15:04:05")))
+		left = m.Styles.Status.Render(fmt.Sprintf("%s · %s · %s", devices(len(m.fleet.devs)), hz, m.fleet.last.In(m.opts.Location).Format("15:04:05")))
 	default:
 		left = m.Styles.Status.Render(hz)
 	}
@@ -332,4 +333,11 @@ func (m *Model) status() string {
 	}
 	lw := m.Width - len([]rune(right)) - 1
 	return fit(left, lw) + " " + m.Styles.Status.Render(right)
+}
+
+func devices(n int) string {
+	if n == 1 {
+		return "1 device"
+	}
+	return fmt.Sprintf("%d devices", n)
 }

@@ -9,21 +9,62 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
+// width is the cells s takes on screen. Most of what the monitor draws is
+// ASCII, box drawing, blocks and a few symbols, all one cell each: it
+// counts those without the full grapheme segmentation, which dominated
+// the cost of a frame.
+func width(s string) int {
+	plain := s
+	if strings.IndexByte(s, 0x1b) >= 0 {
+		plain = ansi.Strip(s)
+	}
+	n := 0
+	for i := 0; i < len(plain); i++ {
+		if plain[i] >= 0x80 {
+			return narrowWidth(plain, n, i)
+		}
+		n++
+	}
+	return n
+}
+
+// narrowWidth goes on from byte i of s (n cells so far) through runes that
+// are surely one cell wide, or gives the string to ansi.StringWidth.
+func narrowWidth(s string, n, i int) int {
+	for _, r := range s[i:] {
+		if r < 0x300 || (r >= 0x2000 && r < 0x2c00 && r != 0x200b) {
+			n++
+			continue
+		}
+		return ansi.StringWidth(s)
+	}
+	return n
+}
+
 // fit cuts a (possibly styled) line to w cells, with an ellipsis when it
 // had to cut, and pads it with spaces to exactly w cells.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := width(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "…")
-		sw = ansi.StringWidth(s)
+		sw = width(s)
 	}
 	if sw < w {
-		s += strings.Repeat(" ", w-sw)
+		s += spaces(w - sw)
 	}
 	return s
+}
+
+const blanks = "                                                                                                                                "
+
+func spaces(n int) string {
+	if n <= len(blanks) {
+		return blanks[:n]
+	}
+	return strings.Repeat(" ", n)
 }
 
 // cut is fit for plain text, without the padding.
@@ -31,45 +72,83 @@ func cut(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	if ansi.StringWidth(s) <= w {
+	if width(s) <= w {
 		return s
 	}
 	return ansi.Truncate(s, w, "…")
 }
 
-// box frames lines in border (a style with a border), w × h cells in all,
-// with title set into the top edge. Lines beyond the inner height are
-// dropped, missing ones are blank.
-func box(border, titleStyle lipgloss.Style, title string, lines []string, w, h int) string {
-	if w < 2 || h < 2 {
-		return ""
-	}
-	iw, ih := w-2, h-2
-	var b strings.Builder
-	for i := range ih {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		if i < len(lines) {
-			b.WriteString(fit(lines[i], iw))
-		} else {
-			b.WriteString(strings.Repeat(" ", iw))
-		}
-	}
-	out := border.Render(b.String())
-	if title == "" || iw < 5 {
-		return out
-	}
-	top, rest, _ := strings.Cut(out, "\n")
-	t := titleStyle.Render(" " + cut(title, iw-4) + " ")
-	tw := ansi.StringWidth(t)
-	return ansi.Truncate(top, 2, "") + t + ansi.TruncateLeft(top, 2+tw, "") + "\n" + rest
+// edges are the styled pieces of a frame of one width: its top and bottom
+// lines and the left and right edge of the lines between.
+type edges struct {
+	top, bottom, left, right string
 }
 
-// fitBlock makes s exactly w × h cells: each line cut or padded, lines
-// added or dropped.
+// boxes draws frames in one border style. The edges of each width are
+// rendered by lipgloss once and reused: rendering the whole frame each
+// time measured every line again.
+type boxes struct {
+	border, title lipgloss.Style
+	byWidth       map[int]*edges
+}
+
+func newBoxes(border, title lipgloss.Style) *boxes {
+	return &boxes{border: border, title: title, byWidth: map[int]*edges{}}
+}
+
+func (bx *boxes) edges(w int) *edges {
+	if e := bx.byWidth[w]; e != nil {
+		return e
+	}
+	iw := w - 2
+	lines := strings.Split(bx.border.Render(strings.Repeat(" ", iw)), "\n")
+	e := &edges{}
+	if len(lines) == 3 {
+		e.top, e.bottom = lines[0], lines[2]
+		e.left = ansi.Truncate(lines[1], 1, "")
+		e.right = ansi.TruncateLeft(lines[1], 1+iw, "")
+	}
+	if width(e.top) != w || width(e.left)+width(e.right) != 2 {
+		// A border that is not one cell on each side: draw none.
+		e = &edges{top: spaces(w), bottom: spaces(w), left: " ", right: " "}
+	}
+	bx.byWidth[w] = e
+	return e
+}
+
+// box frames lines, w × h cells in all, with title set into the top edge.
+// Lines beyond the inner height are dropped, missing ones are blank. It
+// appends the frame's lines to out.
+func (bx *boxes) box(out []string, title string, lines []string, w, h int) []string {
+	if w < 2 || h < 2 {
+		for range max(h, 0) {
+			out = append(out, spaces(max(w, 0)))
+		}
+		return out
+	}
+	iw, ih := w-2, h-2
+	e := bx.edges(w)
+	top := e.top
+	if title != "" && iw >= 5 {
+		t := bx.title.Render(" " + cut(title, iw-4) + " ")
+		top = ansi.Truncate(top, 2, "") + t + ansi.TruncateLeft(top, 2+width(t), "")
+	}
+	out = append(out, top)
+	for i := range ih {
+		if i < len(lines) {
+			out = append(out, e.left+fit(lines[i], iw)+e.right)
+		} else {
+			out = append(out, e.left+spaces(iw)+e.right)
+		}
+	}
+	return append(out, e.bottom)
+}
+
+// fitBlock makes lines exactly w × h cells: each line cut or padded,
+// lines added or dropped.
 func fitBlock(lines []string, w, h int) string {
 	var b strings.Builder
+	b.Grow(h * (w + 8))
 	for i := range h {
 		if i > 0 {
 			b.WriteByte('\n')
@@ -77,29 +156,10 @@ func fitBlock(lines []string, w, h int) string {
 		if i < len(lines) {
 			b.WriteString(fit(lines[i], w))
 		} else {
-			b.WriteString(strings.Repeat(" ", w))
+			b.WriteString(spaces(w))
 		}
 	}
 	return b.String()
-}
-
-// sideBySide joins two blocks of equal height.
-func sideBySide(a, b string) string {
-	al := strings.Split(a, "\n")
-	bl := strings.Split(b, "\n")
-	var out strings.Builder
-	for i := range max(len(al), len(bl)) {
-		if i > 0 {
-			out.WriteByte('\n')
-		}
-		if i < len(al) {
-			out.WriteString(al[i])
-		}
-		if i < len(bl) {
-			out.WriteString(bl[i])
-		}
-	}
-	return out.String()
 }
 
 // fmtCount is a count or a rate in at most 6 cells: 950, 12.3k, 4.56M.
