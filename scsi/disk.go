@@ -73,6 +73,10 @@ type Disk struct {
 	zeroWriter backends.ZeroWriter // nil unless caps.WriteZeroes
 	fuaWriter  backends.FUAWriter  // nil unless caps.FUA
 	mapper     backends.Mapper     // nil unless caps.Mapping and unmapper
+	sameWriter backends.SameWriter // nil unless the backend writes patterns itself
+	// caw does COMPARE AND WRITE in the storage, atomically for every
+	// host; nil when the disk compares and writes under its own lock.
+	caw backends.CompareAndWriter
 
 	blockSize  int64
 	blockShift uint
@@ -205,6 +209,17 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 			return nil, errors.New("scsi: backend claims mapping but does not implement MappedExtent")
 		}
 		d.mapper = m
+	}
+	if w, ok := b.(backends.SameWriter); ok {
+		d.sameWriter = w
+	}
+	if c, ok := b.(backends.CompareAndWriter); ok {
+		d.caw = c
+		// Advertise no more than the storage does atomically, when that
+		// holds a block; larger requests would only be atomic here.
+		if n := d.caps.AtomicCompareAndWrite >> d.blockShift; n >= 1 {
+			d.maxCAWBlocks = uint32(min(int64(d.maxCAWBlocks), n))
+		}
 	}
 	d.writeCache.Store(cfg.WriteCache)
 	d.descSense.Store(cfg.DescriptorSense)

@@ -2,8 +2,11 @@ package scsi
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"sync"
+
+	"github.com/tcmsh/tcmsh/backends"
 )
 
 // rwFields decodes the LBA and transfer length of READ, WRITE, WRITE AND
@@ -290,12 +293,44 @@ func (d *Disk) compareAndWrite(cmd *Command, _ *initiatorState) senseData {
 	if !d.inRange(lba, n) { // the capacity shrank meanwhile
 		return senseLBAOutOfRange
 	}
+	if d.caw != nil {
+		if s, done := d.compareAndWriteInBackend(cmd, lba, half); done {
+			return s
+		}
+	}
 	c := cursor{bufs: cmd.Data}
 	if s := d.compare(&c, nil, lba, n); s.failed() {
 		return s
 	}
 	// The cursor now stands at the start of the write half.
 	return d.writeFrom(&c, int64(lba)<<d.blockShift, half, d.writeThrough(cdb))
+}
+
+// compareAndWriteInBackend hands COMPARE AND WRITE to the backend, which
+// makes it atomic for every host of the storage. done is false when the
+// backend cannot do this request (errors.ErrUnsupported): the caller then
+// compares and writes under the disk's lock, which it holds.
+func (d *Disk) compareAndWriteInBackend(cmd *Command, lba uint64, half int64) (senseData, bool) {
+	buf := make([]byte, 2*half)
+	gather(buf, cmd.Data)
+	off := int64(lba) << d.blockShift
+	err := d.caw.CompareAndWrite(buf[:half], buf[half:], off)
+	var miscompare *backends.MiscompareError
+	switch {
+	case err == nil:
+	case errors.Is(err, errors.ErrUnsupported):
+		return good, false
+	case errors.As(err, &miscompare):
+		return senseMiscompare.withInfo(uint64(miscompare.Offset)), true
+	default:
+		return mapBackendError(err, senseWriteError, lba), true
+	}
+	if d.writeThrough(cmd.CDB) {
+		if err := d.backend.Flush(); err != nil {
+			return mapBackendError(err, senseWriteError, lba), true
+		}
+	}
+	return good, true
 }
 
 // writeSame serves WRITE SAME (10/16), with UNMAP and (16) NDOB.
@@ -377,9 +412,16 @@ func (d *Disk) zeroRange(cmd *Command, lba, n uint64, mayUnmap bool) senseData {
 	return d.writeRepeated(cmd, zeroBuffer, off, length)
 }
 
-// writePattern writes block to each of blocks [lba, lba+n).
+// writePattern writes block to each of blocks [lba, lba+n): by the
+// backend's SameWriter when it has one, else by writing the repeated block.
 func (d *Disk) writePattern(cmd *Command, block []byte, lba, n uint64) senseData {
 	length := int64(n) << d.blockShift
+	if d.sameWriter != nil {
+		if err := d.sameWriter.WriteSame(block, int64(lba)<<d.blockShift, length); err != nil {
+			return mapBackendError(err, senseWriteError, lba)
+		}
+		return good
+	}
 	reps := max(1, min(int64(scratchSize)/d.blockSize, int64(n)))
 	pattern := make([]byte, 0, reps*d.blockSize)
 	for range reps {
