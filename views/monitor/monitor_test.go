@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/views"
 )
 
 func selectedPath(m *Model) string {
@@ -401,5 +402,34 @@ func TestPrintOnce(t *testing.T) {
 	}
 	if err := PrintOnce(t.Context(), nil, &text, false); err == nil {
 		t.Error("no engine: no error")
+	}
+}
+
+func TestWidthAgreesWithAnsi(t *testing.T) {
+	st := newModel(nil, 80, 24).Styles
+	for _, s := range []string{"", "plain", "µs · ▸ ╭─╮ │ ▁▂█░ … –", st.Err.Render("CHECK CONDITION ·") + " x",
+		"wide 日本", "emoji ☕⌚◾", "e\u0301", st.Selected.Render("▸ user:ram/r1")} {
+		if got, want := width(s), ansi.StringWidth(s); got != want {
+			t.Errorf("width(%q) = %d, ansi.StringWidth = %d", s, got, want)
+		}
+	}
+}
+
+func TestNoColourMeansNoColourSequences(t *testing.T) {
+	f := &fakeEngine{}
+	f.push(script(busySpecs(), 300, 200*time.Millisecond)...)
+	m := newModel(f, 120, 40)
+	m.Styles = views.NewStyles(false)
+	m = NewWithOptions(&m.Common, f, Options{Location: time.UTC})
+	poll(t, m, 300)
+	press(m, keyEnd)
+	v := m.View()
+	for _, seq := range []string{"[3", "[4", "[9", ";3", ";4", ";9"} {
+		if strings.Contains(v, "\x1b"+seq) || strings.Contains(v, seq+"8;") {
+			t.Fatalf("with colours off the view holds a colour sequence (%q)", seq)
+		}
+	}
+	if !strings.Contains(v, "\x1b[7m") && !strings.Contains(v, ";7m") {
+		t.Fatal("with colours off the selected device is not in reverse video")
 	}
 }

@@ -32,7 +32,9 @@ func width(s string) int {
 // are surely one cell wide, or gives the string to ansi.StringWidth.
 func narrowWidth(s string, n, i int) int {
 	for _, r := range s[i:] {
-		if r < 0x300 || (r >= 0x2000 && r < 0x2c00 && r != 0x200b) {
+		// Latin, dashes and ellipsis, arrows, box drawing, blocks and
+		// most geometric shapes (not U+25FD/25FE, emoji that are wide).
+		if r < 0x300 || (r >= 0x2010 && r <= 0x2027) || (r >= 0x2190 && r <= 0x21ff) || (r >= 0x2500 && r <= 0x25fc) {
 			n++
 			continue
 		}
