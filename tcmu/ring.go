@@ -70,7 +70,7 @@ type Ring struct {
 	progress chan struct{}
 
 	parse      uint32 // next entry to take; ring goroutine only
-	batchStart int64  // when the ring goroutine last found new entries; 0 = not read yet
+	batchStart int64  // ticks when the ring goroutine last found new entries; 0 = not read yet
 	parsePos   atomic.Uint32
 	onIdle     func() // test hook: the ring goroutine has taken everything up to head
 
@@ -102,7 +102,7 @@ type slot struct {
 	done      bool // in-order completion: answered, waiting for its turn; guarded by complMu
 	dataInLen int
 	dataBytes uint64
-	start     int64 // nanotime when taken (statistics on); the worker reads it after the handoff
+	start     int64 // ticks when taken (statistics on); the worker reads it after the handoff
 	statsOn   bool
 }
 
@@ -359,7 +359,7 @@ func (r *Ring) stampStart(s *slot) {
 		return
 	}
 	if r.batchStart == 0 {
-		r.batchStart = nanotime()
+		r.batchStart = ticks()
 	}
 	s.start = r.batchStart
 }
@@ -558,7 +558,7 @@ func (r *Ring) complete(s *slot, shard int) {
 	var c completion
 	if statsOn {
 		c.fill(s)
-		c.end = nanotime()
+		c.end = ticks()
 	}
 	r.complMu.Lock()
 	if r.ooo {

@@ -10,6 +10,17 @@ func BenchmarkNanotime(b *testing.B) {
 	_ = sink
 }
 
+// BenchmarkTicks is the statistics clock (the TSC where the kernel keeps
+// time with it).
+func BenchmarkTicks(b *testing.B) {
+	initClock()
+	var sink int64
+	for b.Loop() {
+		sink += ticks()
+	}
+	_ = sink
+}
+
 // BenchmarkStatsComplete is the cost statistics add to each completion,
 // clock read excluded.
 func BenchmarkStatsComplete(b *testing.B) {

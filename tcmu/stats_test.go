@@ -3,6 +3,7 @@ package tcmu_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/tcmsh/tcmsh/scsi"
 	"github.com/tcmsh/tcmsh/sim/initiator"
@@ -25,6 +26,7 @@ func (u unmapRejecter) Execute(cmd *scsi.Command) {
 func TestStatistics(t *testing.T) {
 	d := newDev(t, ring.Config{RingSize: 16 << 10, DataSize: 1 << 20})
 	r, stop := serve(t, d, unmapRejecter{initiator.NewMemDisk(4<<20, 512)}, 8)
+	began := time.Now()
 	rep, err := initiator.Run(context.Background(), d, initiator.Config{RW: "randrw", BS: 4096, QD: 8, Count: 1000, Size: 4 << 20})
 	if err != nil || rep.Errors != 0 {
 		t.Fatalf("workload: %v %v", err, rep)
@@ -49,6 +51,7 @@ func TestStatistics(t *testing.T) {
 			len(s.Recent) > 0 && s.Recent[len(s.Recent)-1].Opcode == 0x42
 	})
 	s := r.Stats().Snapshot()
+	ended := time.Now()
 	byOp := map[byte]uint64{}
 	var bytes uint64
 	for _, o := range s.ByOpcode {
@@ -82,6 +85,13 @@ func TestStatistics(t *testing.T) {
 	last := s.Recent[len(s.Recent)-1]
 	if last.Opcode != 0x42 || last.Status != scsi.StatusCheckCondition || last.Length != 24 {
 		t.Errorf("last command %+v", last)
+	}
+	// Finished times are kept to about a microsecond.
+	for i, c := range s.Recent {
+		if c.Finished.Before(began.Add(-time.Millisecond)) || c.Finished.After(ended.Add(time.Millisecond)) ||
+			i > 0 && c.Finished.Before(s.Recent[i-1].Finished) {
+			t.Fatalf("recent command %d finished at %v, outside %v..%v or before the one before", i, c.Finished, began, ended)
+		}
 	}
 	for _, c := range s.Recent[:len(s.Recent)-6] {
 		if (c.Opcode != 0x28 && c.Opcode != 0x2a) || c.Length != 4096 || c.LBA%8 != 0 || c.LBA >= 8192 || c.Latency <= 0 {
