@@ -124,6 +124,7 @@ func (p *detailPane) activity(d *device, iw, rows int) []string {
 	lines = append(lines, p.checkConditions(s))
 	lines = append(lines, st.Dim.Render(fmt.Sprintf("in flight %d (max %d) · %s read · %s written · %d restarts",
 		s.Inflight, s.InflightMax, fmtBytes(s.ReadBytes), fmtBytes(s.WriteBytes), s.Restarts)))
+	lines = append(lines, st.Dim.Render(fmt.Sprintf("%d commands · attached %d times · configfs %s", s.Commands, s.Attaches, s.ConfigPath)))
 	return lines
 }
 
@@ -164,15 +165,7 @@ func (p *detailPane) latency(d *device, iw, rows int) []string {
 		return lines
 	}
 
-	p.ops = append(p.ops[:0], s.ByOpcode...)
-	slices.SortStableFunc(p.ops, func(a, b engine.OpcodeStats) int { return cmp.Compare(b.Commands, a.Commands) })
-	opRows := 0
-	if len(p.ops) > 0 {
-		opRows = min(len(p.ops), max(1, (rows-1)/3))
-	}
-	histRows := rows - 1 - opRows
-
-	// Histogram: the non-empty range of buckets, grouped to fit histRows.
+	// The non-empty range of buckets.
 	lo, hi := -1, -1
 	var total uint64
 	for b, n := range s.LatencyBuckets {
@@ -185,6 +178,16 @@ func (p *detailPane) latency(d *device, iw, rows int) []string {
 		hi = b
 		total += n
 	}
+
+	// The opcodes get at least a third of the rows, and whatever the
+	// histogram does not need.
+	p.ops = append(p.ops[:0], s.ByOpcode...)
+	slices.SortStableFunc(p.ops, func(a, b engine.OpcodeStats) int { return cmp.Compare(b.Commands, a.Commands) })
+	opRows := 0
+	if len(p.ops) > 0 {
+		opRows = min(len(p.ops), max(1, (rows-1)/3, rows-1-(hi-lo+1)))
+	}
+	histRows := rows - 1 - opRows
 	if lo < 0 {
 		lines = append(lines, st.Dim.Render("no commands yet"))
 	} else if histRows > 0 {

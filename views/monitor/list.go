@@ -93,27 +93,30 @@ func (p *listPane) View() string { return strings.Join(p.render(nil), "\n") }
 // render appends the lines of View to out.
 func (p *listPane) render(out []string) []string {
 	iw, rows := p.Width-2, p.Height-3
-	withP99 := iw >= 90
-	// marker(2) path ' ' state(7) ' ' iops(7) ' ' mbps(7) ' ' infl(5) ' ' err(7) [' ' p99(8)]
+	withLat := iw >= 90
+	// marker(2) path ' ' state(7) ' ' iops(7) ' ' mbps(7) ' ' infl(5) ' ' err(7) [' ' p50(8) ' ' p99(8) ' ' max(8)]
 	fixed := 2 + 1 + 7 + 1 + 7 + 1 + 7 + 1 + 5 + 1 + 7
-	if withP99 {
-		fixed += 9
+	if withLat {
+		fixed += 27
 	}
 	pw := max(iw-fixed, 8)
-	row := func(mark, path, state, iops, mbps, infl, errs, p99 string) string {
+	if withLat {
+		pw = min(pw, 40) // wide: the rest of the row stays blank rather than pushing the figures away
+	}
+	row := func(mark, path, state, iops, mbps, infl, errs string, lat [3]string) string {
 		var b strings.Builder
 		b.WriteString(mark)
 		b.WriteString(fit(cut(path, pw), pw))
 		b.WriteByte(' ')
 		b.WriteString(fit(state, 7))
 		fmt.Fprintf(&b, " %7s %7s %5s %s", iops, mbps, infl, errs)
-		if withP99 {
-			fmt.Fprintf(&b, " %8s", p99)
+		if withLat {
+			fmt.Fprintf(&b, " %8s %8s %8s", lat[0], lat[1], lat[2])
 		}
 		return b.String()
 	}
 	lines := make([]string, 0, rows+1)
-	lines = append(lines, p.Styles.Dim.Render(row("  ", "DEVICE", "STATE", "IOPS", "MB/s", "INFL", " ERRORS", "P99")))
+	lines = append(lines, p.Styles.Dim.Render(row("  ", "DEVICE", "STATE", "IOPS", "MB/s", "INFL", " ERRORS", [3]string{"P50", "P99", "MAX"})))
 	sel := p.selected()
 	if rows > 0 {
 		if sel < p.top {
@@ -136,12 +139,13 @@ func (p *listPane) render(out []string) []string {
 			errs = p.Styles.Err.Render(errs)
 		}
 		path := strings.TrimPrefix(s.Path, "/backstores/")
+		lat := [3]string{fmtMicros(s.LatP50us), fmtMicros(s.LatP99us), fmtMicros(s.LatMaxus)}
 		if i == sel {
-			line := row("▸ ", path, plainState(s), iops, mbps, fmt.Sprint(s.Inflight), fmt.Sprintf("%7d", s.Errors), fmtMicros(s.LatP99us))
+			line := row("▸ ", path, plainState(s), iops, mbps, fmt.Sprint(s.Inflight), fmt.Sprintf("%7d", s.Errors), lat)
 			lines = append(lines, p.Styles.Selected.Render(fit(line, iw)))
 			continue
 		}
-		lines = append(lines, row("  ", path, p.state(s), iops, mbps, fmt.Sprint(s.Inflight), errs, fmtMicros(s.LatP99us)))
+		lines = append(lines, row("  ", path, p.state(s), iops, mbps, fmt.Sprint(s.Inflight), errs, lat))
 	}
 	title := fmt.Sprintf("TCMU devices (%d)", len(p.fleet.devs))
 	if len(p.fleet.devs) > rows && rows > 0 {
