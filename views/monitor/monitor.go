@@ -13,6 +13,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -328,11 +329,35 @@ func (m *Model) status() string {
 	default:
 		left = m.Styles.Status.Render(hz)
 	}
+	if lost := m.backendsLost(); lost != "" && m.err == nil {
+		left += m.Styles.StatusErr.Render(" · " + lost)
+	}
 	if right == "" {
 		return left
 	}
 	lw := m.Width - len([]rune(right)) - 1
 	return fit(left, lw) + " " + m.Styles.Status.Render(right)
+}
+
+// backendsLost names the devices whose storage is unreachable, for the
+// status line: it matters even when another device is selected.
+func (m *Model) backendsLost() string {
+	first, n := "", 0
+	for _, d := range m.fleet.devs {
+		if d.cur.BackendError != "" {
+			if n == 0 {
+				first = strings.TrimPrefix(d.cur.Path, "/backstores/")
+			}
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return "backend lost: " + first
+	}
+	return fmt.Sprintf("backend lost: %s and %d more", first, n-1)
 }
 
 func devices(n int) string {
