@@ -119,8 +119,10 @@ type SameWriter interface {
 
 // SizeWatcher is implemented by backends whose size can change outside
 // tcmsh (an RBD image resized in the cluster). WatchSize calls changed with
-// the new size in bytes, from its own goroutine, whenever it sees one;
-// stop ends the watch and returns once no call is in progress.
+// the new size in bytes, from its own goroutine, whenever it sees one, and
+// Size returns the new size from then on. stop ends the watch without
+// waiting: a call of changed already under way may still finish, so
+// changed must tolerate a closed device.
 type SizeWatcher interface {
 	WatchSize(changed func(size int64)) (stop func())
 }

@@ -86,6 +86,7 @@ type served struct {
 	ringSize  uint64
 	dataSize  uint64
 	backendMu sync.Once
+	stopWatch func() // ends the backend's size watch (nil: none)
 }
 
 // newServed reads the backstore's attributes, opens its backend and builds
@@ -130,7 +131,50 @@ func (l *Local) newServed(configPath string, so configfs.StorageObject) (*served
 		b.Close()
 		return nil, fmt.Errorf("engine: serve %s: %w", configPath, err)
 	}
-	return &served{l: l, configPath: configPath, so: so, dev: dev, qd: qd, attrs: attrs, backend: b, disk: disk}, nil
+	s := &served{l: l, configPath: configPath, so: so, dev: dev, qd: qd, attrs: attrs, backend: b, disk: disk}
+	if w, ok := b.(backends.SizeWatcher); ok {
+		s.stopWatch = w.WatchSize(s.backendResized)
+	}
+	return s, nil
+}
+
+// backendResized follows a size change made outside tcmsh (an RBD image
+// resized in the cluster). The new size goes to the backstore's dev_size,
+// as `set attribute dev_size` would: the kernel keeps the size a restart
+// opens the image with, and the RECONFIG it sends resizes the disk, which
+// raises CAPACITY DATA HAS CHANGED for the initiators. Should the kernel not
+// take the write, or its RECONFIG not have arrived yet, the disk is resized
+// here; a second resize to the same size changes nothing.
+func (s *served) backendResized(size int64) {
+	bs := s.disk.BlockSize()
+	size -= size % bs
+	if size < bs || s.isGone() {
+		return
+	}
+	err := s.l.lio.WriteAttr(path.Join(s.configPath, "attrib", "dev_size"), strconv.FormatInt(size, 10))
+	if err != nil {
+		s.l.logf("engine: %s: backend resized to %d bytes; dev_size not updated: %v", s.configPath, size, err)
+	}
+	if int64(s.disk.Blocks())*bs == size {
+		return
+	}
+	if err := s.disk.Resize(size); err != nil {
+		s.l.logf("engine: %s: backend resized to %d bytes: %v", s.configPath, size, err)
+		return
+	}
+	s.mu.Lock()
+	s.attrs.Size = uint64(size)
+	s.mu.Unlock()
+}
+
+// backendError is why the backend cannot reach its storage, or "".
+func (s *served) backendError() string {
+	if h, ok := s.backend.(backends.HealthReporter); ok {
+		if err := h.Health(); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 // running reports whether the ring loop is being supervised (up, or
@@ -319,6 +363,9 @@ func (s *served) stop(ctx context.Context, block bool) error {
 
 func (s *served) closeBackend() {
 	s.backendMu.Do(func() {
+		if s.stopWatch != nil {
+			s.stopWatch()
+		}
 		if err := s.backend.Close(); err != nil {
 			s.l.logf("engine: %s: close backend: %v", s.configPath, err)
 		}

@@ -68,6 +68,7 @@ func (s *served) stats() DeviceStats {
 		ds.LastError = s.lastErr.Error()
 	}
 	s.mu.Unlock()
+	ds.BackendError = s.backendError()
 	ds.Time = time.Now()
 
 	var cur tcmu.Snapshot

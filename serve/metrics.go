@@ -42,6 +42,7 @@ type deviceCollector struct {
 	log *slog.Logger
 
 	up, info                        *prometheus.Desc
+	backendUp                       *prometheus.Desc
 	commands, commandBytes          *prometheus.Desc
 	readBytes, writtenBytes         *prometheus.Desc
 	errors, checkConditions         *prometheus.Desc
@@ -61,6 +62,7 @@ func newDeviceCollector(eng engine.Engine, log *slog.Logger) *deviceCollector {
 	return &deviceCollector{
 		eng: eng, log: log,
 		up:              d("device_up", "1 when the device's serving loop runs, 0 when it is down.", dev...),
+		backendUp:       d("backend_up", "1 while the device's backend reaches its storage, 0 when it lost it (an RBD cluster connection; stats shows why as backend_error).", dev...),
 		info:            d("device_info", "Always 1; labels name the device's configfs directory, uio device and subtype.", "device", "configfs", "uio", "subtype"),
 		commands:        d("commands_total", "SCSI commands completed, by opcode name.", "device", "opcode"),
 		commandBytes:    d("command_bytes_total", "Data bytes transferred by completed commands, by opcode name.", "device", "opcode"),
@@ -84,7 +86,7 @@ func newDeviceCollector(eng engine.Engine, log *slog.Logger) *deviceCollector {
 
 // Describe sends every descriptor.
 func (c *deviceCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.up, c.info, c.commands, c.commandBytes, c.readBytes, c.writtenBytes,
+	for _, d := range []*prometheus.Desc{c.up, c.backendUp, c.info, c.commands, c.commandBytes, c.readBytes, c.writtenBytes,
 		c.errors, c.checkConditions, c.duration, c.inflight, c.inflightMax, c.ringUsed, c.ringUsedMax,
 		c.ringSize, c.dataUsed, c.dataUsedMax, c.dataSize, c.devices, c.statsFailed} {
 		ch <- d
@@ -124,6 +126,11 @@ func (c *deviceCollector) collectDevice(ch chan<- prometheus.Metric, s *engine.D
 		up = 1
 	}
 	gauge(c.up, up)
+	backendUp := uint64(1)
+	if s.BackendError != "" {
+		backendUp = 0
+	}
+	gauge(c.backendUp, backendUp)
 	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, dev, s.ConfigPath, s.UIO, s.Subtype)
 
 	// By opcode; commands the per-opcode table does not account for (if

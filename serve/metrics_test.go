@@ -46,7 +46,8 @@ func TestMetricsMatchStats(t *testing.T) {
 	s.LatencyBuckets = append(s.LatencyBuckets, make([]uint64, 40-len(s.LatencyBuckets))...)
 	s.LatencyBuckets[39] = 1
 	fake.SetStats(s)
-	fake.SetStats(engine.DeviceStats{Path: "/backstores/user:file/down", ConfigPath: "target/core/user_1/down", Up: false})
+	fake.SetStats(engine.DeviceStats{Path: "/backstores/user:file/down", ConfigPath: "target/core/user_1/down", Up: false,
+		BackendError: "cluster connection lost: read timed out after 5s"})
 
 	fam := servetest.Scrape(t, d.Listening.MetricsAddr)
 	dev := []string{"device", s.Path}
@@ -59,6 +60,8 @@ func TestMetricsMatchStats(t *testing.T) {
 		{"tcmsh_stats_failed", nil, 0},
 		{"tcmsh_device_up", dev, 1},
 		{"tcmsh_device_up", []string{"device", "/backstores/user:file/down"}, 0},
+		{"tcmsh_backend_up", dev, 1},
+		{"tcmsh_backend_up", []string{"device", "/backstores/user:file/down"}, 0},
 		{"tcmsh_device_info", []string{"device", s.Path, "configfs", p, "uio", "uio0", "subtype", "ram"}, 1},
 		{"tcmsh_commands_total", append(dev, "opcode", "read_10"), 1},
 		{"tcmsh_commands_total", append(dev, "opcode", "write_10"), 3},

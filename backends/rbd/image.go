@@ -454,9 +454,7 @@ func (im *Image) Health() error { return im.cl.Health() }
 // the last one seen (a resize in the cluster).
 func (im *Image) WatchSize(changed func(size int64)) (stop func()) {
 	done := make(chan struct{})
-	stopped := make(chan struct{})
 	go func() {
-		defer close(stopped)
 		t := time.NewTicker(sizePoll)
 		defer t.Stop()
 		for {
@@ -481,10 +479,7 @@ func (im *Image) WatchSize(changed func(size int64)) (stop func()) {
 		}
 	}()
 	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		<-stopped
-	}
+	return func() { once.Do(func() { close(done) }) }
 }
 
 // Close closes the image and drops its share of the connection.
