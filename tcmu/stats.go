@@ -94,9 +94,10 @@ const recentLogSize = 256
 // goroutine and the workers) never lock and never wait: the ring goroutine
 // keeps its figures in fields only it writes, publishing them with plain
 // atomic stores (a maximum only when it grows); the workers do a few atomic
-// adds into per-worker shards, on cache lines no other shard shares, and
-// write the recent-commands log through per-entry sequence numbers.
-// Readers call Snapshot, which never blocks a writer.
+// adds into shards (each shared by a fixed group of workers), on cache
+// lines no other shard shares, and write the recent-commands log as tagged
+// words that a reader checks for a torn entry. Readers call Snapshot,
+// which never blocks a writer.
 type Stats struct {
 	enabled  atomic.Bool
 	shards   []statShard
@@ -175,7 +176,7 @@ func recentTag(n uint64) uint64 { return (n/recentLogSize + 1) << tagShift }
 func (e *recentEntry) write(n uint64, c *completion, latency int64) {
 	tag := recentTag(n)
 	e.words[0].Store(tag | min(c.lba, fieldMask))
-	e.words[1].Store(tag | uint64(c.end-clock.tick0)>>finishedShift&fieldMask)
+	e.words[1].Store(tag | uint64(max(c.end-clock.tick0, 0))>>finishedShift&fieldMask)
 	e.words[2].Store(tag | min(uint64(latency), fieldMask))
 	e.words[3].Store(tag | min(c.dataBytes, 1<<32-1)<<16 | uint64(c.status)<<8 | uint64(c.opcode))
 }
@@ -317,7 +318,9 @@ type OpcodeStats struct {
 	Bytes    uint64
 }
 
-// RecentCommand is one entry of the recent-commands log.
+// RecentCommand is one entry of the recent-commands log. The log keeps an
+// LBA up to 2^48-1 and a length up to 2^32-1 (larger ones show as those),
+// and Finished to about a microsecond.
 type RecentCommand struct {
 	Opcode   byte
 	LBA      uint64
