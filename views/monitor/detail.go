@@ -36,7 +36,7 @@ type senseCount struct {
 func (p *detailPane) SetSize(w, h int) { p.Width, p.Height = w, h }
 
 // rightWidth is the width of the latency and opcodes frame when split.
-func (p *detailPane) rightWidth() int { return max(32, p.Width*2/5) }
+func (p *detailPane) rightWidth() int { return max(34, p.Width*2/5) }
 
 // View renders the selected device d (nil: none) in Width × Height.
 func (p *detailPane) View(d *device) string { return strings.Join(p.render(nil, d), "\n") }
@@ -49,16 +49,24 @@ func (p *detailPane) render(out []string, d *device) []string {
 	title := fmt.Sprintf("%s · %s · %s · qd %d", strings.TrimPrefix(d.cur.Path, "/backstores/"), plainState(&d.cur), d.cur.UIO, d.cur.QueueDepth)
 	rows := p.Height - 2
 	if !p.split {
+		// One column: the activity, then the latency and opcodes, then
+		// the activity's last lines (counts) if there is room.
 		iw := p.Width - 2
-		lines := p.activity(d, iw, rows)
-		if left := rows - len(lines); left > 0 {
-			lines = append(lines, p.latency(d, iw, left)...)
+		lines := p.activity(d, iw)
+		core := lines[:len(lines)-activityExtra]
+		extra := lines[len(lines)-activityExtra:]
+		left := rows - len(core)
+		one := append(p.l[:0], core...)
+		if left > 0 {
+			one = append(one, p.latency(d, iw, max(left-activityExtra, min(left, 4)))...)
 		}
-		return p.bx.box(out, title, lines, p.Width, p.Height)
+		one = append(one, extra...)
+		p.l = one
+		return p.bx.box(out, title, one, p.Width, p.Height)
 	}
 	rw := p.rightWidth()
 	lw := p.Width - rw
-	p.l = p.bx.box(p.l[:0], title, p.activity(d, lw-2, rows), lw, p.Height)
+	p.l = p.bx.box(p.l[:0], title, p.activity(d, lw-2), lw, p.Height)
 	p.r = p.bx.box(p.r[:0], "latency · opcodes", p.latency(d, rw-2, rows), rw, p.Height)
 	for i := range p.l {
 		out = append(out, p.l[i]+p.r[i])
@@ -66,9 +74,14 @@ func (p *detailPane) render(out []string, d *device) []string {
 	return out
 }
 
+// activityExtra is how many of activity's lines are counts that a narrow
+// frame shows last.
+const activityExtra = 2
+
 // activity is the left column: errors first (they matter most), then the
-// sparklines, the gauges, CHECK CONDITIONs and in-flight commands.
-func (p *detailPane) activity(d *device, iw, rows int) []string {
+// sparklines, the gauges, CHECK CONDITIONs, and last (activityExtra
+// lines) in-flight commands and counts.
+func (p *detailPane) activity(d *device, iw int) []string {
 	s := &d.cur
 	st := p.Styles
 	lines := make([]string, 0, 9)
@@ -124,7 +137,7 @@ func (p *detailPane) activity(d *device, iw, rows int) []string {
 	lines = append(lines, p.checkConditions(s))
 	lines = append(lines, st.Dim.Render(fmt.Sprintf("in flight %d (max %d) · %s read · %s written · %d restarts",
 		s.Inflight, s.InflightMax, fmtBytes(s.ReadBytes), fmtBytes(s.WriteBytes), s.Restarts)))
-	lines = append(lines, st.Dim.Render(fmt.Sprintf("%d commands · attached %d times · configfs %s", s.Commands, s.Attaches, s.ConfigPath)))
+	lines = append(lines, st.Dim.Render(fmt.Sprintf("%d commands · %d attaches · configfs %s", s.Commands, s.Attaches, s.ConfigPath)))
 	return lines
 }
 
@@ -159,7 +172,7 @@ func (p *detailPane) checkConditions(s *engine.DeviceStats) string {
 func (p *detailPane) latency(d *device, iw, rows int) []string {
 	s := &d.cur
 	st := p.Styles
-	lines := make([]string, 0, rows)
+	lines := make([]string, 0, max(rows, 1))
 	lines = append(lines, fmt.Sprintf("p50 %s p99 %s max %s", fmtMicros(s.LatP50us), fmtMicros(s.LatP99us), fmtMicros(s.LatMaxus)))
 	if rows <= 1 {
 		return lines
