@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -432,4 +433,34 @@ func TestNoColourMeansNoColourSequences(t *testing.T) {
 	if !strings.Contains(v, "\x1b[7m") && !strings.Contains(v, ";7m") {
 		t.Fatal("with colours off the selected device is not in reverse video")
 	}
+}
+
+func TestPollingIntervalAndTimeout(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, 200 * time.Millisecond}, {50 * time.Millisecond, 100 * time.Millisecond},
+		{125 * time.Millisecond, 125 * time.Millisecond}, {time.Second, 250 * time.Millisecond},
+	} {
+		m := newModelOpts(nil, 80, 24, Options{Interval: tc.in})
+		if m.opts.Interval != tc.want {
+			t.Errorf("Interval %v: polls every %v, want %v (4 to 10 Hz)", tc.in, m.opts.Interval, tc.want)
+		}
+	}
+	f := &deadlineEngine{}
+	m := newModelOpts(f, 80, 24, Options{StatsTimeout: 3 * time.Second})
+	before := time.Now()
+	m.Init()()
+	if f.deadline.Before(before.Add(3*time.Second)) || f.deadline.After(time.Now().Add(3*time.Second)) {
+		t.Errorf("Stats ran with deadline %v, want 3s after the call", f.deadline)
+	}
+}
+
+// deadlineEngine records the deadline Stats is given.
+type deadlineEngine struct {
+	fakeEngine
+	deadline time.Time
+}
+
+func (f *deadlineEngine) Stats(ctx context.Context) ([]engine.DeviceStats, error) {
+	f.deadline, _ = ctx.Deadline()
+	return nil, nil
 }
