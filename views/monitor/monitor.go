@@ -274,7 +274,8 @@ func (m *Model) View() string {
 		m.frame = append(m.frame, m.message(body,
 			"No TCMU devices are served by this process.",
 			"",
-			"Create one in the shell:  /backstores/user:ram create r1 64M",
+			"Create one in the shell, for example",
+			"  /backstores/user:ram create r1 64M",
 			"or run `tcmsh demo` for a small living system.")...)
 	default:
 		d := m.list.device()
