@@ -174,6 +174,14 @@ func TestDemoShowsLiveIOPSThenTheBrowser(t *testing.T) {
 	if !strings.Contains(s, "simulated kernel") {
 		t.Errorf("the title bar does not say the kernel is simulated:\n%s", s)
 	}
+	// Down to 80×24: the screen is drawn again at the new size, the title
+	// bar's faces at the right edge and the help line at the bottom.
+	p.tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")
+	p.waitFor("the monitor redrawn at 80×24", func(s string) bool {
+		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+		return len(lines) == 24 && strings.HasSuffix(lines[0], "browser   monitor") && len([]rune(lines[0])) == 79 &&
+			strings.HasSuffix(lines[23], "q quit") && iops(s, "user:ram/r0") >= 0
+	})
 	p.keys("b")
 	p.waitFor("the browser's tree", func(s string) bool {
 		return strings.Contains(s, "backstores") && strings.Contains(s, "loopback") && !strings.Contains(s, "IOPS")

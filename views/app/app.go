@@ -193,8 +193,16 @@ func (m *Model) helpView() string {
 	if m.c.Width-gw-sep < 12 {
 		return global // too narrow for the pane's keys
 	}
-	h.SetWidth(m.c.Width - gw - sep)
-	left := h.ShortHelpView(m.Pane().ShortHelp())
+	avail := m.c.Width - gw - sep
+	h.SetWidth(avail)
+	// bubbles/help adds an item past its width when not even its
+	// ellipsis fits: drop the pane's last keys until the line fits.
+	keys := m.Pane().ShortHelp()
+	left := h.ShortHelpView(keys)
+	for len(keys) > 0 && ansi.StringWidth(left) > avail {
+		keys = keys[:len(keys)-1]
+		left = h.ShortHelpView(keys) + " " + h.Ellipsis
+	}
 	gap := max(m.c.Width-ansi.StringWidth(left)-gw, 1)
 	return left + strings.Repeat(" ", gap) + global
 }

@@ -69,7 +69,7 @@ func (p *fakePane) ShortHelp() []key.Binding {
 		return []key.Binding{p.Keys.Submit, p.Keys.Cancel}
 	}
 	if p.name == FaceMonitor {
-		return []key.Binding{p.Keys.Up, p.Keys.Down, p.Keys.Pause}
+		return []key.Binding{p.Keys.Up, p.Keys.Down, p.Keys.PageUp, p.Keys.PageDown, p.Keys.Pause}
 	}
 	return []key.Binding{p.Keys.Up, p.Keys.Down, p.Keys.Expand, p.Keys.Filter, p.Keys.Create}
 }
@@ -154,6 +154,7 @@ func TestViewGolden(t *testing.T) {
 	}{
 		{name: "browser_80x24", start: FaceBrowser, w: 80, h: 24},
 		{name: "monitor_120x40", start: FaceMonitor, w: 120, h: 40},
+		{name: "monitor_80x24", start: FaceMonitor, w: 80, h: 24},
 		{name: "narrow_60x20", start: FaceMonitor, w: 60, h: 20},
 		{name: "tiny_24x6", start: FaceBrowser, w: 24, h: 6},
 		{name: "fullhelp_80x24", start: FaceBrowser, w: 80, h: 24, setup: func(m *Model, _, _ *fakePane) { press(m, "?") }},
