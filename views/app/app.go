@@ -132,7 +132,6 @@ func (m *Model) layout() {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
-	v.WindowTitle = "tcmsh " + m.Face()
 	return v
 }
 
