@@ -179,7 +179,7 @@ func TestDemoShowsLiveIOPSThenTheBrowser(t *testing.T) {
 	p.tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")
 	p.waitFor("the monitor redrawn at 80×24", func(s string) bool {
 		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-		return len(lines) == 24 && strings.HasSuffix(lines[0], "browser   monitor") && len([]rune(lines[0])) == 79 &&
+		return len(lines) == 24 && strings.HasSuffix(lines[0], "browser  [monitor]") && len([]rune(lines[0])) == 80 &&
 			strings.HasSuffix(lines[23], "q quit") && iops(s, "user:ram/r0") >= 0
 	})
 	p.keys("b")

@@ -152,17 +152,18 @@ func (m *Model) Render() string {
 }
 
 // titleBar is "tcmsh · <kernel>" on the left and the two faces on the
-// right, the visible one selected.
+// right, the visible one selected: " browser  [monitor]".
 func (m *Model) titleBar() string {
 	s := m.c.Styles
 	left := s.Title.Render(" tcmsh") + s.Dim.Render(" · "+m.kind)
 	var tabs []string
 	for i, name := range faceNames {
-		label := " " + name + " "
+		// Brackets as well as reverse video: the face shows in plain
+		// text too (captures, golden files, terminals without attributes).
 		if i == m.face {
-			tabs = append(tabs, s.Selected.Render(label))
+			tabs = append(tabs, s.Selected.Render("["+name+"]"))
 		} else {
-			tabs = append(tabs, s.Dim.Render(label))
+			tabs = append(tabs, s.Dim.Render(" "+name+" "))
 		}
 	}
 	right := strings.Join(tabs, " ")
