@@ -50,6 +50,8 @@ type cluster struct {
 	downAt   time.Time // guarded by mu
 	lastOK   atomic.Int64
 	recovers atomic.Int64 // reconnections done, for tests and logs
+	losses   atomic.Int64 // times the connection went down
+	lastLoss atomic.Pointer[string]
 	wake     chan struct{}
 	done     chan struct{}
 }
@@ -250,7 +252,9 @@ func (c *cluster) noteError(op string, errno syscall.Errno) {
 		msg = fmt.Sprintf("cluster connection lost (%s): %s timed out after %v", c.describe(), op, c.timeout)
 	}
 	c.downErr.Store(&msg)
+	c.lastLoss.Store(&msg)
 	if !c.down.Swap(true) {
+		c.losses.Add(1)
 		c.mu.Lock()
 		c.downAt = time.Now()
 		c.mu.Unlock()
@@ -301,13 +305,20 @@ func (c *cluster) supervise() {
 				continue
 			}
 		}
-		// Down: recover, with backoff, until up or closed.
+		// Down: recover, with backoff, until up or closed. A client the
+		// cluster shut out (blocklisted) or whose session is gone needs
+		// a new connection; one whose operations time out (an OSD or the
+		// network away) usually recovers by itself once the cluster is
+		// back, and is replaced only if it still fails after a few
+		// attempts, in case it is wedged.
+		failures := 0
 		for c.down.Load() {
 			errno, ok := c.probe()
 			if ok {
 				break
 			}
-			if errno == syscall.ESHUTDOWN || errno == syscall.ENOTCONN || errno == syscall.ETIMEDOUT {
+			failures++
+			if errno == syscall.ESHUTDOWN || errno == syscall.ENOTCONN || failures%4 == 0 {
 				if err := c.reconnect(); err == nil {
 					continue // probe the new connection
 				} else {

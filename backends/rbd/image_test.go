@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/test/cephtest"
@@ -334,5 +335,92 @@ func TestResize(t *testing.T) {
 	}
 	if im.Size() != 8*mib {
 		t.Fatalf("Size = %d after the resize", im.Size())
+	}
+}
+
+// retryable reports whether err is ABORTED COMMAND with LOGICAL UNIT
+// COMMUNICATION TIME-OUT or FAILURE (0b/08/01, 0b/08/00).
+func retryable(err error) bool {
+	var se *backends.SenseError
+	return errors.As(err, &se) && se.Key == backends.SenseKeyAbortedCommand && se.ASC == 0x08 && se.ASCQ <= 1
+}
+
+// waitHealthy polls the image until a read succeeds and the connection is
+// reported up again.
+func waitHealthy(t *testing.T, im *Image) {
+	t.Helper()
+	p := make([]byte, 512)
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		_, err := im.ReadAt(p, 0)
+		if err == nil && im.Health() == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not recovered: read %v, health %v", err, im.Health())
+		}
+	}
+}
+
+// TestConnectionLoss: when the cluster stops answering (its OSD stopped)
+// or shuts this client out (blocklisted), operations fail within
+// osd_op_timeout with a retryable sense, the connection is reported down,
+// and it recovers by itself once the cluster answers again.
+func TestConnectionLoss(t *testing.T) {
+	c := cephtest.Shared(t)
+	im := openImageT(t, newImage(t, c, 4*mib, "osd_op_timeout=3"), 4*mib)
+	if _, err := im.WriteAt(make([]byte, 4096), 0); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		lose    func() error
+		restore func() error
+		health  string // in Health while down
+	}{
+		{name: "OSD stopped",
+			lose:    c.StopOSD,
+			restore: c.StartOSD,
+			health:  "timed out after 3s"},
+		{name: "client blocklisted",
+			lose: func() error {
+				addr, err := im.cl.currentConn().GetAddrs()
+				if err != nil {
+					return err
+				}
+				_, err = c.Ceph("osd", "blocklist", "add", addr)
+				return err
+			},
+			restore: func() error { return nil },
+			health:  "cluster connection lost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recovers, losses := im.cl.recovers.Load(), im.cl.losses.Load()
+			if err := tt.lose(); err != nil {
+				t.Fatal(err)
+			}
+			// The cluster's new state may take a moment to reach the
+			// OSD: write until a write fails.
+			var err error
+			for deadline := time.Now().Add(time.Minute); err == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				_, err = im.WriteAt(make([]byte, 4096), 8192)
+			}
+			if !retryable(err) {
+				t.Fatalf("write with the cluster lost: %v, want ABORTED COMMAND 0b/08/0x", err)
+			}
+			// The connection went down (it may be up again already:
+			// recovery runs in the background).
+			if im.cl.losses.Load() == losses || !strings.Contains(*im.cl.lastLoss.Load(), tt.health) {
+				t.Fatalf("after %v: %d losses, last %q, want %q", err, im.cl.losses.Load()-losses, *im.cl.lastLoss.Load(), tt.health)
+			}
+			if err := tt.restore(); err != nil {
+				t.Fatal(err)
+			}
+			waitHealthy(t, im)
+			if _, err := im.WriteAt(make([]byte, 4096), 8192); err != nil {
+				t.Fatalf("write after recovery: %v", err)
+			}
+			t.Logf("%s: %v; recovered, reconnections %d", tt.name, err, im.cl.recovers.Load()-recovers)
+		})
 	}
 }
