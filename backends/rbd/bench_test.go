@@ -175,47 +175,61 @@ type tcmshBench struct {
 func newTcmshBench(b *testing.B, c *cephtest.Cluster) *tcmshBench {
 	const name = "bench-tcmsh"
 	createFilled(b, c, name)
+	s := serveOnSim(b, c.CfgString(name), benchImageSize)
+	return &tcmshBench{eng: s.eng, lun: s.lun}
+}
+
+// simServed is a user:rbd backstore on the simulated kernel, served by the
+// engine in this process and exported by a loopback LUN.
+type simServed struct {
+	eng *engine.Local
+	lio *configfs.LIO
+	so  configfs.StorageObject
+	lun string // the LUN's configfs path, for Workload
+}
+
+func serveOnSim(tb testing.TB, cfg string, size int64) simServed {
+	tb.Helper()
 	k, err := sim.Open("", sim.Options{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { k.Close() })
+	tb.Cleanup(func() { k.Close() })
 	lio, err := configfs.Open(k, "/sys/kernel/config", configfs.Options{Kind: "sim"})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	eng, err := engine.NewLocal(engine.Options{LIO: lio, Sim: k})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { eng.Close() })
+	tb.Cleanup(func() { eng.Close() })
 	so, err := lio.CreateStorageObject(configfs.StorageSpec{Plugin: "user", Name: "r1", Control: []configfs.KV{
-		{Key: "dev_config", Value: "rbd/" + c.CfgString(name)},
-		{Key: "dev_size", Value: strconv.Itoa(benchImageSize)},
+		{Key: "dev_config", Value: "rbd/" + cfg},
+		{Key: "dev_size", Value: strconv.FormatInt(size, 10)},
 		{Key: "nl_reply_supported", Value: "-1"}}})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := eng.Serve(ctx, so.Path()); err != nil {
-		b.Fatal(err)
+	if err := eng.Serve(context.Background(), so.Path()); err != nil {
+		tb.Fatal(err)
 	}
 	tgt, err := lio.CreateTarget("loopback", "")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	tpg, err := lio.CreateTPG(tgt, 1)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if _, err := lio.SetNexus(tpg, ""); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	lun, err := lio.CreateLUN(tpg, 0, so, "")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	return &tcmshBench{eng: eng, lun: lun.Path()}
+	return simServed{eng: eng, lio: lio, so: so, lun: lun.Path()}
 }
 
 func (t *tcmshBench) run(b *testing.B, rw string, qd, count int) (time.Duration, int64) {

@@ -4,10 +4,12 @@ package rbd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tcmsh/tcmsh/backends"
+	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/test/cephtest"
 )
 
@@ -422,5 +425,32 @@ func TestConnectionLoss(t *testing.T) {
 			}
 			t.Logf("%s: %v; recovered, reconnections %d", tt.name, err, im.cl.recovers.Load()-recovers)
 		})
+	}
+}
+
+// TestResizeReachesBackstore: an image served by the engine and resized in
+// the cluster gets the new size as the backstore's dev_size, and the
+// initiator's I/O reaches the new end.
+func TestResizeReachesBackstore(t *testing.T) {
+	c := cephtest.Shared(t)
+	cfg := newImage(t, c, 4*mib)
+	s := serveOnSim(t, cfg, 4*mib)
+	if _, err := c.RBD("resize", "--size", "8M", strings.Split(cfg, ";")[0]); err != nil {
+		t.Fatal(err)
+	}
+	devSize := path.Join(s.so.Path(), "attrib", "dev_size")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		v, err := s.lio.ReadAttr(devSize)
+		if err == nil && strings.TrimSpace(v) == "8388608" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev_size %q, %v; want 8388608", v, err)
+		}
+	}
+	// A sequential write over the whole new size, then read back.
+	res, err := s.eng.Workload(context.Background(), s.lun, engine.WorkloadSpec{RW: "write", BlockSize: 64 << 10, QueueDepth: 1, Count: 128, Verify: true})
+	if err != nil || res.Errors != 0 || res.VerifyErrors != 0 || res.Ops < 128 {
+		t.Fatalf("workload over 8 MiB: %+v, %v", res, err)
 	}
 }
