@@ -165,23 +165,30 @@ func TestRefusals(t *testing.T) {
 	x.clean(ctx, "rw=randwrite", "bs=4k", "qd=4", "count=200", "verify=true")
 }
 
-// TestOSDLoss stops the cluster's only OSD in the middle of a workload at
-// queue depth 16 with osd_op_timeout=5: commands must fail after the
-// timeout, so the workload ends on its own with errors instead of hanging,
-// and stats must say the backend is down. With the OSD back, the backend
-// must recover by itself and I/O verify again. The cluster is this test's
-// own, since it loses its OSD.
+// TestOSDLoss loses the cluster's only OSD in the middle of a workload at
+// queue depth 16 with osd_op_timeout=5, once stopped (SIGTERM: it tells the
+// monitor) and once killed (SIGKILL: with no peer to report it, the monitor
+// keeps it up in its map): commands must fail after the timeout, so the
+// workload ends on its own with errors instead of hanging, and stats must
+// say the backend is down. With the OSD back, the backend must recover by
+// itself and I/O verify again. The cluster is this test's own, since it
+// loses its OSD.
 func TestOSDLoss(t *testing.T) {
 	c := cephtest.Start(t)
+	t.Run("stop", func(t *testing.T) { osdLoss(t, c, "stopped", c.StopOSD) })
+	t.Run("kill", func(t *testing.T) { osdLoss(t, c, "killed", c.KillOSD) })
+}
+
+func osdLoss(t *testing.T, c *cephtest.Cluster, image string, lose func() error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	const opTimeout = 5 * time.Second
 	const runTime = 30 * time.Second
-	if err := c.CreateImage("fault", 64<<20); err != nil {
+	if err := c.CreateImage(image, 64<<20); err != nil {
 		t.Fatal(err)
 	}
 	x := newTcmsh(t)
-	x.must(ctx, "/backstores/user:rbd", "create", "r1", "64M", c.CfgString("fault", fmt.Sprintf("osd_op_timeout=%d", opTimeout/time.Second)))
+	x.must(ctx, "/backstores/user:rbd", "create", "r1", "64M", c.CfgString(image, fmt.Sprintf("osd_op_timeout=%d", opTimeout/time.Second)))
 	x.loopback(ctx, backstore)
 	x.clean(ctx, "rw=randwrite", "bs=4k", "qd=8", "count=500", "verify=true")
 	before, _ := x.engineStats(ctx, backstore)
@@ -213,10 +220,10 @@ func TestOSDLoss(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if err := c.StopOSD(); err != nil {
+	if err := lose(); err != nil {
 		t.Fatal(err)
 	}
-	t.Log("OSD stopped")
+	t.Log("OSD " + image)
 
 	// While the OSD is down, stats must say so (the first time the backend
 	// reports it is logged, and every change).
@@ -286,7 +293,7 @@ func TestOSDLoss(t *testing.T) {
 
 	x.must(ctx, "/loopback", "delete", wwn)
 	x.must(ctx, "/backstores/user:rbd", "delete", "r1")
-	img, err := c.ExportImage("fault")
+	img, err := c.ExportImage(image)
 	if err != nil {
 		t.Fatal(err)
 	}
