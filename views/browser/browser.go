@@ -173,7 +173,6 @@ type createsMsg struct {
 
 type jumpMsg struct {
 	target string
-	anc    []string
 	err    error
 }
 
@@ -224,7 +223,10 @@ func (m *Model) exec(line, watch, what string) tea.Cmd {
 // Update handles a message and returns the commands it starts.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	cmd := m.update(msg)
-	m.scroll()
+	switch msg.(type) {
+	case tea.KeyPressMsg, loadedMsg, detailsMsg, execMsg, createsMsg, jumpMsg, completeMsg, views.StatusMsg:
+		m.scroll()
+	}
 	return cmd
 }
 
@@ -259,7 +261,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.status = views.StatusMsg{Text: "at " + msg.target}
-		return m.reload(msg.target, msg.anc...)
+		return m.reload(msg.target, ancestors(msg.target)...)
 	case completeMsg:
 		return m.onComplete(msg)
 	case tea.KeyPressMsg:
@@ -369,11 +371,7 @@ func (m *Model) onExec(msg execMsg) tea.Cmd {
 	default:
 		m.status = views.StatusMsg{Text: msg.what}
 	}
-	var expand []string
-	if msg.choose != "" {
-		expand = append(expand, path.Dir(msg.choose))
-	}
-	return m.reload(msg.choose, expand...)
+	return m.reload(msg.choose, ancestors(msg.choose)...)
 }
 
 func (m *Model) onCreates(msg createsMsg) tea.Cmd {
@@ -552,11 +550,11 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			}
 			m.filter = ""
 			return func() tea.Msg {
-				p, anc, err := r.resolve(target)
+				p, err := r.resolve(target)
 				if err != nil {
 					return jumpMsg{err: fmt.Errorf("go to %s: %w", target, err)}
 				}
-				return jumpMsg{target: p, anc: anc}
+				return jumpMsg{target: p}
 			}
 		case key.Matches(msg, k.Focus):
 			text, r := m.input.Value(), m.run

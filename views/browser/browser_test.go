@@ -274,6 +274,9 @@ func TestCreateLUNPicksAStorageObject(t *testing.T) {
 	if err != nil || !found || li.Storage.Name != "r1" {
 		t.Fatalf("LUN 5: %+v %v %v (status %q)", li, found, err, f.m.status.Text)
 	}
+	if got := f.m.Selected(); got != "/iscsi/iqn.2003-01.org.example:t1/tpg1/luns/lun5" {
+		t.Errorf("the new LUN is not selected: at %s", got)
+	}
 }
 
 // selectAttr moves the details' selection to an attribute.
@@ -448,5 +451,35 @@ func TestEveryKeyInEveryMode(t *testing.T) {
 				checkFits(t, f.m.View(), 60, 20)
 			})
 		}
+	}
+}
+
+func TestAncestors(t *testing.T) {
+	for p, want := range map[string]string{"": "", "x": "", "/": "", "/a": "/", "/a/b/c": "/ /a /a/b", "/a/b/": "/ /a"} {
+		if got := strings.Join(ancestors(p), " "); got != want {
+			t.Errorf("ancestors(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+func TestTheShellStaysWhereItWas(t *testing.T) {
+	f := newFixture(t, 80, 24)
+	if err := f.sh.Exec(context.Background(), "set global auto_cd_after_create=true"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sh.Exec(context.Background(), "cd /iscsi"); err != nil {
+		t.Fatal(err)
+	}
+	f.jump("/backstores/ramdisk")
+	f.keys("c")
+	f.typeText("r3")
+	f.keys("enter")
+	f.typeText("1M")
+	f.keys("enter", "enter", "enter")
+	if _, err := f.lio.FindStorageObject("rd_mcp", "r3"); err != nil {
+		t.Fatalf("not created: %v (status %q)", err, f.m.status.Text)
+	}
+	if got := f.sh.Cwd(); got != "/iscsi" {
+		t.Errorf("the shell moved to %s", got)
 	}
 }

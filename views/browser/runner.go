@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -143,9 +144,22 @@ type result struct {
 // exec runs one command line through the shell, with its output
 // captured. The new children of watch (a node path, may be empty) are
 // reported in Added.
-func (r *runner) exec(ctx context.Context, line, watch string) result {
+func (r *runner) exec(ctx context.Context, line, watch string) (res result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// The shell is shared with the REPL: keep its current node and put
+	// its output back, whatever the command does.
+	cwd := r.sh.Cwd()
+	out, errw := r.sh.Output()
+	defer func() {
+		r.sh.SetOutput(out, errw)
+		if r.sh.Cwd() != cwd {
+			_ = r.sh.Exec(ctx, "cd "+quote(cwd))
+		}
+		if p := recover(); p != nil {
+			res = result{Err: fmt.Errorf("internal error running %q: %v", line, p)}
+		}
+	}()
 	var before map[string]bool
 	if watch != "" {
 		before = map[string]bool{}
@@ -156,11 +170,10 @@ func (r *runner) exec(ctx context.Context, line, watch string) result {
 		}
 	}
 	var buf bytes.Buffer
-	out, errw := r.sh.Output()
 	r.sh.SetOutput(&buf, &buf)
 	err := r.sh.Exec(ctx, line)
-	r.sh.SetOutput(out, errw)
-	res := result{Out: strings.TrimSpace(buf.String()), Err: err}
+	r.sh.SetOutput(io.Discard, io.Discard)
+	res = result{Out: strings.TrimSpace(buf.String()), Err: err}
 	if watch != "" && err == nil {
 		if rows, err := r.children(watch); err == nil {
 			for _, x := range rows {
@@ -173,26 +186,29 @@ func (r *runner) exec(ctx context.Context, line, watch string) result {
 	return res
 }
 
-// resolve checks that p names a node and returns its clean path and the
-// path of every ancestor, root first.
-func (r *runner) resolve(p string) (string, []string, error) {
+// resolve checks that p names a node and returns its clean path.
+func (r *runner) resolve(p string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n, err := r.sh.Resolve(p)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	var anc []string
-	for q := path.Dir(n.Path()); ; q = path.Dir(q) {
-		anc = append([]string{q}, anc...)
+	return n.Path(), nil
+}
+
+// ancestors lists the paths above p, the root first.
+func ancestors(p string) []string {
+	if !strings.HasPrefix(p, "/") || p == "/" {
+		return nil
+	}
+	var out []string
+	for q := path.Dir(path.Clean(p)); ; q = path.Dir(q) {
+		out = append([]string{q}, out...)
 		if q == "/" {
-			break
+			return out
 		}
 	}
-	if n.Path() == "/" {
-		anc = nil
-	}
-	return n.Path(), anc, nil
 }
 
 // complete returns the path completions of the text typed so far.
