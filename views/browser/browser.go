@@ -757,15 +757,16 @@ func (m *Model) startEdit() tea.Cmd {
 		return nil
 	}
 	if m.focus != paneDetails {
+		// Go to the first value that can be changed; a second e edits it.
 		m.focus = paneDetails
-		// Start on the first value that can be changed.
 		for i, a := range attrs {
 			if !a.attr.ReadOnly {
 				m.detSel = i
 				break
 			}
 		}
-		m.scroll()
+		m.status = views.StatusMsg{Text: "choose a value with ↑/↓, then e or enter edits it"}
+		return nil
 	}
 	a := attrs[m.detSel]
 	if a.attr.ReadOnly {
@@ -857,10 +858,11 @@ func (m *Model) ShortHelp() []key.Binding {
 	case modeChoose, modeForm:
 		return []key.Binding{withHelp(k.Submit, "enter", "next/ok"), withHelp(k.Focus, "tab", "next"), k.Cancel}
 	}
+	// The most useful first: the help line cuts what does not fit.
 	if m.focus == paneDetails {
-		return []key.Binding{k.Up, k.Down, k.Edit, k.Focus, k.Create, k.Delete, k.Toggle, k.Save, k.Refresh}
+		return []key.Binding{k.Edit, k.Focus, k.Create, k.Delete, k.Toggle, k.Save, k.Refresh, k.Up, k.Down}
 	}
-	return []key.Binding{k.Up, k.Down, k.Expand, k.Collapse, k.Focus, k.Filter, k.Jump, k.Edit, k.Create, k.Delete, k.Toggle, k.Save}
+	return []key.Binding{k.Expand, k.Create, k.Edit, k.Delete, k.Filter, k.Jump, k.Toggle, k.Save, k.Focus, k.Collapse, k.Up, k.Down}
 }
 
 // FullHelp lists every key of the browser, by group.

@@ -12,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/views"
 )
 
 var sizes = []struct{ w, h int }{{80, 24}, {120, 40}, {60, 20}}
@@ -481,5 +482,39 @@ func TestTheShellStaysWhereItWas(t *testing.T) {
 	}
 	if got := f.sh.Cwd(); got != "/iscsi" {
 		t.Errorf("the shell moved to %s", got)
+	}
+}
+
+func TestEditFromTheTreeGoesToTheDetailsFirst(t *testing.T) {
+	f := newFixture(t, 80, 24)
+	f.populate()
+	f.jump("/backstores/ramdisk/r1")
+	f.keys("e")
+	if f.m.mode != modeNormal || f.m.focus != paneDetails {
+		t.Fatalf("e on the tree: mode %v, focus %v", f.m.mode, f.m.focus)
+	}
+	if a := f.m.attrs()[f.m.detSel]; a.attr.ReadOnly {
+		t.Fatalf("e selected the read-only %s", a.attr.Name)
+	}
+	f.keys("e")
+	if f.m.mode != modeEdit {
+		t.Fatalf("second e: mode %v", f.m.mode)
+	}
+	f.keys("esc")
+	if f.m.mode != modeNormal || f.m.Capturing() {
+		t.Fatal("esc does not end the edit")
+	}
+}
+
+func TestColoursDoNotChangeTheLayout(t *testing.T) {
+	for _, st := range states {
+		plain := newFixture(t, 80, 24)
+		st.setup(plain)
+		coloured := newFixture(t, 80, 24)
+		coloured.m.Styles = views.NewStyles(true)
+		st.setup(coloured)
+		if got, want := coloured.screen(), plain.screen(); got != want {
+			t.Errorf("%s: with colours the screen differs:\n%s\n--- without\n%s", st.name, got, want)
+		}
 	}
 }
