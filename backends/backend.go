@@ -1,7 +1,10 @@
 // Package backends owns the storage behind TCMU devices: one Backend
 // interface, the subtypes that implement it (file, ram, null, fault) and
 // the registry that opens one from a `user:<subtype>` backstore's
-// dev_config string.
+// dev_config string. Subtypes that need cgo live in packages of their own
+// behind a build tag and Register themselves: rbd (package backends/rbd,
+// `-tags rbd,pacific`); without it, a placeholder rbd subtype says how to
+// build it.
 //
 // A dev_config is `<subtype>/<cfgstring>`; a cfgstring is a head (a path
 // for file, the inner dev_config for fault, nothing for ram and null)

@@ -66,14 +66,25 @@ var (
 func getCluster(cfg Config) (*cluster, error) {
 	key := clusterKey{conf: cfg.Conf, id: cfg.ID, timeout: cfg.Timeout}
 	poolMu.Lock()
-	defer poolMu.Unlock()
 	if c, ok := clusters[key]; ok {
 		c.refs++
+		poolMu.Unlock()
 		return c, nil
 	}
+	poolMu.Unlock()
+	// Connecting may take up to the timeout: other clusters' opens and
+	// closes do not wait for it.
 	conn, timeout, err := connect(cfg)
 	if err != nil {
 		return nil, err
+	}
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	if c, ok := clusters[key]; ok {
+		// Another open connected meanwhile: share its connection.
+		c.refs++
+		go conn.Shutdown()
+		return c, nil
 	}
 	c := &cluster{key: key, timeout: timeout, conn: conn, refs: 1,
 		images: map[*Image]struct{}{}, wake: make(chan struct{}, 1), done: make(chan struct{})}

@@ -153,7 +153,6 @@ type Image struct {
 
 	size      atomic.Int64
 	closeOnce sync.Once
-	closeErr  error
 }
 
 // Open opens the image a cfgstring names, checking that it has size bytes
@@ -470,6 +469,9 @@ func (im *Image) WatchSize(changed func(size int64)) (stop func()) {
 				}
 				return C.ssize_t(size)
 			})
+			if errors.Is(err, errClosed) {
+				return
+			}
 			if err != nil {
 				continue
 			}
@@ -482,7 +484,8 @@ func (im *Image) WatchSize(changed func(size int64)) (stop func()) {
 	return func() { once.Do(func() { close(done) }) }
 }
 
-// Close closes the image and drops its share of the connection.
+// Close closes the image, once no operation is under way, and drops its
+// share of the connection.
 func (im *Image) Close() error {
 	im.closeOnce.Do(func() {
 		im.cl.removeImage(im)
@@ -494,7 +497,7 @@ func (im *Image) Close() error {
 		h.close()
 		releaseCluster(im.cl)
 	})
-	return im.closeErr
+	return nil
 }
 
 var (
