@@ -188,6 +188,9 @@ func TestCreateFormMakesABackstore(t *testing.T) {
 	f.typeText("r9")
 	f.keys("enter")
 	f.typeText("32M")
+	if got := f.screen(); !strings.Contains(got, "runs: /backstores/ramdisk create name=r9 size=32M") {
+		t.Fatalf("the form does not show its command:\n%s", got)
+	}
 	f.keys("enter", "enter", "enter") // nullio (default), wwn (generated)
 	if f.m.mode != modeNormal {
 		t.Fatalf("the form is still open:\n%s", f.screen())

@@ -50,9 +50,10 @@ func formKeys(k *views.KeyMap) *huh.KeyMap {
 // createForm is an open create form: the command and where its fields'
 // values are.
 type createForm struct {
-	cc     createCmd
-	values map[string]*string
-	order  []string
+	cc       createCmd
+	values   map[string]*string
+	defaults map[string]string
+	order    []string
 }
 
 // wwnGenerator makes the default WWN of a new target of a fabric.
@@ -70,11 +71,12 @@ func generateWWN(fabric string) string {
 // enumerations and booleans as choices, a storage object as a list of the
 // existing ones, everything else as a text field with its default.
 func newCreateForm(cc createCmd, gen wwnGenerator) (*createForm, []huh.Field) {
-	cf := &createForm{cc: cc, values: map[string]*string{}}
+	cf := &createForm{cc: cc, values: map[string]*string{}, defaults: map[string]string{}}
 	var fields []huh.Field
 	for _, p := range cc.Cmd.Params {
 		v := p.Default
 		cf.values[p.Name] = &v
+		cf.defaults[p.Name] = p.Default
 		cf.order = append(cf.order, p.Name)
 		title := p.Name
 		if p.Required {
@@ -151,7 +153,7 @@ func validator(p shell.Param) func(string) error {
 func (cf *createForm) line() string {
 	words := []string{quote(cf.cc.Node), "create"}
 	for _, name := range cf.order {
-		if v := strings.TrimSpace(*cf.values[name]); v != "" {
+		if v := strings.TrimSpace(*cf.values[name]); v != "" && v != cf.defaults[name] {
 			words = append(words, name+"="+quote(v))
 		}
 	}

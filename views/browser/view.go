@@ -163,6 +163,9 @@ func (m *Model) scroll() {
 	i := m.visibleIndex(m.sel)
 	m.offset = clampOffset(m.offset, i, h, len(m.visible()))
 	lines, at := m.detailLines(0)
+	if m.focus != paneDetails {
+		m.detOffset = 0 // the details show from their top while the tree has the keys
+	}
 	m.detOffset = clampOffset(m.detOffset, at, m.detailsHeight(), len(lines))
 }
 
@@ -390,11 +393,21 @@ func (m *Model) formView() string {
 		title = "create"
 	}
 	fw, _ := m.formSize()
-	lines := fitLines(strings.Split(m.form.View(), "\n"), fw, max(m.bodyHeight()-3, 0))
+	// Under the form, the command it will run, as one would type it.
+	var cmdLines []string
+	if m.cform != nil && m.mode == modeForm {
+		wrapped := strings.Split(ansi.Hardwrap("runs: "+m.cform.line(), max(fw, 1), true), "\n")
+		if len(wrapped) <= max(m.bodyHeight()-8, 0)/2 {
+			for _, l := range wrapped {
+				cmdLines = append(cmdLines, " "+m.Styles.Dim.Render(l))
+			}
+		}
+	}
+	lines := fitLines(strings.Split(m.form.View(), "\n"), fw, max(m.bodyHeight()-3-len(cmdLines), 0))
 	for i, l := range lines {
 		lines[i] = " " + l
 	}
-	return m.box(title, lines, m.Width, m.bodyHeight(), true)
+	return m.box(title, append(lines, cmdLines...), m.Width, m.bodyHeight(), true)
 }
 
 // statusLines are the bottom lines: a prompt when one is open, else the
