@@ -789,7 +789,7 @@ func deleteLine(kind, p, name string) (line, what string, ok bool) {
 	parent := quote(path.Dir(p))
 	switch kind {
 	case "storage_object":
-		return parent + " delete " + quote(name), "storage object " + p, true
+		return parent + " delete " + quote(name), "storage object " + p + " and every LUN that exports it", true
 	case "target":
 		return parent + " delete " + quote(name), "target " + p + " and everything below it", true
 	case "tpg":

@@ -521,3 +521,23 @@ func TestColoursDoNotChangeTheLayout(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateACLSuggestsKnownInitiators(t *testing.T) {
+	f := newFixture(t, 80, 24)
+	f.populate()
+	f.shell("/iscsi create iqn.2003-01.org.example:t2")
+	f.jump("/iscsi/iqn.2003-01.org.example:t2/tpg1/acls")
+	f.keys("c")
+	if f.m.mode != modeForm {
+		t.Fatalf("mode %v", f.m.mode)
+	}
+	if got := f.m.cform.cc.Suggestions["wwn"]; len(got) != 1 || got[0] != "iqn.1994-05.com.redhat:client" {
+		t.Fatalf("suggestions %q", got)
+	}
+	f.typeText("iqn.1994-05.com.redhat:client")
+	f.keys("enter", "enter")
+	if !f.lio.Exists(configfs.ACL{TPG: configfs.TPG{Target: configfs.Target{Fabric: "iscsi", WWN: "iqn.2003-01.org.example:t2"}, Tag: 1},
+		NodeWWN: "iqn.1994-05.com.redhat:client"}.Path()) {
+		t.Fatalf("no ACL (status %q)", f.m.status.Text)
+	}
+}

@@ -113,8 +113,11 @@ func newCreateForm(cc createCmd, gen wwnGenerator) (*createForm, []huh.Field) {
 			if p.Type == shell.TypeWWN && cc.Kind == "fabric" && p.Name == "wwn" && gen != nil {
 				v = gen(lastElem(cc.Node))
 			}
-			fields = append(fields, huh.NewInput().Key(p.Name).Title(title).Description(desc).
-				Value(&v).Validate(validator(p)))
+			in := huh.NewInput().Key(p.Name).Title(title).Description(desc).Value(&v).Validate(validator(p))
+			if sugg := cc.Suggestions[p.Name]; len(sugg) > 0 {
+				in = in.Suggestions(sugg)
+			}
+			fields = append(fields, in)
 		}
 	}
 	return cf, fields

@@ -233,6 +233,9 @@ type createCmd struct {
 	// StorageObjects lists /backstores/<type>/<name> paths, for a
 	// parameter that names one.
 	StorageObjects []string
+	// Suggestions are the shell's completions of WWN parameters (the
+	// initiators already known, for an ACL).
+	Suggestions map[string][]string
 }
 
 // creates lists the create commands of a node: its own, or those of its
@@ -270,6 +273,17 @@ func (r *runner) creates(p string) ([]createCmd, error) {
 	sos := r.storageObjects()
 	for i := range out {
 		out[i].StorageObjects = sos
+		for _, p := range out[i].Cmd.Params {
+			if p.Type != shell.TypeWWN {
+				continue
+			}
+			for _, s := range r.sh.Complete(quote(out[i].Node) + " create " + p.Name + "=") {
+				if out[i].Suggestions == nil {
+					out[i].Suggestions = map[string][]string{}
+				}
+				out[i].Suggestions[p.Name] = append(out[i].Suggestions[p.Name], s.Text)
+			}
+		}
 	}
 	return out, nil
 }
