@@ -5,6 +5,7 @@ package rbd_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/shell/cli"
 	"github.com/tcmsh/tcmsh/test/cephtest"
 )
 
@@ -299,5 +302,66 @@ func osdLoss(t *testing.T, c *cephtest.Cluster, image string, lose func() error)
 	}
 	if bad, first := checkBlocks(img, 512, true); bad != 0 {
 		t.Fatalf("rbd export after the OSD's loss: %d blocks hold neither zeros nor their own LBA's pattern; first: %s", bad, first)
+	}
+}
+
+// TestCommandLine drives the same through tcmsh's command line in batch
+// mode (cli.Run, in this process), as `tcmsh --kernel sim --json < script`
+// of a binary built with -tags rbd,pacific would: one engine serves the
+// backstore for the whole script, and the workload verifies.
+func TestCommandLine(t *testing.T) {
+	c := cephtest.Shared(t)
+	if err := c.CreateImage("cli", 32<<20); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := strings.Join([]string{
+		cli.QuoteWords([]string{"/backstores/user:rbd", "create", "r1", "32M", c.CfgString("cli")}),
+		"/loopback create " + wwn,
+		"/loopback/" + wwn + "/luns create " + backstore,
+		"workload " + lunPath + " rw=randwrite bs=4k qd=8 count=2000 verify=true",
+		"stats " + backstore,
+	}, "\n") + "\n"
+	var stdout, stderr bytes.Buffer
+	code := cli.Run([]string{"--kernel", "sim", "--sim-state", filepath.Join(dir, "sim"), "--prefs", filepath.Join(dir, "prefs.json"), "--json"},
+		strings.NewReader(script), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("tcmsh exited %d: %s\nstdout: %s", code, stderr.String(), stdout.String())
+	}
+	// The output is one JSON document per command that prints one: the
+	// workload's report, then the stats.
+	// One JSON document per command: three creations, the workload's
+	// report, the stats.
+	var docs []json.RawMessage
+	for dec := json.NewDecoder(&stdout); dec.More(); {
+		var d json.RawMessage
+		if err := dec.Decode(&d); err != nil {
+			t.Fatalf("output: %v", err)
+		}
+		docs = append(docs, d)
+	}
+	if len(docs) != 5 {
+		t.Fatalf("%d JSON documents, want 5 (3 created, workload, stats): %s", len(docs), docs)
+	}
+	for i, want := range []string{backstore, "/loopback/" + wwn, lunPath} {
+		var created struct{ Created string }
+		if err := json.Unmarshal(docs[i], &created); err != nil || created.Created != want {
+			t.Errorf("document %d: %s, want created %s", i, docs[i], want)
+		}
+	}
+	var res engine.WorkloadResult
+	var st []engine.DeviceStats
+	if err := json.Unmarshal(docs[3], &res); err != nil {
+		t.Fatalf("workload report %s: %v", docs[3], err)
+	}
+	if err := json.Unmarshal(docs[4], &st); err != nil {
+		t.Fatalf("stats %s: %v", docs[4], err)
+	}
+	t.Logf("workload: ops=%d iops=%.0f errors=%d verify_errors=%d", res.Ops, res.IOPS, res.Errors, res.VerifyErrors)
+	if res.Ops < 2000 || res.Errors != 0 || res.VerifyErrors != 0 {
+		t.Errorf("workload: %d ops, %d errors, %d verify errors (first: %s)", res.Ops, res.Errors, res.VerifyErrors, res.FirstError)
+	}
+	if len(st) != 1 || st[0].Subtype != "rbd" || !st[0].Up || st[0].WriteBytes < 2000*4096 {
+		t.Errorf("stats: %+v", st)
 	}
 }
