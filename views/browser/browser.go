@@ -89,6 +89,14 @@ type Model struct {
 
 	confirmLine, confirmWhat string
 
+	view string // the last View, until something changes
+
+	detCache struct {
+		key   detailsKey
+		lines []string
+		at    int
+	}
+
 	status views.StatusMsg
 }
 
@@ -129,6 +137,7 @@ func (m *Model) Init() tea.Cmd {
 // SetSize sets the pane's size.
 func (m *Model) SetSize(width, height int) {
 	m.Width, m.Height = max(width, 0), max(height, 0)
+	m.view = ""
 	if m.form != nil {
 		w, h := m.formSize()
 		m.form = m.form.WithWidth(w).WithHeight(h)
@@ -226,6 +235,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg.(type) {
 	case tea.KeyPressMsg, loadedMsg, detailsMsg, execMsg, createsMsg, jumpMsg, completeMsg, views.StatusMsg:
 		m.scroll()
+		m.view = ""
+	default:
+		// Messages for others (the monitor's ticks) change nothing here
+		// unless a form or an input is open.
+		if m.mode != modeNormal {
+			m.view = ""
+		}
 	}
 	return cmd
 }

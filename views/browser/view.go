@@ -162,7 +162,8 @@ func (m *Model) scroll() {
 	h := m.treeHeight()
 	i := m.visibleIndex(m.sel)
 	m.offset = clampOffset(m.offset, i, h, len(m.visible()))
-	lines, at := m.detailLines(0)
+	dw, _ := m.detailsSize()
+	lines, at := m.detailLines(max(dw-2, 1))
 	if m.focus != paneDetails {
 		m.detOffset = 0 // the details show from their top while the tree has the keys
 	}
@@ -205,6 +206,13 @@ func (m *Model) View() string {
 	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
+	if m.view == "" {
+		m.view = m.render()
+	}
+	return m.view
+}
+
+func (m *Model) render() string {
 	var body string
 	switch {
 	case m.form != nil && (m.mode == modeForm || m.mode == modeChoose):
@@ -289,9 +297,36 @@ func (m *Model) summaryStyle(st shell.Status) lipgloss.Style {
 	return m.Styles.Dim
 }
 
+// detailsKey is what the rendered details depend on.
+type detailsKey struct {
+	d      *details
+	styles any
+	w, sel int
+	focus  pane
+	mode   mode
+	input  string
+}
+
 // detailLines renders the details' lines for an inner width w, and the
-// index of the selected attribute's line (-1 when none).
+// index of the selected attribute's line (-1 when none). The last
+// rendering is kept: scroll and View ask for the same one.
 func (m *Model) detailLines(w int) ([]string, int) {
+	if m.det == nil || m.det.Path != m.sel {
+		return m.renderDetails(w)
+	}
+	k := detailsKey{d: m.det, styles: m.Styles, w: w, sel: m.detSel, focus: m.focus, mode: m.mode}
+	if m.mode == modeEdit {
+		k.input = m.input.View()
+	}
+	if m.detCache.lines != nil && m.detCache.key == k {
+		return m.detCache.lines, m.detCache.at
+	}
+	lines, at := m.renderDetails(w)
+	m.detCache.key, m.detCache.lines, m.detCache.at = k, lines, at
+	return lines, at
+}
+
+func (m *Model) renderDetails(w int) ([]string, int) {
 	s := m.Styles
 	d := m.det
 	if d == nil || d.Path != m.sel {
