@@ -47,7 +47,7 @@ type cluster struct {
 	closed   bool
 	down     atomic.Bool
 	downErr  atomic.Pointer[string]
-	downAt   time.Time // guarded by mu
+	downAt   atomic.Int64 // when it went down, UnixNano
 	lastOK   atomic.Int64
 	recovers atomic.Int64 // reconnections done, for tests and logs
 	losses   atomic.Int64 // times the connection went down
@@ -238,10 +238,11 @@ func (c *cluster) Health() error {
 	if !c.down.Load() {
 		return nil
 	}
+	since := time.Unix(0, c.downAt.Load()).UTC().Format(time.TimeOnly)
 	if p := c.downErr.Load(); p != nil {
-		return errors.New(*p)
+		return fmt.Errorf("%s (down since %s UTC)", *p, since)
 	}
-	return errors.New("cluster connection down")
+	return fmt.Errorf("cluster connection down since %s UTC", since)
 }
 
 // noteOK records a successful operation: the connection is up.
@@ -262,13 +263,13 @@ func (c *cluster) noteError(op string, errno syscall.Errno) {
 	if errno == syscall.ETIMEDOUT {
 		msg = fmt.Sprintf("cluster connection lost (%s): %s timed out after %v", c.describe(), op, c.timeout)
 	}
+	if !c.down.Load() {
+		c.downAt.Store(time.Now().UnixNano()) // before down, which Health reads first
+	}
 	c.downErr.Store(&msg)
 	c.lastLoss.Store(&msg)
 	if !c.down.Swap(true) {
 		c.losses.Add(1)
-		c.mu.Lock()
-		c.downAt = time.Now()
-		c.mu.Unlock()
 	}
 	select {
 	case c.wake <- struct{}{}:
