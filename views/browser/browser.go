@@ -91,6 +91,10 @@ type Model struct {
 
 	view string // the last View, until something changes
 
+	// Sequence numbers of the listings and details asked for, so that
+	// an older answer arriving late is dropped.
+	loadSeq, loadApplied, detSeq int
+
 	detCache struct {
 		key   detailsKey
 		lines []string
@@ -154,6 +158,7 @@ func (m *Model) Selected() string { return m.sel }
 // ---- messages ----
 
 type loadedMsg struct {
+	seq    int
 	kids   map[string][]row
 	gone   []string
 	err    error
@@ -162,6 +167,7 @@ type loadedMsg struct {
 }
 
 type detailsMsg struct {
+	seq  int
 	path string
 	d    *details
 	err  error
@@ -196,22 +202,24 @@ type completeMsg struct {
 func (m *Model) reload(choose string, expand ...string) tea.Cmd {
 	paths := append([]string(nil), expand...)
 	for p, n := range m.nodes {
-		if n.expanded && n.loaded {
+		if n.expanded {
 			paths = append(paths, p)
 		}
 	}
-	r := m.run
+	m.loadSeq++
+	r, seq := m.run, m.loadSeq
 	return func() tea.Msg {
 		kids, gone, err := r.load(paths)
-		return loadedMsg{kids: kids, gone: gone, err: err, expand: expand, choose: choose}
+		return loadedMsg{seq: seq, kids: kids, gone: gone, err: err, expand: expand, choose: choose}
 	}
 }
 
 func (m *Model) loadDetails() tea.Cmd {
-	p, r := m.sel, m.run
+	m.detSeq++
+	p, r, seq := m.sel, m.run, m.detSeq
 	return func() tea.Msg {
 		d, err := r.details(p)
-		return detailsMsg{path: p, d: d, err: err}
+		return detailsMsg{seq: seq, path: p, d: d, err: err}
 	}
 }
 
@@ -257,8 +265,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case loadedMsg:
 		return m.onLoaded(msg)
 	case detailsMsg:
-		if msg.path != m.sel {
-			return nil // stale: the selection moved on
+		if msg.path != m.sel || msg.seq != m.detSeq {
+			return nil // stale: the selection moved on, or a newer read is coming
 		}
 		m.det, m.detErr = msg.d, msg.err
 		if msg.err != nil {
@@ -300,6 +308,12 @@ func (m *Model) setErr(err error) {
 }
 
 func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
+	// Commands run concurrently: a listing older than one already applied
+	// could bring back what was deleted since.
+	if msg.seq <= m.loadApplied {
+		return nil
+	}
+	m.loadApplied = msg.seq
 	for _, p := range msg.gone {
 		m.forget(p)
 	}
@@ -722,10 +736,11 @@ func (m *Model) treeKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 func (m *Model) loadChildren(p string) tea.Cmd {
-	r := m.run
+	m.loadSeq++
+	r, seq := m.run, m.loadSeq
 	return func() tea.Msg {
 		kids, gone, err := r.load([]string{p})
-		return loadedMsg{kids: kids, gone: gone, err: err, expand: []string{p}}
+		return loadedMsg{seq: seq, kids: kids, gone: gone, err: err, expand: []string{p}}
 	}
 }
 

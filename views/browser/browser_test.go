@@ -541,3 +541,25 @@ func TestCreateACLSuggestsKnownInitiators(t *testing.T) {
 		t.Fatalf("no ACL (status %q)", f.m.status.Text)
 	}
 }
+
+func TestLateAnswersAreDropped(t *testing.T) {
+	f := newFixture(t, 80, 24)
+	f.populate()
+	f.jump("/backstores/ramdisk/r1")
+	old := f.m.reload("")() // a listing taken now…
+	f.keys("d", "y")        // …then r1 is deleted and the tree listed again
+	if _, ok := f.m.nodes["/backstores/ramdisk/r1"]; ok {
+		t.Fatal("r1 still in the tree after delete")
+	}
+	f.run(f.m.Update(old)) // the old listing arrives late
+	if _, ok := f.m.nodes["/backstores/ramdisk/r1"]; ok {
+		t.Error("a late listing brought back the deleted r1")
+	}
+	oldDet := f.m.loadDetails()()
+	f.run(f.m.loadDetails())
+	current := f.m.det
+	f.run(f.m.Update(oldDet))
+	if f.m.det != current {
+		t.Error("older details replaced newer ones")
+	}
+}
