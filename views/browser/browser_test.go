@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -561,5 +562,55 @@ func TestLateAnswersAreDropped(t *testing.T) {
 	f.run(f.m.Update(oldDet))
 	if f.m.det != current {
 		t.Error("older details replaced newer ones")
+	}
+}
+
+// walk lists every node's path below p, parents first.
+func walk(t *testing.T, r *runner, p string) []string {
+	t.Helper()
+	kids, _, err := r.load([]string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{p}
+	for _, k := range kids[p] {
+		out = append(out, walk(t, r, k.Path)...)
+	}
+	return out
+}
+
+func TestRecreateLinesRemakeTheTree(t *testing.T) {
+	f := newFixture(t, 80, 24)
+	f.populate()
+	img := filepath.Join(f.dir, "f1.img")
+	f.shell("/backstores/fileio create f1 "+img+" 1M write_back=false",
+		"/iscsi/iqn.2003-01.org.example:t1/tpg1/acls/iqn.1994-05.com.redhat:client create 3 0 write_protect=true",
+		"/iscsi/iqn.2003-01.org.example:t1/tpg1/portals create 192.0.2.1 3261",
+		"/iscsi/iqn.2003-01.org.example:t1 create 2",
+		"/backstores/ramdisk/r1/alua create ao 7")
+	paths := walk(t, f.m.run, "/")
+	var lines []string
+	for _, p := range paths {
+		d, err := f.m.run.details(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Recreate != "" {
+			lines = append(lines, d.Recreate)
+		}
+	}
+	// Mapped LUNs need their TPG LUN, which comes after the ACLs: last.
+	mapping := func(l string) bool { return strings.Contains(l, " create mapped_lun=") }
+	sort.SliceStable(lines, func(i, j int) bool { return !mapping(lines[i]) && mapping(lines[j]) })
+	g := newFixture(t, 80, 24)
+	for _, l := range lines {
+		// The iSCSI target's create makes TPG 1 and its default portal.
+		if err := g.sh.Exec(context.Background(), l); err != nil &&
+			!strings.Contains(l, "tag=1") && !strings.Contains(l, "0.0.0.0") {
+			t.Errorf("%s: %v", l, err)
+		}
+	}
+	if got, want := strings.Join(walk(t, g.m.run, "/"), "\n"), strings.Join(paths, "\n"); got != want {
+		t.Errorf("the recreated tree differs:\n%s\n--- want\n%s\nfrom the lines:\n%s", got, want, strings.Join(lines, "\n"))
 	}
 }

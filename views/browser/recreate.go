@@ -52,10 +52,13 @@ func recreateLine(kind, p, name, summary string, info map[string]any, groups []s
 	case "tpg":
 		add("tag", strings.TrimPrefix(name, "tpg"))
 	case "lun":
+		// Each line makes one object: mappings have their own lines.
 		add("storage_object", lunBackstore(summary))
 		add("lun", strings.TrimPrefix(name, "lun"))
+		add("add_mapped_luns", "false")
 	case "acl":
 		add("wwn", name)
+		add("add_mapped_luns", "false")
 	case "mapped_lun":
 		add("mapped_lun", strings.TrimPrefix(name, "mapped_lun"))
 		add("tpg_lun_or_backstore", str("tpg_lun"))
@@ -65,6 +68,9 @@ func recreateLine(kind, p, name, summary string, info map[string]any, groups []s
 		add("ip_address", host)
 		add("ip_port", port)
 	case "alua_group":
+		if name == "default_tg_pt_gp" {
+			return "" // made with its storage object
+		}
 		add("name", name)
 		for _, g := range groups {
 			for _, a := range g.Attrs {
