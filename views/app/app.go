@@ -92,10 +92,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.layout()
 			return m, nil
 		case key.Matches(msg, k.Browser):
-			m.face = 0
+			m.show(0)
 			return m, nil
 		case key.Matches(msg, k.Monitor):
-			m.face = 1
+			m.show(1)
 			return m, nil
 		}
 		return m, m.Pane().Update(msg)
@@ -103,6 +103,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.Pane().Update(msg)
 	}
 	return m, tea.Batch(m.panes[0].Update(msg), m.panes[1].Update(msg))
+}
+
+// show makes face i visible. The full help lists the visible pane's
+// keys, so its height, and the panes', may change.
+func (m *Model) show(i int) {
+	m.face = i
+	if m.help.ShowAll {
+		m.layout()
+	}
 }
 
 // paneHeight is what is left for the panes under the title bar and above

@@ -213,9 +213,13 @@ func TestSwitchingFacesAndRouting(t *testing.T) {
 	if b.Height >= 22 || mon.Height != b.Height {
 		t.Errorf("full help: panes %d and %d lines high", b.Height, mon.Height)
 	}
+	press(m, "m")
+	if mon.Height != m.paneHeight() || b.Height != mon.Height {
+		t.Errorf("full help on the monitor: panes %d and %d lines high, want %d", b.Height, mon.Height, m.paneHeight())
+	}
 	press(m, "?")
-	if b.Height != 22 {
-		t.Errorf("help closed: pane %d lines high, want 22", b.Height)
+	if b.Height != 22 || mon.Height != 22 {
+		t.Errorf("help closed: panes %d and %d lines high, want 22", b.Height, mon.Height)
 	}
 }
 
