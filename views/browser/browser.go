@@ -255,10 +255,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
+	// Sizes come from the root through SetSize: a tea.WindowSizeMsg is the
+	// whole terminal's, not this pane's.
 	switch msg := msg.(type) {
-	case tea.WindowSizeMsg:
-		m.SetSize(msg.Width, msg.Height)
-		return nil
 	case views.StatusMsg:
 		m.status = msg
 		return nil

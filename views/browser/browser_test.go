@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
 	"github.com/tcmsh/tcmsh/configfs"
@@ -613,4 +614,10 @@ func TestRecreateLinesRemakeTheTree(t *testing.T) {
 	if got, want := strings.Join(walk(t, g.m.run, "/"), "\n"), strings.Join(paths, "\n"); got != want {
 		t.Errorf("the recreated tree differs:\n%s\n--- want\n%s\nfrom the lines:\n%s", got, want, strings.Join(lines, "\n"))
 	}
+}
+
+func TestTheRootOwnsTheSize(t *testing.T) {
+	f := newFixture(t, 80, 24)
+	f.run(f.m.Update(tea.WindowSizeMsg{Width: 100, Height: 50}))
+	checkFits(t, f.m.View(), 80, 24)
 }
