@@ -15,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	// What the binary is built from: imported so that go test's cache
+	// runs these tests again when any of it changes.
+	_ "github.com/tcmsh/tcmsh/shell/cli"
 )
 
 // binary is tcmsh, built once by TestMain.
