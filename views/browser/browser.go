@@ -74,6 +74,9 @@ type Model struct {
 
 	filter string
 	input  textinput.Model // filter, jump and inline edit
+	// jumpPrefilled is true while the jump input still holds the selected
+	// path it opened with: typing "/" then starts a new absolute path.
+	jumpPrefilled bool
 
 	det       *details
 	detErr    error
@@ -586,9 +589,14 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 				return jumpMsg{target: p}
 			}
 		case key.Matches(msg, k.Focus):
+			m.jumpPrefilled = false
 			text, r := m.input.Value(), m.run
 			return func() tea.Msg { return completeMsg{text: text, cands: r.complete(text)} }
 		}
+		if m.jumpPrefilled && msg.Text == "/" {
+			m.input.SetValue("")
+		}
+		m.jumpPrefilled = false
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		return cmd
@@ -644,8 +652,11 @@ func (m *Model) onNormalKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.mode = modeJump
 		m.input.Prompt = "go to: "
 		m.input.SetWidth(max(m.Width-len(m.input.Prompt)-1, 1))
-		m.input.SetValue(m.sel)
+		// The selected path with a slash: a name typed goes on from it, a
+		// path typed from / replaces it.
+		m.input.SetValue(strings.TrimSuffix(m.sel, "/") + "/")
 		m.input.CursorEnd()
+		m.jumpPrefilled = true
 		return m.input.Focus()
 	case key.Matches(msg, k.Refresh):
 		return m.exec("refresh", "", "refreshed")

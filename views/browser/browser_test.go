@@ -154,6 +154,21 @@ func TestNavigation(t *testing.T) {
 		t.Fatalf("after a failed jump: at %s", got)
 	}
 
+	// Typing an absolute path replaces the prefilled one; a relative
+	// name goes on from it.
+	f.keys(":")
+	f.typeText("/backstores/ramdisk")
+	f.keys("enter")
+	if got := f.m.Selected(); got != "/backstores/ramdisk" {
+		t.Fatalf("typed absolute jump: at %s (status %q)", got, f.m.status.Text)
+	}
+	f.keys(":")
+	f.typeText("r1")
+	f.keys("enter")
+	if got := f.m.Selected(); got != "/backstores/ramdisk/r1" {
+		t.Fatalf("jump prefilled then continued: at %s (status %q)", got, f.m.status.Text)
+	}
+
 	// Filter the loaded tree: matches with their ancestors.
 	f.jump("/backstores/ramdisk/r1")
 	f.jump(lun0)
