@@ -206,7 +206,10 @@ func New(cfg Config) (*Dev, error) {
 		return nil, fmt.Errorf("sim/ring: data area %d is not a multiple of the %d-byte block", cfg.DataSize, blockSize)
 	}
 	total := uint64(cfg.RingSize) + cfg.DataSize
-	region, err := unix.Mmap(-1, 0, int(total), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+	// MAP_NORESERVE: like the kernel's data area, pages are backed only
+	// when used; without it a 1 GiB data area is refused outright on a
+	// small machine under the default overcommit heuristic.
+	region, err := unix.Mmap(-1, 0, int(total), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, fmt.Errorf("sim/ring: map %d-byte shared region: %w", total, err)
 	}
