@@ -86,6 +86,13 @@ type DeviceStats struct {
 	LatMaxus float64 `json:"lat_max_us"`
 	// LatencyBuckets[b] counts commands whose latency was in [2^(b-1), 2^b) ns.
 	LatencyBuckets []uint64 `json:"latency_buckets_ns_log2"`
+	// LatencyHistogram is the finer histogram the percentiles come from:
+	// its non-empty buckets, in order of latency, each counting the
+	// commands with lo_ns ≤ latency < hi_ns. Buckets are 1 ns wide below
+	// 32 ns; above, each power of two [2^k, 2^(k+1)) ns is split into 16
+	// buckets 2^(k-4) ns wide (at most 6.25 % of their lo_ns). Summed by
+	// power of two they give latency_buckets_ns_log2.
+	LatencyHistogram []LatencyBucket `json:"latency_histogram"`
 
 	ByOpcode        []OpcodeStats     `json:"by_opcode"`
 	CheckConditions map[string]uint64 `json:"check_conditions"` // by sense key name

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/tcmsh/tcmsh/tcmu"
@@ -17,6 +18,7 @@ const latencyBucketCount = len(tcmu.Snapshot{}.LatencyBuckets)
 type statsTotal struct {
 	commands, bytes [256]uint64
 	latency         [latencyBucketCount]uint64
+	fine            tcmu.LatencyHistogram
 	latMax          time.Duration
 	checkConditions [16]uint64
 	inFlightMax     int64
@@ -33,6 +35,9 @@ func (t *statsTotal) add(s tcmu.Snapshot) {
 	}
 	for b, n := range s.LatencyBuckets {
 		t.latency[b] += n
+	}
+	for b, n := range s.LatencyHistogram {
+		t.fine[b] += n
 	}
 	t.latMax = max(t.latMax, s.Max)
 	for k, n := range s.CheckConditions {
@@ -108,8 +113,14 @@ func (s *served) stats() DeviceStats {
 		}
 	}
 	ds.LatencyBuckets = append([]uint64(nil), t.latency[:]...)
-	ds.LatP50us = micros(min(bucketQuantile(t.latency[:], 0.50), t.latMax))
-	ds.LatP99us = micros(min(bucketQuantile(t.latency[:], 0.99), t.latMax))
+	ds.LatencyHistogram = latencyHistogram(&t.fine)
+	if len(ds.LatencyHistogram) > 0 {
+		ds.LatP50us = micros(min(LatencyQuantile(ds.LatencyHistogram, 0.50), t.latMax))
+		ds.LatP99us = micros(min(LatencyQuantile(ds.LatencyHistogram, 0.99), t.latMax))
+	} else { // a snapshot made without the fine histogram
+		ds.LatP50us = micros(min(bucketQuantile(t.latency[:], 0.50), t.latMax))
+		ds.LatP99us = micros(min(bucketQuantile(t.latency[:], 0.99), t.latMax))
+	}
 	ds.LatMaxus = micros(t.latMax)
 
 	recent := cur.Recent
@@ -131,6 +142,84 @@ func (s *served) stats() DeviceStats {
 }
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// LatencyBucket is one bucket of DeviceStats.LatencyHistogram: Count
+// commands took from LowNS (included) to HighNS (excluded) nanoseconds.
+type LatencyBucket struct {
+	LowNS  uint64 `json:"lo_ns"`
+	HighNS uint64 `json:"hi_ns"`
+	Count  uint64 `json:"count"`
+}
+
+// LatencyHistogramSize is the number of buckets of the fine latency
+// histogram: LatencyBucketIndex is below it.
+const LatencyHistogramSize = tcmu.LatencyHistogramSize
+
+// LatencyBucketIndex returns the index of the fine histogram's bucket
+// that holds a latency of ns nanoseconds, or starts at ns (a
+// LatencyBucket's LowNS): from 0 to LatencyHistogramSize-1.
+func LatencyBucketIndex(ns uint64) int {
+	return tcmu.LatencyBucketIndex(int64(min(ns, math.MaxInt64)))
+}
+
+// LatencyBucketBounds returns the latencies the fine histogram's bucket i
+// counts: from lo (included) to hi (excluded) ns.
+func LatencyBucketBounds(i int) (lo, hi uint64) { return tcmu.LatencyBucketBounds(i) }
+
+// latencyHistogram lists the non-empty buckets of h.
+func latencyHistogram(h *tcmu.LatencyHistogram) []LatencyBucket {
+	n := 0
+	for _, c := range h {
+		if c != 0 {
+			n++
+		}
+	}
+	out := make([]LatencyBucket, 0, n)
+	for i, c := range h {
+		if c != 0 {
+			lo, hi := tcmu.LatencyBucketBounds(i)
+			out = append(out, LatencyBucket{LowNS: lo, HighNS: hi, Count: c})
+		}
+	}
+	return out
+}
+
+// LatencyQuantile returns quantile q (0 < q ≤ 1) of the latencies counted
+// in buckets (in order of latency, as in DeviceStats.LatencyHistogram),
+// interpolated linearly within the bucket that holds it: within the
+// bucket's width (≤ 6.25 %) of the exact one. 0 without counts; callers
+// cap it at the maximum latency seen.
+func LatencyQuantile(buckets []LatencyBucket, q float64) time.Duration {
+	var total uint64
+	for _, b := range buckets {
+		total += b.Count
+	}
+	if total == 0 {
+		return 0
+	}
+	target := q * float64(total)
+	var cum uint64
+	last := -1
+	for i, b := range buckets {
+		if b.Count == 0 {
+			continue
+		}
+		last = i
+		if float64(cum+b.Count) >= target {
+			return interpolate(b, (target-float64(cum))/float64(b.Count))
+		}
+		cum += b.Count
+	}
+	return interpolate(buckets[last], 1)
+}
+
+func interpolate(b LatencyBucket, f float64) time.Duration {
+	v := float64(b.LowNS) + min(max(f, 0), 1)*(float64(b.HighNS)-float64(b.LowNS))
+	if v >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(v)
+}
 
 // bucketQuantile returns the upper bound of the log2 bucket that holds
 // quantile q (so a percentile is never understated by more than 2×).

@@ -133,8 +133,8 @@ type statShard struct {
 	recentNext atomic.Uint64 // entries claimed in recent
 	_          [48]byte
 
-	ops       [256]opCounters // by opcode: commands and bytes on one line
-	latency   [latencyBuckets]atomic.Uint64
+	ops       [256]opCounters                     // by opcode: commands and bytes on one line
+	latency   [LatencyHistogramSize]atomic.Uint64 // log-linear, see LatencyBucketIndex
 	senseKeys [16]atomic.Uint64
 
 	// The shard's part of the recent-commands log, a ring buffer. Each
@@ -281,7 +281,7 @@ func (s *Stats) complete(shard int, c *completion) {
 	if c.dataBytes > 0 {
 		op.bytes.Add(c.dataBytes)
 	}
-	sh.latency[bits.Len64(uint64(latency))].Add(1)
+	sh.latency[latencyIndex(uint64(latency))].Add(1)
 	if c.status == 0x02 {
 		sh.senseKeys[c.senseKey].Add(1)
 	}
@@ -341,8 +341,13 @@ type Snapshot struct {
 
 	// Latency is measured from the ring goroutine taking the entry (one
 	// clock read per look at cmd_head) to the worker having its answer.
-	LatencyBuckets [latencyBuckets]uint64 // bucket b: [2^(b-1), 2^b) ns
-	P50, P99, Max  time.Duration
+	// LatencyHistogram counts it in log-linear buckets (16 per power of
+	// two, see LatencyBucketIndex); LatencyBuckets are the same counts
+	// summed by power of two. P50 and P99 are interpolated within the
+	// fine buckets, and never above Max.
+	LatencyHistogram LatencyHistogram
+	LatencyBuckets   [latencyBuckets]uint64 // bucket b: [2^(b-1), 2^b) ns
+	P50, P99, Max    time.Duration
 
 	InFlight, InFlightMax                   int64
 	DataBytesInFlight, DataBytesInFlightMax int64
@@ -383,8 +388,8 @@ func (s *Stats) Snapshot() Snapshot {
 			cmds[op] += sh.ops[op].commands.Load()
 			byts[op] += sh.ops[op].bytes.Load()
 		}
-		for b := range snap.LatencyBuckets {
-			snap.LatencyBuckets[b] += sh.latency[b].Load()
+		for b := range snap.LatencyHistogram {
+			snap.LatencyHistogram[b] += sh.latency[b].Load()
 		}
 		for k := range snap.CheckConditions {
 			snap.CheckConditions[k] += sh.senseKeys[k].Load()
@@ -403,8 +408,13 @@ func (s *Stats) Snapshot() Snapshot {
 	// shows as in flight rather than the difference going negative.
 	snap.DataBytesInFlight = int64(s.takenBytes.Load() - snap.Bytes)
 	snap.Max = time.Duration(maxLat)
-	snap.P50 = min(bucketQuantile(&snap.LatencyBuckets, 0.50), snap.Max)
-	snap.P99 = min(bucketQuantile(&snap.LatencyBuckets, 0.99), snap.Max)
+	for b, n := range snap.LatencyHistogram {
+		if n != 0 {
+			snap.LatencyBuckets[latencyLog2Bucket(b)] += n
+		}
+	}
+	snap.P50 = min(snap.LatencyHistogram.Quantile(0.50), snap.Max)
+	snap.P99 = min(snap.LatencyHistogram.Quantile(0.99), snap.Max)
 
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -428,31 +438,4 @@ func (s *Stats) Snapshot() Snapshot {
 		snap.Recent[i].Finished = now.Add(-time.Duration(ticksToNS(nowTicks - snap.Recent[i].finished)))
 	}
 	return snap
-}
-
-// bucketQuantile returns the upper bound of the bucket holding quantile q.
-func bucketQuantile(b *[latencyBuckets]uint64, q float64) time.Duration {
-	var total uint64
-	for _, c := range b {
-		total += c
-	}
-	if total == 0 {
-		return 0
-	}
-	rank := uint64(q*float64(total) + 0.5)
-	rank = max(rank, 1)
-	var cum uint64
-	for i, c := range b {
-		cum += c
-		if cum >= rank {
-			if i == 0 {
-				return 0
-			}
-			if i >= 63 {
-				return time.Duration(1<<63 - 1)
-			}
-			return time.Duration(uint64(1) << i)
-		}
-	}
-	return 0
 }

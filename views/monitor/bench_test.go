@@ -11,8 +11,9 @@ import (
 // BenchmarkMonitor16Devices measures one tick of the monitor at 10 Hz
 // with 16 busy devices: the Update taking a new reading and the View at
 // 120×40, with a minute of history behind the sparklines and full
-// 256-entry command logs. cpu%-at-10Hz is the share of one core ten
-// ticks a second take.
+// 256-entry command logs, latency histograms that grow with every
+// reading (so each device has a 10 s latency window to compute).
+// cpu%-at-10Hz is the share of one core ten ticks a second take.
 func BenchmarkMonitor16Devices(b *testing.B) {
 	const devs = 16
 	const step = 100 * time.Millisecond
@@ -32,6 +33,10 @@ func BenchmarkMonitor16Devices(b *testing.B) {
 		}
 		base[j].Recent = recent
 	}
+	hists := make([][]engine.LatencyBucket, devs)
+	for j := range hists {
+		hists[j] = append([]engine.LatencyBucket(nil), base[j].LatencyHistogram...)
+	}
 	m := newModelOpts(nil, 120, 40, Options{Interval: step, Location: time.UTC})
 	m.eng = &fakeEngine{}
 	m.Init()
@@ -43,6 +48,10 @@ func BenchmarkMonitor16Devices(b *testing.B) {
 			at := t0.Add(time.Duration(i) * step)
 			n := uint64(float64(i) * specs[j].iops(float64(i)/10) / 10)
 			s.Time, s.Commands, s.ReadBytes, s.WriteBytes = at, n, n*2458, n*1638
+			for k, lb := range base[j].LatencyHistogram {
+				hists[j][k].Count = lb.Count * uint64(i+1)
+			}
+			s.LatencyHistogram = hists[j]
 			msg.Stats[j] = s
 		}
 		i++

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/views"
@@ -12,7 +13,8 @@ import (
 
 // detailPane shows the selected device: IOPS and MB/s over the last
 // minute, ring and data-area gauges, CHECK CONDITIONs by sense key, the
-// latency histogram with p50/p99/max, and the opcode mix. Wide, it is two
+// latency histogram and p50/p99 of the last 10 s with the all-time p99
+// and maximum, and the opcode mix. Wide, it is two
 // frames side by side (activity | latency and opcodes); narrow, one frame
 // that keeps what fits, activity first.
 type detailPane struct {
@@ -26,6 +28,13 @@ type detailPane struct {
 	ops  []engine.OpcodeStats
 	ccs  []senseCount
 	l, r []string
+
+	// The histogram drawn: cumulative counts by fine bucket, the
+	// non-empty range, the total, the finest rows (in buckets).
+	prefix         [engine.LatencyHistogramSize + 1]uint64
+	lo, hi, minSeg int
+	total          uint64
+	segs           []segment
 }
 
 type senseCount struct {
@@ -167,66 +176,68 @@ func (p *detailPane) checkConditions(s *engine.DeviceStats) string {
 	return p.Styles.Err.Render(b.String())
 }
 
-// latency is the right column: p50/p99/max, the histogram of the log2
-// latency buckets (merged to fit), and the opcode mix.
+// latency is the right column: p50 and p99 over the last 10 s, the
+// all-time p99 and maximum, the histogram of the window (see histogram),
+// and the opcode mix. Without a window (the device's first reading, or
+// an engine that keeps no fine histogram) it shows the all-time figures
+// and histogram.
 func (p *detailPane) latency(d *device, iw, rows int) []string {
 	s := &d.cur
 	st := p.Styles
-	lines := make([]string, 0, max(rows, 1))
-	lines = append(lines, fmt.Sprintf("p50 %s p99 %s max %s", fmtMicros(s.LatP50us), fmtMicros(s.LatP99us), fmtMicros(s.LatMaxus)))
+	lines := make([]string, 0, max(rows, 2))
+	empty := "no commands yet"
+	switch {
+	case d.winSpan == 0:
+		lines = append(lines, "all time p50 "+fmtMicros(s.LatP50us))
+		p.fill(s.LatencyHistogram, s.LatencyBuckets)
+	case len(d.win) == 0:
+		empty = "no commands in the " + windowLabel(d.winSpan)
+		lines = append(lines, windowLabel(d.winSpan)+" no commands")
+		p.fill(nil, nil)
+	default:
+		lines = append(lines, fmt.Sprintf("%s p50 %s p99 %s", windowLabel(d.winSpan), fmtMicros(d.winP50), fmtMicros(d.winP99)))
+		p.fill(d.win, nil)
+	}
 	if rows <= 1 {
 		return lines
 	}
-
-	// The non-empty range of buckets.
-	lo, hi := -1, -1
-	var total uint64
-	for b, n := range s.LatencyBuckets {
-		if n == 0 {
-			continue
-		}
-		if lo < 0 {
-			lo = b
-		}
-		hi = b
-		total += n
+	lines = append(lines, st.Dim.Render(fmt.Sprintf("all time p99 %s max %s", fmtMicros(s.LatP99us), fmtMicros(s.LatMaxus))))
+	if rows <= 2 {
+		return lines
 	}
 
 	// The opcodes get at least a third of the rows, and whatever the
-	// histogram does not need.
+	// histogram does not need (a row per power of two, and a few to
+	// show the busiest ones finer).
 	p.ops = append(p.ops[:0], s.ByOpcode...)
 	slices.SortStableFunc(p.ops, func(a, b engine.OpcodeStats) int { return cmp.Compare(b.Commands, a.Commands) })
 	opRows := 0
 	if len(p.ops) > 0 {
-		opRows = min(len(p.ops), max(1, (rows-1)/3, rows-1-(hi-lo+1)))
-	}
-	histRows := rows - 1 - opRows
-	if lo < 0 {
-		lines = append(lines, st.Dim.Render("no commands yet"))
-	} else if histRows > 0 {
-		group := (hi - lo + histRows) / histRows
-		var peak uint64
-		for g := lo; g <= hi; g += group {
-			var n uint64
-			for b := g; b < g+group && b <= hi; b++ {
-				n += s.LatencyBuckets[b]
-			}
-			peak = max(peak, n)
+		want := 0
+		if p.total > 0 {
+			want = p.hi/latSub - p.lo/latSub + 1 + 3
 		}
-		bw := max(iw-7-1-6, 2)
-		for g := lo; g <= hi; g += group {
-			last := min(g+group-1, hi)
-			var n uint64
-			for b := g; b <= last; b++ {
-				n += s.LatencyBuckets[b]
-			}
-			bar := int(float64(n) / float64(peak) * float64(bw))
-			if n > 0 && bar == 0 {
+		opRows = min(len(p.ops), max(1, (rows-2)/3, rows-2-want))
+	}
+	histRows := rows - 2 - opRows
+	if p.total == 0 {
+		lines = append(lines, st.Dim.Render(empty))
+	} else if histRows > 0 {
+		p.segs = histogram(p.segs[:0], &p.prefix, p.lo, p.hi, p.minSeg, histRows)
+		var peak uint64
+		for _, g := range p.segs {
+			peak = max(peak, g.n)
+		}
+		bw := max(iw-8-1-6, 2) // label(7) ' ' bar share(6) ' '
+		for _, g := range p.segs {
+			bar := int(float64(g.n) / float64(peak) * float64(bw))
+			if g.n > 0 && bar == 0 {
 				bar = 1
 			}
-			lines = append(lines, fmt.Sprintf("%6s ", "<"+bucketLabel(last))+
+			_, hi := bucketBounds(min(g.to, (p.hi/p.minSeg+1)*p.minSeg) - 1) // the last row ends with the last commands
+			lines = append(lines, fmt.Sprintf("%7s", "<"+fmtNS(hi))+" "+
 				st.Spark.Render(strings.Repeat("█", bar))+strings.Repeat(" ", bw-bar)+
-				st.Dim.Render(fmt.Sprintf(" %4.0f%%", float64(n)/float64(total)*100)))
+				st.Dim.Render(fmt.Sprintf(" %4.0f%%", float64(g.n)/float64(p.total)*100)))
 		}
 	}
 
@@ -244,4 +255,50 @@ func (p *detailPane) latency(d *device, iw, rows int) []string {
 		lines = append(lines, fit(cut(o.Name, nw), nw)+fmt.Sprintf(" %5.1f%% %7s", share, fmtCount(float64(o.Commands))))
 	}
 	return lines
+}
+
+// windowLabel names a latency window of span: "last 10s", or shorter
+// while the monitor has known the device for less.
+func windowLabel(span time.Duration) string {
+	switch {
+	case span >= latWindow:
+		return fmt.Sprintf("last %ds", int(latWindow/time.Second))
+	case span >= time.Second:
+		return fmt.Sprintf("last %ds", int(span/time.Second))
+	}
+	return fmt.Sprintf("last %.1fs", span.Seconds())
+}
+
+// latSub is the number of fine buckets in a power of two.
+const latSub = 16
+
+// fill loads the histogram to draw into p.prefix (cumulative counts by
+// fine bucket) and sets p.lo, p.hi (its non-empty range), p.total and
+// p.minSeg: the fine buckets, or, from an engine without them, the log2
+// buckets put at the start of their power of two, drawn no finer.
+func (p *detailPane) fill(fine []engine.LatencyBucket, log2 []uint64) {
+	var h [engine.LatencyHistogramSize]uint64
+	p.minSeg = 1
+	if fine == nil && log2 != nil {
+		p.minSeg = latSub
+		for b, n := range log2 {
+			if n > 0 && b < 64 {
+				h[engine.LatencyBucketIndex(uint64(1)<<b>>1)] += n
+			}
+		}
+	}
+	for _, b := range fine {
+		h[engine.LatencyBucketIndex(b.LowNS)] += b.Count
+	}
+	p.lo, p.hi, p.total = -1, -1, 0
+	for i, n := range h {
+		if n > 0 {
+			if p.lo < 0 {
+				p.lo = i
+			}
+			p.hi = i
+		}
+		p.total += n
+		p.prefix[i+1] = p.total
+	}
 }

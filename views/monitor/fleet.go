@@ -40,6 +40,65 @@ func (h *history) at(i int) sample {
 	return h.buf[(h.next-h.n+i+2*len(h.buf))%len(h.buf)]
 }
 
+// The latency window. Percentiles and the latency histogram are those
+// of the commands of about the last latWindow: the difference between
+// the device's cumulative fine histogram now and a copy of it kept
+// latWindow or a little more ago (since the device appeared, while the
+// monitor has known it for less). A copy is kept every latEvery, the
+// last latSamples of them, in 32-bit counts: a bucket's count grows by
+// far less than 2^32 in a window, so differences modulo 2^32 are exact.
+// That is 11 × 960 × 4 B = 41 KiB a device, allocated once.
+const (
+	latWindow  = 10 * time.Second
+	latEvery   = time.Second
+	latSamples = int(latWindow/latEvery) + 1
+)
+
+// latHistory is a fixed-size ring of copies of a device's cumulative
+// fine latency histogram.
+type latHistory struct {
+	counts  []uint32 // latSamples rows of engine.LatencyHistogramSize; nil until a histogram arrives
+	t       [latSamples]int64
+	next, n int
+}
+
+func (h *latHistory) row(k int) []uint32 {
+	return h.counts[k*engine.LatencyHistogramSize : (k+1)*engine.LatencyHistogramSize]
+}
+
+// add keeps a copy of the histogram of buckets, taken at t.
+func (h *latHistory) add(t int64, buckets []engine.LatencyBucket) {
+	if h.counts == nil {
+		h.counts = make([]uint32, latSamples*engine.LatencyHistogramSize)
+	}
+	r := h.row(h.next)
+	clear(r)
+	for _, b := range buckets {
+		r[engine.LatencyBucketIndex(b.LowNS)] += uint32(b.Count)
+	}
+	h.t[h.next] = t
+	h.next = (h.next + 1) % latSamples
+	h.n = min(h.n+1, latSamples)
+}
+
+// slot returns the ring position of the i-th copy, oldest first.
+func (h *latHistory) slot(i int) int { return (h.next - h.n + i + latSamples) % latSamples }
+
+// base returns the copy the window at now starts from: the newest one at
+// least latWindow old, else the oldest; false if there is none older
+// than now.
+func (h *latHistory) base(now int64) (int, bool) {
+	for i := h.n - 1; i >= 0; i-- {
+		if k := h.slot(i); now-h.t[k] >= int64(latWindow) {
+			return k, true
+		}
+	}
+	if h.n == 0 || h.t[h.slot(0)] >= now {
+		return 0, false
+	}
+	return h.slot(0), true
+}
+
 // device is what the monitor knows of one served device: its latest
 // snapshot, the rates computed from the last two, and its history.
 type device struct {
@@ -53,6 +112,69 @@ type device struct {
 	commands uint64
 	hist     history
 	mark     uint64
+
+	// The latency window (see latWindow): its span (0: no window yet, or
+	// an engine without the fine histogram), its non-empty buckets and
+	// percentiles, capped at the all-time maximum.
+	lat            latHistory
+	winSpan        time.Duration
+	win            []engine.LatencyBucket
+	winP50, winP99 float64 // µs
+}
+
+// observeLatency keeps a copy of s's fine latency histogram when one is
+// due and computes the window ending at s. reset says the counters
+// started again from zero after the previous snapshot.
+func (d *device) observeLatency(s *engine.DeviceStats, reset bool) {
+	d.winSpan, d.win = 0, d.win[:0]
+	if s.LatencyHistogram == nil {
+		d.lat.n = 0
+		return
+	}
+	now := s.Time.UnixNano()
+	if reset {
+		// What the counters hold now happened since the last snapshot.
+		d.lat.n = 0
+		d.lat.add(d.cur.Time.UnixNano(), nil)
+	}
+	if d.lat.n == 0 || now-d.lat.t[(d.lat.next+latSamples-1)%latSamples] >= int64(latEvery) {
+		d.lat.add(now, s.LatencyHistogram)
+	}
+	k, ok := d.lat.base(now)
+	if !ok {
+		return
+	}
+	d.win = windowOf(d.win, s.LatencyHistogram, d.lat.row(k))
+	d.winSpan = time.Duration(now - d.lat.t[k])
+	maxLat := time.Duration(s.LatMaxus * 1e3)
+	d.winP50 = micros(min(engine.LatencyQuantile(d.win, 0.50), maxLat))
+	d.winP99 = micros(min(engine.LatencyQuantile(d.win, 0.99), maxLat))
+}
+
+// windowOf appends to win the non-empty buckets of the cumulative
+// histogram cur less base, an earlier copy of it (counts modulo 2^32).
+func windowOf(win, cur []engine.LatencyBucket, base []uint32) []engine.LatencyBucket {
+	for _, b := range cur {
+		if n := uint32(b.Count) - base[engine.LatencyBucketIndex(b.LowNS)]; n > 0 {
+			win = append(win, engine.LatencyBucket{LowNS: b.LowNS, HighNS: b.HighNS, Count: uint64(n)})
+		}
+	}
+	return win
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// latencyFigures are the p50 and p99 the device list shows: the
+// window's ("-" when no command completed in it), or the all-time ones
+// without a window.
+func (d *device) latencyFigures() (p50, p99 string) {
+	switch {
+	case d.winSpan == 0:
+		return fmtMicros(d.cur.LatP50us), fmtMicros(d.cur.LatP99us)
+	case len(d.win) == 0:
+		return "-", "-"
+	}
+	return fmtMicros(d.winP50), fmtMicros(d.winP99)
 }
 
 // counterDelta is how much a cumulative counter grew from prev to cur. A
@@ -74,6 +196,7 @@ func (d *device) observe(s *engine.DeviceStats) {
 		d.cur = *s
 		return
 	}
+	d.observeLatency(s, s.Commands < d.cur.Commands)
 	dc := counterDelta(s.Commands, d.cur.Commands)
 	db := counterDelta(s.ReadBytes, d.cur.ReadBytes) + counterDelta(s.WriteBytes, d.cur.WriteBytes)
 	d.iops = float64(dc) / dt
@@ -117,6 +240,7 @@ func (f *fleet) apply(snap []engine.DeviceStats) {
 		switch {
 		case d == nil:
 			d = &device{key: k, cur: *s, hist: newHistory(f.histCap)}
+			d.observeLatency(s, false)
 			f.byKey[k] = d
 		case d.mark == f.mark:
 			continue // listed twice in one snapshot

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,18 +128,22 @@ var (
 type devSpec struct {
 	name, subtype string
 	iops          func(s float64) float64
-	latBucket     int // the latency bucket most commands fall in
-	senseKey      string
-	errEvery      uint64 // one CHECK CONDITION per errEvery commands
-	backendAfter  float64
-	backendErr    string
-	down          bool
+	latBucket     int // the log2 latency bucket most commands fall in
+	// From spikeAt seconds on (if > 0), commands take 4× as long.
+	spikeAt      float64
+	senseKey     string
+	errEvery     uint64 // one CHECK CONDITION per errEvery commands
+	backendAfter float64
+	backendErr   string
+	down         bool
 }
 
 // script builds n snapshots of the devices, step apart from t0.
 func script(specs []devSpec, n int, step time.Duration) []reading {
 	out := make([]reading, 0, n)
 	cum := make([]float64, len(specs))
+	fine := make([][engine.LatencyHistogramSize]uint64, len(specs))
+	counted := make([]uint64, len(specs))
 	for i := range n {
 		at := t0.Add(time.Duration(i) * step)
 		sec := at.Sub(t0).Seconds()
@@ -151,15 +156,59 @@ func script(specs []devSpec, n int, step time.Duration) []reading {
 			if i > 0 {
 				cum[j] += iops * step.Seconds()
 			}
-			stats = append(stats, deviceSnapshot(j, sp, uint64(cum[j]), iops, at, sec))
+			b := sp.latBucket
+			if sp.spikeAt > 0 && sec >= sp.spikeAt {
+				b += 2
+			}
+			addLatencies(&fine[j], b, uint64(cum[j])-counted[j])
+			counted[j] = uint64(cum[j])
+			stats = append(stats, deviceSnapshot(j, sp, uint64(cum[j]), iops, at, sec, &fine[j]))
 		}
 		out = append(out, reading{stats: stats})
 	}
 	return out
 }
 
-// deviceSnapshot is the DeviceStats of device j after commands commands.
-func deviceSnapshot(j int, sp devSpec, commands uint64, iops float64, at time.Time, sec float64) engine.DeviceStats {
+// latencyShape spreads commands over the log2 buckets around the main
+// one (b-2 … b+3), and within each over its 16 fine buckets.
+var (
+	log2Shape = [6]uint64{1, 5, 10, 2, 0, 2} // twentieths, from b-2
+	fineShape = [16]uint64{1, 2, 4, 6, 8, 9, 8, 6, 4, 3, 2, 2, 1, 1, 1, 2}
+)
+
+// addLatencies counts n more commands in h, most in log2 bucket b
+// ([2^(b-1), 2^b) ns).
+func addLatencies(h *[engine.LatencyHistogramSize]uint64, b int, n uint64) {
+	if n == 0 {
+		return
+	}
+	var left = n
+	for k, w := range log2Shape {
+		m := n * w / 20
+		if k == 2 {
+			m = 0 // the main bucket takes the rest, below
+		}
+		spread(h, b-2+k, m)
+		left -= m
+	}
+	spread(h, b, left)
+}
+
+// spread counts n commands in log2 bucket b, over its fine buckets.
+func spread(h *[engine.LatencyHistogramSize]uint64, b int, n uint64) {
+	first := engine.LatencyBucketIndex(uint64(1) << (b - 1))
+	left := n
+	for k, w := range fineShape {
+		m := n * w / 60
+		h[first+k] += m
+		left -= m
+	}
+	h[first+5] += left
+}
+
+// deviceSnapshot is the DeviceStats of device j after commands commands,
+// whose latencies fine counts.
+func deviceSnapshot(j int, sp devSpec, commands uint64, iops float64, at time.Time, sec float64, fine *[engine.LatencyHistogramSize]uint64) engine.DeviceStats {
 	reads, writes := commands*6/10, commands-commands*6/10
 	s := engine.DeviceStats{
 		Path:       "/backstores/user:" + sp.subtype + "/" + sp.name,
@@ -196,17 +245,18 @@ func deviceSnapshot(j int, sp devSpec, commands uint64, iops float64, at time.Ti
 			s.CheckConditions[sp.senseKey] -= 2
 		}
 	}
-	if commands > 0 {
-		b := sp.latBucket
-		s.LatencyBuckets[b-2] = commands / 20
-		s.LatencyBuckets[b-1] = commands / 4
-		s.LatencyBuckets[b] = commands / 2
-		s.LatencyBuckets[b+1] = commands / 8
-		s.LatencyBuckets[b+3] = commands - commands/20 - commands/4 - commands/2 - commands/8
-		s.LatP50us = math.Ldexp(1, b) / 1e3
-		s.LatP99us = math.Ldexp(1, b+3) / 1e3
-		s.LatMaxus = s.LatP99us * 1.7
+	s.LatencyHistogram = []engine.LatencyBucket{}
+	for i, n := range fine {
+		if n > 0 {
+			lo, hi := engine.LatencyBucketBounds(i)
+			s.LatencyHistogram = append(s.LatencyHistogram, engine.LatencyBucket{LowNS: lo, HighNS: hi, Count: n})
+			s.LatencyBuckets[bits.Len64(lo)] += n
+			s.LatMaxus = float64(lo+(hi-lo)*3/4) / 1e3
+		}
 	}
+	maxLat := time.Duration(s.LatMaxus * 1e3)
+	s.LatP50us = float64(min(engine.LatencyQuantile(s.LatencyHistogram, 0.50), maxLat)) / 1e3
+	s.LatP99us = float64(min(engine.LatencyQuantile(s.LatencyHistogram, 0.99), maxLat)) / 1e3
 	s.ByOpcode = []engine.OpcodeStats{
 		{Opcode: 0x00, Name: "TEST UNIT READY", Commands: 1},
 		{Opcode: 0x12, Name: "INQUIRY", Commands: 2},
@@ -237,7 +287,7 @@ func deviceSnapshot(j int, sp devSpec, commands uint64, iops float64, at time.Ti
 // connection is lost 50 s in (NOT READY from then on).
 func busySpecs() []devSpec {
 	return []devSpec{
-		{name: "slow", subtype: "fault", latBucket: 21, senseKey: "medium_error", errEvery: 97,
+		{name: "slow", subtype: "fault", latBucket: 21, senseKey: "medium_error", errEvery: 97, spikeAt: 55,
 			iops: func(s float64) float64 { return 900 + 300*math.Sin(s/4) }},
 		{name: "f1", subtype: "file", latBucket: 16,
 			iops: func(s float64) float64 { return 4000 + 1500*math.Sin(s/7) }},

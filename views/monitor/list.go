@@ -12,7 +12,9 @@ import (
 )
 
 // listPane is the device list: one row per served device with its rates,
-// in-flight commands, errors and state; Up/Down/Top/Bottom select.
+// in-flight commands, errors, state and latency (p50 and p99 over the last
+// 10 s, the maximum since the device was served); Up/Down/Top/Bottom
+// select.
 type listPane struct {
 	views.Common
 	fleet *fleet
@@ -116,7 +118,7 @@ func (p *listPane) render(out []string) []string {
 		return b.String()
 	}
 	lines := make([]string, 0, rows+1)
-	lines = append(lines, p.Styles.Dim.Render(row("  ", "DEVICE", "STATE", "IOPS", "MB/s", "INFL", " ERRORS", [3]string{"P50", "P99", "MAX"})))
+	lines = append(lines, p.Styles.Dim.Render(row("  ", "DEVICE", "STATE", "IOPS", "MB/s", "INFL", " ERRORS", [3]string{"P50 10s", "P99 10s", "MAX"})))
 	sel := p.selected()
 	if rows > 0 {
 		if sel < p.top {
@@ -139,7 +141,8 @@ func (p *listPane) render(out []string) []string {
 			errs = p.Styles.Err.Render(errs)
 		}
 		path := strings.TrimPrefix(s.Path, "/backstores/")
-		lat := [3]string{fmtMicros(s.LatP50us), fmtMicros(s.LatP99us), fmtMicros(s.LatMaxus)}
+		p50, p99 := d.latencyFigures()
+		lat := [3]string{p50, p99, fmtMicros(s.LatMaxus)}
 		if i == sel {
 			line := row("▸ ", path, plainState(s), iops, mbps, fmt.Sprint(s.Inflight), fmt.Sprintf("%7d", s.Errors), lat)
 			lines = append(lines, p.Styles.Selected.Render(fit(line, iw)))

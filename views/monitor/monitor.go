@@ -1,8 +1,9 @@
 // Package monitor is the live face of the TCMU engine: a device list
 // (IOPS, MB/s, in-flight, errors, state), the selected device's detail
 // (IOPS and MB/s over the last minute, ring and data-area gauges, CHECK
-// CONDITIONs by sense key, the latency histogram with p50/p99/max, the
-// opcode mix) and a log of its recent commands that can be paused.
+// CONDITIONs by sense key, the latency histogram and p50/p99 of the last
+// 10 s beside the all-time p99 and maximum, the opcode mix) and a log of
+// its recent commands that can be paused.
 //
 // The Model polls Engine.Stats in a tea.Cmd a few times a second and
 // computes rates from consecutive snapshots; Stats only copies counters,

@@ -16,21 +16,25 @@ var OnceInterval = time.Second
 
 // OnceDevice is one device of PrintOnce's JSON output.
 type OnceDevice struct {
-	Path          string  `json:"path"`
-	Up            bool    `json:"up"`
-	IOPS          float64 `json:"iops"`
-	MBps          float64 `json:"mbps"`
-	Inflight      uint64  `json:"inflight"`
-	Errors        uint64  `json:"errors"`
-	LatP50us      float64 `json:"lat_p50_us"`
-	LatP99us      float64 `json:"lat_p99_us"`
-	LatMaxus      float64 `json:"lat_max_us"`
-	RingUsedBytes uint64  `json:"ring_used_bytes"`
-	RingSizeBytes uint64  `json:"ring_size_bytes"`
-	DataUsedBytes uint64  `json:"data_used_bytes"`
-	DataSizeBytes uint64  `json:"data_size_bytes"`
-	LastError     string  `json:"last_error,omitempty"`
-	BackendError  string  `json:"backend_error,omitempty"`
+	Path     string  `json:"path"`
+	Up       bool    `json:"up"`
+	IOPS     float64 `json:"iops"`
+	MBps     float64 `json:"mbps"`
+	Inflight uint64  `json:"inflight"`
+	Errors   uint64  `json:"errors"`
+	LatP50us float64 `json:"lat_p50_us"`
+	LatP99us float64 `json:"lat_p99_us"`
+	LatMaxus float64 `json:"lat_max_us"`
+	// Between the two snapshots; nil when no command completed between
+	// them, or the engine keeps no fine latency histogram.
+	WindowLatP50us *float64 `json:"window_lat_p50_us,omitempty"`
+	WindowLatP99us *float64 `json:"window_lat_p99_us,omitempty"`
+	RingUsedBytes  uint64   `json:"ring_used_bytes"`
+	RingSizeBytes  uint64   `json:"ring_size_bytes"`
+	DataUsedBytes  uint64   `json:"data_used_bytes"`
+	DataSizeBytes  uint64   `json:"data_size_bytes"`
+	LastError      string   `json:"last_error,omitempty"`
+	BackendError   string   `json:"backend_error,omitempty"`
 }
 
 // PrintOnce takes two snapshots of eng OnceInterval apart and prints, per
@@ -38,9 +42,11 @@ type OnceDevice struct {
 // scripts.
 //
 // As text it is an aligned table (DEVICE UP IOPS MB/S INFLIGHT ERRORS
-// P50(us) P99(us) MAX(us) RING DATA, the last two as used/size). As JSON
-// it is a list (empty: []) of objects with these names, a contract with
-// scripts:
+// P50(us) P99(us) MAX(us) RING DATA, the last two as used/size), where
+// P50 and P99 are those of the commands between the two snapshots ("-"
+// when none completed; since served when the engine keeps no fine
+// latency histogram) and MAX the maximum since served. As JSON it is a
+// list (empty: []) of objects with these names, a contract with scripts:
 //
 //	path             the targetcli path, /backstores/user:ram/r1
 //	up               whether the device is served
@@ -48,6 +54,8 @@ type OnceDevice struct {
 //	inflight         commands being served now
 //	errors           commands ended in CHECK CONDITION since the device was served
 //	lat_p50_us, lat_p99_us, lat_max_us   latency since served, in µs
+//	window_lat_p50_us, window_lat_p99_us latency between the snapshots, in µs
+//	                 (omitted when no command completed between them)
 //	ring_used_bytes, ring_size_bytes     command ring occupancy and size
 //	data_used_bytes, data_size_bytes     data area occupancy and size
 //	last_error       why the device is down or was last restarted (omitted when none)
@@ -74,7 +82,7 @@ func PrintOnce(ctx context.Context, eng engine.Engine, w io.Writer, asJSON bool)
 	if err != nil {
 		return fmt.Errorf("monitor --once: reading the TCMU engine's statistics: %w", err)
 	}
-	out := onceDevices(first, second)
+	out, windowed := onceDevices(first, second)
 	if asJSON {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -93,13 +101,20 @@ func PrintOnce(ctx context.Context, eng engine.Engine, w io.Writer, asJSON bool)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-*s  %-3s %9s %8s %8s %7s %9s %9s %9s %17s %17s\n", pw, "DEVICE", "UP", "IOPS", "MB/S", "INFLIGHT", "ERRORS", "P50(us)", "P99(us)", "MAX(us)", "RING", "DATA")
-	for _, d := range out {
+	for i, d := range out {
 		up := "yes"
 		if !d.Up {
 			up = "no"
 		}
-		fmt.Fprintf(&b, "%-*s  %-3s %9.0f %8.1f %8d %7d %9.1f %9.1f %9.1f %17s %17s\n", pw, d.Path, up, d.IOPS, d.MBps, d.Inflight, d.Errors,
-			d.LatP50us, d.LatP99us, d.LatMaxus, fmtBytes(d.RingUsedBytes)+"/"+fmtBytes(d.RingSizeBytes), fmtBytes(d.DataUsedBytes)+"/"+fmtBytes(d.DataSizeBytes))
+		p50, p99 := fmt.Sprintf("%.1f", d.LatP50us), fmt.Sprintf("%.1f", d.LatP99us)
+		switch {
+		case d.WindowLatP50us != nil:
+			p50, p99 = fmt.Sprintf("%.1f", *d.WindowLatP50us), fmt.Sprintf("%.1f", *d.WindowLatP99us)
+		case windowed[i]:
+			p50, p99 = "-", "-"
+		}
+		fmt.Fprintf(&b, "%-*s  %-3s %9.0f %8.1f %8d %7d %9s %9s %9.1f %17s %17s\n", pw, d.Path, up, d.IOPS, d.MBps, d.Inflight, d.Errors,
+			p50, p99, d.LatMaxus, fmtBytes(d.RingUsedBytes)+"/"+fmtBytes(d.RingSizeBytes), fmtBytes(d.DataUsedBytes)+"/"+fmtBytes(d.DataSizeBytes))
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
@@ -121,13 +136,15 @@ func PrintOnce(ctx context.Context, eng engine.Engine, w io.Writer, asJSON bool)
 	return nil
 }
 
-// onceDevices pairs the two readings by device.
-func onceDevices(first, second []engine.DeviceStats) []OnceDevice {
+// onceDevices pairs the two readings by device. windowed[i] says the
+// latency between the snapshots is known for out[i] (and may be none).
+func onceDevices(first, second []engine.DeviceStats) (out []OnceDevice, windowed []bool) {
 	before := make(map[string]*engine.DeviceStats, len(first))
 	for i := range first {
 		before[deviceKey(&first[i])] = &first[i]
 	}
-	out := make([]OnceDevice, 0, len(second))
+	out = make([]OnceDevice, 0, len(second))
+	windowed = make([]bool, len(second))
 	for i := range second {
 		s := &second[i]
 		d := OnceDevice{
@@ -142,8 +159,31 @@ func onceDevices(first, second []engine.DeviceStats) []OnceDevice {
 				d.IOPS = float64(counterDelta(s.Commands, p.Commands)) / dt
 				d.MBps = float64(counterDelta(s.ReadBytes, p.ReadBytes)+counterDelta(s.WriteBytes, p.WriteBytes)) / dt / 1e6
 			}
+			if s.LatencyHistogram != nil && p.LatencyHistogram != nil {
+				windowed[i] = true
+				d.WindowLatP50us, d.WindowLatP99us = windowLatency(s, p)
+			}
 		}
 		out = append(out, d)
 	}
-	return out
+	return out, windowed
+}
+
+// windowLatency returns p50 and p99 of the commands that completed
+// between the snapshots p and s, capped at s's maximum; nil when none
+// did.
+func windowLatency(s, p *engine.DeviceStats) (p50, p99 *float64) {
+	base := make([]uint32, engine.LatencyHistogramSize)
+	if s.Commands >= p.Commands { // else counters reset: all they hold is new
+		for _, b := range p.LatencyHistogram {
+			base[engine.LatencyBucketIndex(b.LowNS)] += uint32(b.Count)
+		}
+	}
+	win := windowOf(nil, s.LatencyHistogram, base)
+	if len(win) == 0 {
+		return nil, nil
+	}
+	maxLat := time.Duration(s.LatMaxus * 1e3)
+	a, b := micros(min(engine.LatencyQuantile(win, 0.50), maxLat)), micros(min(engine.LatencyQuantile(win, 0.99), maxLat))
+	return &a, &b
 }

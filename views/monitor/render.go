@@ -215,23 +215,6 @@ func fmtMicros(us float64) string {
 	return fmt.Sprintf("%.2fs", us/1e6)
 }
 
-// bucketLabel names log2 latency bucket b by its upper bound (2^b ns).
-func bucketLabel(b int) string {
-	if b <= 0 {
-		return "0"
-	}
-	ns := math.Ldexp(1, b)
-	switch {
-	case ns < 1000:
-		return fmt.Sprintf("%.0fns", ns)
-	case ns < 1e6:
-		return fmt.Sprintf("%.0fµs", ns/1e3)
-	case ns < 1e9:
-		return fmt.Sprintf("%.0fms", ns/1e6)
-	}
-	return fmt.Sprintf("%.0fs", ns/1e9)
-}
-
 // statusName is SAM's name of a SCSI status byte.
 func statusName(s byte) string {
 	switch s {
