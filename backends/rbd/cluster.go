@@ -40,20 +40,33 @@ type cluster struct {
 	key     clusterKey
 	timeout time.Duration // in effect
 
-	mu       sync.Mutex
-	conn     *rados.Conn
-	refs     int // open images plus validations in progress, guarded by poolMu
-	images   map[*Image]struct{}
-	closed   bool
-	down     atomic.Bool
-	downErr  atomic.Pointer[string]
-	downAt   atomic.Int64 // when it went down, UnixNano
-	lastOK   atomic.Int64
+	mu     sync.Mutex
+	conn   *rados.Conn
+	refs   int // open images plus validations in progress, guarded by poolMu
+	images map[*Image]struct{}
+	closed bool
+
+	// The connection's health. epoch counts its transitions: even while
+	// it is up, odd while it is down. An operation notes the epoch it
+	// began in (begin) and its outcome counts only against that epoch, so
+	// that an operation that began before the latest transition (a
+	// success from before the loss, a timeout from before the recovery)
+	// changes nothing. Transitions and the down fields are guarded by hmu.
+	hmu      sync.Mutex
+	epoch    atomic.Uint64
+	downErr  string
+	downAt   time.Time
+	upBy     string       // the evidence of the last recovery, for tests and logs
+	lastOK   atomic.Int64 // the last OSD-served success, UnixNano
 	recovers atomic.Int64 // reconnections done, for tests and logs
 	losses   atomic.Int64 // times the connection went down
 	lastLoss atomic.Pointer[string]
-	wake     chan struct{}
-	done     chan struct{}
+	// wake asks the supervisor to look at the connection: one went down.
+	// hint tells it that an operation succeeded while it is down without
+	// that proving an OSD answered: it probes sooner.
+	wake chan struct{}
+	hint chan struct{}
+	done chan struct{}
 }
 
 var (
@@ -87,7 +100,8 @@ func getCluster(cfg Config) (*cluster, error) {
 		return c, nil
 	}
 	c := &cluster{key: key, timeout: timeout, conn: conn, refs: 1,
-		images: map[*Image]struct{}{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		images: map[*Image]struct{}{}, wake: make(chan struct{}, 1), hint: make(chan struct{}, 1),
+		done: make(chan struct{})}
 	c.lastOK.Store(time.Now().UnixNano())
 	clusters[key] = c
 	go c.supervise()
@@ -235,27 +249,67 @@ func (c *cluster) openIOContext(conn *rados.Conn, pool string) (*rados.IOContext
 
 // Health reports why the connection is down, or nil.
 func (c *cluster) Health() error {
-	if !c.down.Load() {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	if !isDown(c.epoch.Load()) {
 		return nil
 	}
-	since := time.Unix(0, c.downAt.Load()).UTC().Format(time.TimeOnly)
-	if p := c.downErr.Load(); p != nil {
-		return fmt.Errorf("%s (down since %s UTC)", *p, since)
+	since := c.downAt.UTC().Format(time.TimeOnly)
+	if c.downErr != "" {
+		return fmt.Errorf("%s (down since %s UTC)", c.downErr, since)
 	}
 	return fmt.Errorf("cluster connection down since %s UTC", since)
 }
 
-// noteOK records a successful operation: the connection is up.
-func (c *cluster) noteOK() {
+func isDown(epoch uint64) bool { return epoch&1 == 1 }
+
+// down reports whether the connection is down.
+func (c *cluster) down() bool { return isDown(c.epoch.Load()) }
+
+// begin returns the epoch of the connection's health that an operation
+// begins in, for noteOK, noteDone and noteError.
+func (c *cluster) begin() uint64 { return c.epoch.Load() }
+
+// noteOK records the success of an operation that an OSD served (a write
+// with librbd's cache off, a probe's object read, an image's open): it is
+// evidence that data I/O works, so a connection that was down when the
+// operation began is up again. Operations that can succeed without an OSD
+// (reads of objects the object map says do not exist, a flush with the
+// cache off, the size and stat from the cached header, discards of
+// nothing) report noteDone instead.
+func (c *cluster) noteOK(op string, began uint64) {
 	c.lastOK.Store(time.Now().UnixNano())
-	if c.down.Load() {
-		c.setUp()
+	if !isDown(began) {
+		return
+	}
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	if c.epoch.Load() != began {
+		return // up already, or down again since
+	}
+	c.downErr = ""
+	c.upBy = op
+	c.epoch.Store(began + 1)
+}
+
+// noteDone records the success of an operation that librbd may have
+// completed without an OSD: it does not show that the connection is up,
+// but if it is down the supervisor probes it without waiting out its
+// backoff.
+func (c *cluster) noteDone() {
+	if !c.down() {
+		return
+	}
+	select {
+	case c.hint <- struct{}{}:
+	default:
 	}
 }
 
 // noteError records a failed operation; a lost connection marks it down
-// and wakes the supervisor.
-func (c *cluster) noteError(op string, errno syscall.Errno) {
+// and wakes the supervisor. A failure of an operation that began before the
+// connection last recovered is stale and ignored.
+func (c *cluster) noteError(op string, began uint64, errno syscall.Errno) {
 	if !lostConnection(errno) {
 		return
 	}
@@ -263,23 +317,34 @@ func (c *cluster) noteError(op string, errno syscall.Errno) {
 	if errno == syscall.ETIMEDOUT {
 		msg = fmt.Sprintf("cluster connection lost (%s): %s timed out after %v", c.describe(), op, c.timeout)
 	}
-	if !c.down.Load() {
-		c.downAt.Store(time.Now().UnixNano()) // before down, which Health reads first
-	}
-	c.downErr.Store(&msg)
-	c.lastLoss.Store(&msg)
-	if !c.down.Swap(true) {
+	c.hmu.Lock()
+	switch e := c.epoch.Load(); {
+	case isDown(e):
+		c.downErr = msg // still down: the latest cause
+	case e == began:
+		c.downErr = msg
+		c.downAt = time.Now()
+		c.lastLoss.Store(&msg)
 		c.losses.Add(1)
+		c.epoch.Store(e + 1)
+	default:
+		c.hmu.Unlock()
+		return
 	}
+	c.hmu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (c *cluster) setUp() {
-	c.down.Store(false)
-	c.downErr.Store(nil)
+// noteReconnectFailed replaces the cause of a connection that is down.
+func (c *cluster) noteReconnectFailed(err error) {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	if c.down() {
+		c.downErr = fmt.Sprintf("cluster connection lost (%s); reconnecting failed: %v", c.describe(), err)
+	}
 }
 
 func (c *cluster) describe() string {
@@ -309,11 +374,12 @@ func (c *cluster) supervise() {
 		case <-tick.C:
 		case <-c.wake:
 		}
-		if !c.down.Load() {
+		if !c.down() {
 			if time.Since(time.Unix(0, c.lastOK.Load())) < probeEvery {
 				continue
 			}
-			if errno, ok := c.probe(); ok || !lostConnection(errno) {
+			c.probe()
+			if !c.down() {
 				continue
 			}
 		}
@@ -324,7 +390,7 @@ func (c *cluster) supervise() {
 		// back, and is replaced only if it still fails after a few
 		// attempts, in case it is wedged.
 		failures := 0
-		for c.down.Load() {
+		for c.down() {
 			errno, ok := c.probe()
 			if ok {
 				break
@@ -334,14 +400,21 @@ func (c *cluster) supervise() {
 				if err := c.reconnect(); err == nil {
 					continue // probe the new connection
 				} else {
-					msg := fmt.Sprintf("cluster connection lost (%s); reconnecting failed: %v", c.describe(), err)
-					c.downErr.Store(&msg)
+					c.noteReconnectFailed(err)
 				}
 			}
 			select {
 			case <-c.done:
 				return
 			case <-time.After(backoff):
+			case <-c.hint:
+				// An operation succeeded: probe now, after the
+				// shortest wait (hints come at the rate of I/O).
+				select {
+				case <-c.done:
+					return
+				case <-time.After(reconnectMin):
+				}
 			}
 			backoff = min(2*backoff, reconnectMax)
 		}
@@ -349,10 +422,13 @@ func (c *cluster) supervise() {
 	}
 }
 
-// probe reads one sector of one image (an OSD round trip, bounded by the
-// timeout); with no image open it asks the monitors for the cluster's
-// usage instead. ok means the cluster answered.
+// probe reads the header object of one image from its OSD (a round trip
+// bounded by the timeout, which neither librbd nor librados can answer
+// from what they hold); with no image open, nothing reports the
+// connection's health and it asks the monitors for the cluster's usage
+// instead. ok means the cluster answered.
 func (c *cluster) probe() (syscall.Errno, bool) {
+	began := c.begin()
 	c.mu.Lock()
 	var im *Image
 	for i := range c.images {
@@ -370,12 +446,14 @@ func (c *cluster) probe() (syscall.Errno, bool) {
 	} else {
 		_, err = conn.GetClusterStats()
 	}
-	if err == nil {
-		c.noteOK()
-		return 0, true
+	errno, _ := errnoOf(err) // 0 for an image closed meanwhile: no news
+	if err == nil || (errno != 0 && !lostConnection(errno)) {
+		// The cluster answered (with the object, or with an error of
+		// its own, such as no such object for an image removed).
+		c.noteOK("probe", began)
+		return errno, true
 	}
-	errno, _ := errnoOf(err)
-	c.noteError("probe", errno)
+	c.noteError("probe", began, errno)
 	return errno, false
 }
 

@@ -21,7 +21,12 @@
 // operations time out or are refused (a blocklisted client) is reported
 // down (Health, hence the engine's stats, `stats` and the metrics) and is
 // probed, reconnected and its images reopened in the background with
-// backoff until the cluster answers again.
+// backoff until the cluster answers again. It is reported up again only on
+// evidence that an OSD serves data: a write completed with librbd's cache
+// off, or a probe's librados read of an image's header object; what librbd
+// may answer by itself (the size from the cached header, a flush with the
+// cache off, a read of an object the object map says does not exist) only
+// makes the supervisor probe sooner.
 package rbd
 
 import (

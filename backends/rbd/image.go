@@ -28,15 +28,17 @@ import (
 
 // sizePoll is how often an image's size is read to notice a resize in the
 // cluster (librbd keeps it current from the image header's watch, so a
-// read costs no round trip unless the header changed).
+// read costs no round trip unless the header changed, and says nothing
+// about the connection's health).
 var sizePoll = time.Second
 
 // handle is one open librbd image on one connection. go-ceph opens the
 // pool; the image is opened with librbd's C API directly because go-ceph
 // has no compare-and-write (and no way to reach its image handle).
 type handle struct {
-	ioctx *rados.IOContext
-	img   C.rbd_image_t
+	ioctx  *rados.IOContext
+	img    C.rbd_image_t
+	header string // the image's header object, which probes read
 }
 
 func (h *handle) close() {
@@ -89,7 +91,17 @@ func openImage(c *cluster, conn *rados.Conn, cfg Config, readOnly bool) (*handle
 		ioctx.Destroy()
 		return nil, err
 	}
-	return &handle{ioctx: ioctx, img: img}, nil
+	return &handle{ioctx: ioctx, img: img, header: headerObject(img, cfg.Image)}, nil
+}
+
+// headerObject names the image's header object in its pool: format 2's
+// rbd_header.<id>, format 1's <name>.rbd.
+func headerObject(img C.rbd_image_t, name string) string {
+	var id [96]C.char
+	if C.rbd_get_id(img, &id[0], C.size_t(len(id))) == 0 {
+		return "rbd_header." + C.GoString(&id[0])
+	}
+	return name + ".rbd"
 }
 
 // size reads the image's size.
@@ -166,6 +178,7 @@ func Open(cfgstring string, size int64) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	began := c.begin()
 	h, err := openHandle(c, c.currentConn(), cfg)
 	if err != nil {
 		releaseCluster(c)
@@ -190,7 +203,7 @@ func Open(cfgstring string, size int64) (*Image, error) {
 	im := &Image{cfg: cfg, cl: c, h: h, objectSize: obj, cacheOn: h.cacheEnabled()}
 	im.size.Store(have)
 	c.addImage(im)
-	c.noteOK()
+	c.noteOK("open", began) // rbd_open read the header from its OSD
 	return im, nil
 }
 
@@ -229,9 +242,16 @@ func checkSize(cfg Config, want, have int64) error {
 // errClosed is returned by operations on a closed image.
 var errClosed = errors.New("rbd image closed")
 
+// maybeLocal is call's served for an operation whose success does not
+// prove that an OSD served it (see cluster.noteOK).
+const maybeLocal = false
+
 // call runs one librbd operation on the current handle and accounts its
-// outcome to the connection's health.
-func (im *Image) call(op string, off int64, f func(img C.rbd_image_t) C.ssize_t) (int64, error) {
+// outcome to the connection's health: a failure that means a lost
+// connection marks it down; a success marks it up only if served says the
+// operation cannot have succeeded without an OSD.
+func (im *Image) call(op string, off int64, served bool, f func(img C.rbd_image_t) C.ssize_t) (int64, error) {
+	began := im.cl.begin()
 	im.mu.RLock()
 	if im.closed {
 		im.mu.RUnlock()
@@ -241,10 +261,14 @@ func (im *Image) call(op string, off int64, f func(img C.rbd_image_t) C.ssize_t)
 	im.mu.RUnlock()
 	if r < 0 {
 		errno := syscall.Errno(-r)
-		im.cl.noteError(op, errno)
+		im.cl.noteError(op, began, errno)
 		return 0, ioError(op, off, errno)
 	}
-	im.cl.noteOK()
+	if served {
+		im.cl.noteOK(op, began)
+	} else {
+		im.cl.noteDone()
+	}
 	return int64(r), nil
 }
 
@@ -264,7 +288,9 @@ func (im *Image) ReadAt(p []byte, off int64) (int, error) {
 	if len(want) == 0 {
 		return 0, nil
 	}
-	n, err := im.call("read", off, func(img C.rbd_image_t) C.ssize_t {
+	// A read of an object that the object map says does not exist is
+	// answered with zeros by librbd itself.
+	n, err := im.call("read", off, maybeLocal, func(img C.rbd_image_t) C.ssize_t {
 		return C.rbd_read(img, C.uint64_t(off), C.size_t(len(want)), (*C.char)(unsafe.Pointer(&want[0])))
 	})
 	if err != nil {
@@ -284,7 +310,8 @@ func (im *Image) WriteAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n, err := im.call("write", off, func(img C.rbd_image_t) C.ssize_t {
+	// With librbd's cache off, a write completes when the OSD has it.
+	n, err := im.call("write", off, !im.cacheOn, func(img C.rbd_image_t) C.ssize_t {
 		return C.rbd_write2(img, C.uint64_t(off), C.size_t(len(p)), (*C.char)(unsafe.Pointer(&p[0])), 0)
 	})
 	return int(n), err
@@ -304,7 +331,8 @@ func (im *Image) WriteAtFUA(p []byte, off int64) (int, error) {
 
 // Flush is SYNCHRONIZE CACHE: rbd_flush.
 func (im *Image) Flush() error {
-	_, err := im.call("flush", 0, func(img C.rbd_image_t) C.ssize_t {
+	// With the cache off there is nothing to flush: librbd answers at once.
+	_, err := im.call("flush", 0, maybeLocal, func(img C.rbd_image_t) C.ssize_t {
 		return C.ssize_t(C.rbd_flush(img))
 	})
 	return err
@@ -317,7 +345,8 @@ func (im *Image) Unmap(off, length int64) error {
 	if err := im.checkRange(off, length); err != nil {
 		return err
 	}
-	_, err := im.call("discard", off, func(img C.rbd_image_t) C.ssize_t {
+	// Discarding objects that do not exist costs librbd no OSD.
+	_, err := im.call("discard", off, maybeLocal, func(img C.rbd_image_t) C.ssize_t {
 		return C.ssize_t(C.rbd_discard(img, C.uint64_t(off), C.uint64_t(length)))
 	})
 	return err
@@ -329,7 +358,7 @@ func (im *Image) WriteZeroes(off, length int64) error {
 	if err := im.checkRange(off, length); err != nil {
 		return err
 	}
-	_, err := im.call("write_zeroes", off, func(img C.rbd_image_t) C.ssize_t {
+	_, err := im.call("write_zeroes", off, maybeLocal, func(img C.rbd_image_t) C.ssize_t {
 		return C.rbd_write_zeroes(img, C.uint64_t(off), C.size_t(length), 0, 0)
 	})
 	return err
@@ -343,7 +372,8 @@ func (im *Image) WriteSame(pattern []byte, off, length int64) error {
 	if len(pattern) == 0 || length%int64(len(pattern)) != 0 {
 		return fmt.Errorf("rbd writesame: length %d is not a multiple of the %d-byte pattern", length, len(pattern))
 	}
-	_, err := im.call("writesame", off, func(img C.rbd_image_t) C.ssize_t {
+	// librbd turns a writesame of zeroes into a discard.
+	_, err := im.call("writesame", off, maybeLocal, func(img C.rbd_image_t) C.ssize_t {
 		return C.rbd_writesame(img, C.uint64_t(off), C.size_t(length), (*C.char)(unsafe.Pointer(&pattern[0])), C.size_t(len(pattern)), 0)
 	})
 	return err
@@ -370,6 +400,7 @@ func (im *Image) CompareAndWrite(cmp, data []byte, off int64) error {
 			len(cmp), off, cawSector, errors.ErrUnsupported)
 	}
 	var mismatch C.uint64_t
+	began := im.cl.begin()
 	im.mu.RLock()
 	if im.closed {
 		im.mu.RUnlock()
@@ -380,10 +411,10 @@ func (im *Image) CompareAndWrite(cmp, data []byte, off int64) error {
 	im.mu.RUnlock()
 	switch {
 	case r >= 0:
-		im.cl.noteOK()
+		im.cl.noteDone()
 		return nil
 	case syscall.Errno(-r) == syscall.EILSEQ:
-		im.cl.noteOK()
+		im.cl.noteDone()
 		// Ceph 16's librbd reports the offset of the differing byte
 		// relative to the sector, or to an object-based base (seen:
 		// 4 MiB + 300 for byte 300 of a sector at 5 MiB); the sector is
@@ -391,7 +422,7 @@ func (im *Image) CompareAndWrite(cmp, data []byte, off int64) error {
 		return &backends.MiscompareError{Offset: int64(mismatch) % cawSector}
 	}
 	errno := syscall.Errno(-r)
-	im.cl.noteError("compare_and_write", errno)
+	im.cl.noteError("compare_and_write", began, errno)
 	return ioError("compare_and_write", off, errno)
 }
 
@@ -402,12 +433,18 @@ func (im *Image) checkRange(off, length int64) error {
 	return nil
 }
 
-// probe reads one sector, an OSD round trip bounded by the timeout.
+// probe reads the image's header object with librados: an object read
+// that only its OSD can answer (unlike a read through librbd, which
+// answers for an object the object map says does not exist), bounded by
+// the timeout. The caller accounts the outcome.
 func (im *Image) probe() error {
-	var buf [512]byte
-	_, err := im.call("probe read", 0, func(img C.rbd_image_t) C.ssize_t {
-		return C.rbd_read(img, 0, C.size_t(len(buf)), (*C.char)(unsafe.Pointer(&buf[0])))
-	})
+	im.mu.RLock()
+	defer im.mu.RUnlock()
+	if im.closed {
+		return errClosed
+	}
+	var buf [1]byte
+	_, err := im.h.ioctx.Read(im.h.header, buf[:], 0)
 	return err
 }
 
@@ -462,17 +499,17 @@ func (im *Image) WatchSize(changed func(size int64)) (stop func()) {
 				return
 			case <-t.C:
 			}
-			n, err := im.call("get_size", 0, func(img C.rbd_image_t) C.ssize_t {
-				var size C.uint64_t
-				if ret := C.rbd_get_size(img, &size); ret < 0 {
-					return C.ssize_t(ret)
-				}
-				return C.ssize_t(size)
-			})
-			if errors.Is(err, errClosed) {
+			// librbd answers from the header it holds: this says
+			// nothing about the connection and is not accounted to
+			// its health.
+			im.mu.RLock()
+			if im.closed {
+				im.mu.RUnlock()
 				return
 			}
-			if err != nil {
+			n, errno := im.h.size()
+			im.mu.RUnlock()
+			if errno != 0 {
 				continue
 			}
 			if old := im.size.Swap(n); old != n {

@@ -173,9 +173,11 @@ func TestRefusals(t *testing.T) {
 // monitor) and once killed (SIGKILL: with no peer to report it, the monitor
 // keeps it up in its map): commands must fail after the timeout, so the
 // workload ends on its own with errors instead of hanging, and stats must
-// say the backend is down. With the OSD back, the backend must recover by
-// itself and I/O verify again. The cluster is this test's own, since it
-// loses its OSD.
+// say the backend is down from the first failure until the OSD is back,
+// without a moment's "healthy" in between (sampled during the workload and
+// while the device is idle after it). With the OSD back, the backend must
+// recover by itself and I/O verify again. The cluster is this test's own,
+// since it loses its OSD.
 func TestOSDLoss(t *testing.T) {
 	c := cephtest.Start(t)
 	t.Run("stop", func(t *testing.T) { osdLoss(t, c, "stopped", c.StopOSD) })
@@ -228,11 +230,34 @@ func osdLoss(t *testing.T, c *cephtest.Cluster, image string, lose func() error)
 	}
 	t.Log("OSD " + image)
 
-	// While the OSD is down, stats must say so (the first time the backend
-	// reports it is logged, and every change).
+	// While the OSD is down, stats must say so: the backend error may
+	// appear only once a command or a probe has run out of the timeout,
+	// but from then on it must stay until the OSD is back (every change
+	// is logged; a return to "" is a false "healthy").
 	hang := time.After(bound + time.Minute)
 	var downSeen string
 	last := ""
+	samples, falseUp := 0, 0
+	sample := func() {
+		s, ok := x.engineStats(ctx, backstore)
+		if !ok {
+			return
+		}
+		if downSeen != "" {
+			samples++
+		}
+		if s.BackendError == last {
+			return
+		}
+		last = s.BackendError
+		t.Logf("stats: backend error %q", last)
+		switch {
+		case downSeen == "":
+			downSeen = last
+		case last == "":
+			falseUp++
+		}
+	}
 	for running := true; running; {
 		select {
 		case err := <-done:
@@ -244,13 +269,7 @@ func osdLoss(t *testing.T, c *cephtest.Cluster, image string, lose func() error)
 			t.Fatalf("the workload has not returned %v after it started (osd_op_timeout %v): it hangs", bound+time.Minute, opTimeout)
 		case <-time.After(100 * time.Millisecond):
 		}
-		if s, ok := x.engineStats(ctx, backstore); ok && s.BackendError != last {
-			last = s.BackendError
-			t.Logf("stats: backend error %q", last)
-			if downSeen == "" {
-				downSeen = last
-			}
-		}
+		sample()
 	}
 	if wctx.Err() != nil {
 		t.Fatalf("the workload only returned when the test's deadline (%v) cancelled it", bound)
@@ -268,7 +287,25 @@ func osdLoss(t *testing.T, c *cephtest.Cluster, image string, lose func() error)
 		t.Errorf("stats counts no failed commands")
 	}
 	if downSeen == "" {
-		t.Errorf("stats never said the backend was down while the OSD was")
+		t.Fatalf("stats never said the backend was down while the OSD was")
+	}
+	// The device idle with the OSD still down: the background probes
+	// (and the size polls) must not make it look healthy either. Sampled
+	// over a probe's timeout and the interval of the probes of an idle
+	// connection (backends/rbd's probeEvery, 5 s), twice.
+	idle := time.After(2 * (opTimeout + 5*time.Second))
+idling:
+	for {
+		select {
+		case <-idle:
+			break idling
+		case <-time.After(100 * time.Millisecond):
+		}
+		sample()
+	}
+	if falseUp != 0 || last == "" {
+		t.Errorf("stats reported the backend healthy %d times while the OSD was %s (of %d samples since it first said %q); last %q",
+			falseUp, image, samples, downSeen, last)
 	}
 
 	if err := c.StartOSD(); err != nil {
