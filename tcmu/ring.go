@@ -74,8 +74,13 @@ type Ring struct {
 	parsePos   atomic.Uint32
 	onIdle     func() // test hook: the ring goroutine has taken everything up to head
 
-	complMu  sync.Mutex
-	tail     uint32 // our cmd_tail, guarded by complMu
+	complMu sync.Mutex
+	tail    uint32 // our cmd_tail, guarded by complMu
+	// tailPos and headSeen are the tail as last stored and the head as
+	// last read, for the statistics' occupancy now: readers get it from
+	// here, never from the shared mapping, which may be gone.
+	tailPos  atomic.Uint32
+	headSeen atomic.Uint32
 	doneData uint64 // data bytes of the commands answered with statistics on, guarded by complMu
 	fifo     []record
 	fifoHead int
@@ -170,7 +175,12 @@ func NewRing(dev Device, cfg RingConfig) (*Ring, error) {
 	}
 	r.stats.ringSize = uint64(size)
 	r.stats.busySlots = func() int { return cap(r.free) - len(r.free) }
+	r.stats.ringUsed = func() uint64 {
+		return (uint64(r.headSeen.Load()) + uint64(r.size) - uint64(r.tailPos.Load())) % uint64(r.size)
+	}
 	r.parsePos.Store(tail)
+	r.tailPos.Store(tail)
+	r.headSeen.Store(tail)
 	for i := range r.slots {
 		s := &r.slots[i]
 		s.index = i
@@ -288,6 +298,7 @@ func (r *Ring) noteOccupancy(head uint32) {
 	if !r.stats.enabled.Load() {
 		return
 	}
+	r.headSeen.Store(head)
 	tail := r.mb.LoadTail()
 	r.stats.newBatch((uint64(head) + uint64(r.size) - uint64(tail)) % uint64(r.size))
 }
@@ -393,6 +404,7 @@ func (r *Ring) push(rec record) bool {
 	}
 	if r.retireSkipsLocked() {
 		r.mb.StoreTail(r.tail)
+		r.tailPos.Store(r.tail)
 		return true
 	}
 	return false
@@ -585,6 +597,7 @@ func (r *Ring) complete(s *slot, shard int) {
 		}
 	}
 	r.mb.StoreTail(r.tail)
+	r.tailPos.Store(r.tail)
 	r.complMu.Unlock()
 	select {
 	case r.progress <- struct{}{}:

@@ -119,7 +119,8 @@ type Stats struct {
 	ringMaxLocal    uint64
 	_               [64]byte
 
-	busySlots  func() int // commands in flight now
+	busySlots  func() int    // commands in flight now
+	ringUsed   func() uint64 // ring bytes between the tail and the head now
 	badEntries atomic.Uint64
 	unknownOps atomic.Uint64
 	tmrs       [8]atomic.Uint64 // by TMR type; index 0 also counts types beyond 7
@@ -379,6 +380,12 @@ func (s *Stats) Snapshot() Snapshot {
 	}
 	if s.busySlots != nil {
 		snap.InFlight = int64(s.busySlots())
+	}
+	// The occupancy seen when the ring goroutine last found work is no
+	// longer true once completions have moved the tail: an idle ring
+	// would keep showing its last batch.
+	if s.ringUsed != nil && s.enabled.Load() {
+		snap.RingBytes = s.ringUsed()
 	}
 	var cmds, byts [256]uint64
 	var maxLat int64
