@@ -175,21 +175,18 @@ else
   fail ring-size-configfs "ring $ring, data $data, uio map $map, cmd_ring_size_mb '$cmdr_mb'"
 fi
 
-# Idle: no rates, nothing in flight. (ring_used_bytes is the occupancy
-# the engine saw at its last look at cmd_head, i.e. at the last batch: it
-# stays at that batch's size when the ring goes idle, here as on the
-# simulated kernel; it is only noted.)
+# Idle: no rates, nothing in flight, and the ring empty (the tail has
+# caught up with the head).
 run timeout -s KILL 60 "$TCMSH" --kernel real --json monitor --once
 check_rc monitor-idle-exit 0
 printf '%s\n' "$OUT" >/tmp/mon95b.json
 idle="$(jget /tmp/mon95b.json $DEV iops) $(jget /tmp/mon95b.json $DEV mbps) $(jget /tmp/mon95b.json $DEV inflight)"
-idle="$idle $(jget /tmp/mon95b.json $DEV data_used_bytes)"
-if [ "$idle" = "0 0 0 0" ]; then
-  pass monitor-idle "iops, MB/s, inflight, data used all 0 (--json before the command)"
+idle="$idle $(jget /tmp/mon95b.json $DEV data_used_bytes) $(jget /tmp/mon95b.json $DEV ring_used_bytes)"
+if [ "$idle" = "0 0 0 0 0" ]; then
+  pass monitor-idle "iops, MB/s, inflight, data used, ring used all 0 (--json before the command)"
 else
-  fail monitor-idle "iops mbps inflight data_used: $idle"
+  fail monitor-idle "iops mbps inflight data_used ring_used: $idle"
 fi
-note "idle ring_used_bytes $(jget /tmp/mon95b.json $DEV ring_used_bytes) (the last batch's occupancy)"
 
 # Text: a table that names the device.
 run timeout -s KILL 60 "$TCMSH" --kernel real monitor --once
