@@ -4,7 +4,7 @@
 // and draws a title bar above the visible face and a help line below it.
 //
 // Messages: keys, mouse and paste go to the visible pane only (and the
-// global keys are left to it while it is Capturing text); a window size
+// global keys but ctrl+c are left to it while it is Capturing text); a window size
 // is turned into SetSize on both panes; every other message (the panes'
 // own typed results, ticks, snapshots) goes to both panes, each ignoring
 // what is not its own. So the monitor keeps polling while the browser is
@@ -80,6 +80,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 	case tea.KeyPressMsg:
+		// ctrl+c leaves from anywhere, a half-filled form included, as in
+		// any terminal program; q and the other global keys are text
+		// while the pane captures.
+		if msg.String() == "ctrl+c" {
+			return m, tea.Quit
+		}
 		if m.Pane().Capturing() {
 			return m, m.Pane().Update(msg)
 		}

@@ -242,6 +242,9 @@ func TestQuitAndCapturing(t *testing.T) {
 	if h := ansi.Strip(m.helpView()); strings.Contains(h, "quit") {
 		t.Errorf("help line lists quit while capturing: %q", h)
 	}
+	if _, cmd := m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}); !isQuit(cmd) {
+		t.Error("ctrl+c did not quit while the pane was taking text")
+	}
 	b.capturing = false
 	if _, cmd := m.Update(tea.KeyPressMsg{Code: 'q', Text: "q"}); !isQuit(cmd) {
 		t.Error("q did not quit")
