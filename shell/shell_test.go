@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/golden"
 	"github.com/tcmsh/tcmsh/sim"
 )
 
@@ -101,29 +100,6 @@ func newTestShell(t *testing.T, jsonOut bool) (*Shell, *bytes.Buffer, *configfs.
 	return sh, &out, l
 }
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
-}
-
 func TestLsTree(t *testing.T) {
 	sh, out, l := newTestShell(t, false)
 	if err := sh.Exec(context.Background(), "ls"); err != nil {
@@ -133,7 +109,7 @@ func TestLsTree(t *testing.T) {
 	objs, _ := l.StorageObjects()
 	si, _ := l.StorageObjectInfo(objs[0])
 	text := strings.ReplaceAll(out.String(), filepath.Dir(si.Dev), "/DIR")
-	golden(t, "ls.golden", text)
+	golden.Check(t, "ls.golden", text)
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if n := len([]rune(line)); n != 80 && !strings.Contains(line, "disk1.img") {
 			t.Errorf("line is %d columns wide, want 80: %q", n, line)

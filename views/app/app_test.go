@@ -1,10 +1,7 @@
 package app
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,10 +9,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/tcmsh/tcmsh/internal/golden"
 	"github.com/tcmsh/tcmsh/views"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fakePane is a views.Pane that draws its name, its size and what it
 // received, so that the root's routing and layout show in its view.
@@ -108,29 +104,6 @@ func isQuit(cmd tea.Cmd) bool {
 	return ok
 }
 
-// golden compares got with testdata/<name>.golden (ANSI stripped).
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	got = ansi.Strip(got)
-	p := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update to accept):\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
-}
-
 // checkSize asserts the screen is exactly w × h cells.
 func checkSize(t *testing.T, screen string, w, h int) {
 	t.Helper()
@@ -172,7 +145,7 @@ func TestViewGolden(t *testing.T) {
 				t.Error("the view is not on the alternate screen")
 			}
 			checkSize(t, v.Content, tc.w, tc.h)
-			golden(t, tc.name, v.Content)
+			golden.Check(t, tc.name+".golden", ansi.Strip(v.Content))
 		})
 	}
 }

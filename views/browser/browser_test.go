@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/golden"
 	"github.com/tcmsh/tcmsh/views"
 )
 
@@ -60,7 +61,7 @@ func TestGoldenViews(t *testing.T) {
 				st.setup(f)
 				got := f.screen()
 				checkFits(t, got, sz.w, sz.h)
-				golden(t, fmt.Sprintf("%s-%dx%d.golden", st.name, sz.w, sz.h), got)
+				golden.Check(t, fmt.Sprintf("%s-%dx%d.golden", st.name, sz.w, sz.h), got)
 			})
 		}
 	}

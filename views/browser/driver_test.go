@@ -2,8 +2,6 @@ package browser
 
 import (
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -18,8 +16,6 @@ import (
 	"github.com/tcmsh/tcmsh/sim"
 	"github.com/tcmsh/tcmsh/views"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixture is a browser over a fresh simulated kernel.
 type fixture struct {
@@ -194,27 +190,6 @@ func (f *fixture) typeText(s string) {
 // screen is the view without ANSI, with the temporary directory replaced.
 func (f *fixture) screen() string {
 	return strings.ReplaceAll(ansi.Strip(f.m.View()), f.dir, "/TMP")
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("view differs from %s:\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
 }
 
 func TestKeyMsgMatchesTheBindingsNames(t *testing.T) {

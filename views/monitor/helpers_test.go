@@ -3,12 +3,9 @@ package monitor
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/bits"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,10 +15,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/internal/golden"
 	"github.com/tcmsh/tcmsh/views"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // t0 is when the scripted snapshots start.
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -312,42 +308,9 @@ func checkGolden(t *testing.T, name, view string, w, h int) {
 			t.Errorf("%s: line %d is %d cells wide, want %d: %q", name, i+1, got, w, ansi.Strip(l))
 		}
 	}
-	plain := ansi.Strip(view) + "\n"
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(plain), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != plain {
-		t.Errorf("%s differs from %s (go test -update rewrites it); got:\n%s", name, path, plain)
-	}
+	golden.Check(t, name+".golden", ansi.Strip(view)+"\n")
 }
 
 func runeKey(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
 
 func itoa[T ~uint64 | ~int](n T) string { return fmt.Sprint(n) }
-
-// checkGoldenText compares plain output with testdata/name.golden.
-func checkGoldenText(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from %s (go test -update rewrites it); got:\n%s", name, path, got)
-	}
-}

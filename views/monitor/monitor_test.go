@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/internal/golden"
 	"github.com/tcmsh/tcmsh/views"
 )
 
@@ -356,7 +357,7 @@ func TestPrintOnce(t *testing.T) {
 	if err := PrintOnce(t.Context(), f, &text, false); err != nil {
 		t.Fatal(err)
 	}
-	checkGoldenText(t, "once.txt", text.String())
+	golden.Check(t, "once.txt.golden", text.String())
 
 	f.calls = 0
 	var js bytes.Buffer
