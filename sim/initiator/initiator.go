@@ -362,7 +362,7 @@ func (w *worker) write(ctx context.Context, c int) {
 	lba := w.lba(c)
 	gen := r.genNext.Add(1)
 	if r.cfg.Verify {
-		fillPattern(w.buf, r.cfg.BlockSize, lba, gen)
+		FillPattern(w.buf, r.cfg.BlockSize, lba, gen)
 	}
 	w.req = ring.Request{CDB: w.buildCDB(true, lba, uint32(r.cfg.BS/r.cfg.BlockSize)), DataOut: w.buf}
 	// Until the write is known to have landed, the chunk's content is
@@ -388,7 +388,7 @@ func (w *worker) read(ctx context.Context, c int, readBack bool) {
 		w.local.Reads++
 	}
 	if gen := r.chunks[c].gen.Load(); r.cfg.Verify && gen != 0 {
-		if msg := checkPattern(w.buf, r.cfg.BlockSize, lba, gen); msg != "" {
+		if msg := CheckPattern(w.buf, r.cfg.BlockSize, lba, gen); msg != "" {
 			w.local.VerifyErrors++
 			if w.err == "" {
 				w.err = msg
@@ -485,10 +485,13 @@ func (r *run) readBack(ctx context.Context) {
 
 const patternMagic = 0x6b6f6c62736d6374 // "tcmsblok" little-endian
 
-// fillPattern writes each block as: LBA, generation, magic, then words
-// derived from all three, so a block from another LBA or an older write
-// never passes checkPattern.
-func fillPattern(buf []byte, blockSize int, lba, gen uint64) {
+// FillPattern fills buf, block by block, with the verify pattern that
+// Config.Verify writes: each blockSize block holds its LBA (counting from
+// lba), the generation gen and a magic number, then words derived from all
+// three, so a block from another LBA or an older write never passes
+// CheckPattern. Other tests use it to compute what a verifying workload
+// left on a device.
+func FillPattern(buf []byte, blockSize int, lba, gen uint64) {
 	for off := 0; off+blockSize <= len(buf); off += blockSize {
 		b := buf[off : off+blockSize]
 		binary.LittleEndian.PutUint64(b[0:], lba)
@@ -502,8 +505,9 @@ func fillPattern(buf []byte, blockSize int, lba, gen uint64) {
 	}
 }
 
-// checkPattern returns "" when buf holds fillPattern(lba, gen).
-func checkPattern(buf []byte, blockSize int, lba, gen uint64) string {
+// CheckPattern returns "" when buf holds FillPattern(buf, blockSize, lba,
+// gen), or else what the first block that does not hold it holds instead.
+func CheckPattern(buf []byte, blockSize int, lba, gen uint64) string {
 	for off := 0; off+blockSize <= len(buf); off += blockSize {
 		b := buf[off : off+blockSize]
 		gotLBA := binary.LittleEndian.Uint64(b[0:])

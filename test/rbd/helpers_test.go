@@ -28,6 +28,7 @@ import (
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/shell/cli"
 	"github.com/tcmsh/tcmsh/sim"
+	"github.com/tcmsh/tcmsh/sim/initiator"
 )
 
 // tcmsh is the shell as the command line builds it on the simulated kernel
@@ -165,25 +166,11 @@ func (x *tcmsh) engineStats(ctx context.Context, path string) (engine.DeviceStat
 	return engine.DeviceStats{}, false
 }
 
-// The initiator's verify pattern (sim/initiator): every logical block
-// starts with its LBA, the generation of the write and a magic number,
-// followed by words derived from the three.
-const patternMagic = 0x6b6f6c62736d6374
-
-func fillPattern(b []byte, lba, gen uint64) {
-	binary.LittleEndian.PutUint64(b[0:], lba)
-	binary.LittleEndian.PutUint64(b[8:], gen)
-	binary.LittleEndian.PutUint64(b[16:], patternMagic)
-	seed := lba*0x9e3779b97f4a7c15 ^ gen<<32 ^ gen
-	for i := 24; i+8 <= len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], seed+uint64(i))
-	}
-}
-
-// checkBlocks checks that every blockSize block of img holds the pattern
-// of its own LBA with the generation it names (any generation), or with
-// zeros, only zeros (never written), and returns the number of blocks that
-// fail and the first failure.
+// checkBlocks checks that every blockSize block of img holds the
+// initiator's verify pattern (initiator.FillPattern) of its own LBA with
+// the generation it names (any generation), or with zeros, only zeros
+// (never written), and returns the number of blocks that fail and the
+// first failure.
 func checkBlocks(img []byte, blockSize int, zeros bool) (bad int, first string) {
 	want := make([]byte, blockSize)
 	zero := make([]byte, blockSize)
@@ -193,7 +180,7 @@ func checkBlocks(img []byte, blockSize int, zeros bool) (bad int, first string) 
 			continue
 		}
 		gen := binary.LittleEndian.Uint64(img[off+8:])
-		fillPattern(want, lba, gen)
+		initiator.FillPattern(want, blockSize, lba, gen)
 		if !bytes.Equal(img[off:off+blockSize], want) {
 			if bad == 0 {
 				first = fmt.Sprintf("block %d (byte %d): header LBA %d generation %d magic %#x",

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/shell/cli"
+	"github.com/tcmsh/tcmsh/sim/initiator"
 	"github.com/tcmsh/tcmsh/test/cephtest"
 )
 
@@ -63,7 +64,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	want := make([]byte, size)
 	for off := 0; off < size; off += blockSize {
-		fillPattern(want[off:off+blockSize], uint64(off/blockSize), uint64(off/bs+1))
+		initiator.FillPattern(want[off:off+blockSize], blockSize, uint64(off/blockSize), uint64(off/bs+1))
 	}
 	if len(img) != size {
 		t.Fatalf("rbd export: %d bytes, want %d", len(img), size)
