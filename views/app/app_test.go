@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/internal/golden"
+	"github.com/tcmsh/tcmsh/internal/keypress"
 	"github.com/tcmsh/tcmsh/views"
 )
 
@@ -83,16 +84,7 @@ func newTestModel(start string) (*Model, *fakePane, *fakePane) {
 
 func press(m *Model, keys ...string) {
 	for _, k := range keys {
-		var msg tea.KeyPressMsg
-		switch k {
-		case "esc":
-			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "ctrl+c":
-			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-		default:
-			msg = tea.KeyPressMsg{Code: rune(k[0]), Text: k}
-		}
-		m.Update(msg)
+		m.Update(keypress.Msg(k))
 	}
 }
 
@@ -201,7 +193,7 @@ func TestQuitAndCapturing(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	b.capturing = true
 	for _, k := range []string{"q", "m", "?", "b"} {
-		_, cmd := m.Update(tea.KeyPressMsg{Code: rune(k[0]), Text: k})
+		_, cmd := m.Update(keypress.Msg(k))
 		if isQuit(cmd) {
 			t.Fatalf("%s quit while the pane was taking text", k)
 		}
@@ -215,14 +207,14 @@ func TestQuitAndCapturing(t *testing.T) {
 	if h := ansi.Strip(m.helpView()); strings.Contains(h, "quit") {
 		t.Errorf("help line lists quit while capturing: %q", h)
 	}
-	if _, cmd := m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}); !isQuit(cmd) {
+	if _, cmd := m.Update(keypress.Msg("ctrl+c")); !isQuit(cmd) {
 		t.Error("ctrl+c did not quit while the pane was taking text")
 	}
 	b.capturing = false
-	if _, cmd := m.Update(tea.KeyPressMsg{Code: 'q', Text: "q"}); !isQuit(cmd) {
+	if _, cmd := m.Update(keypress.Msg("q")); !isQuit(cmd) {
 		t.Error("q did not quit")
 	}
-	if _, cmd := m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}); !isQuit(cmd) {
+	if _, cmd := m.Update(keypress.Msg("ctrl+c")); !isQuit(cmd) {
 		t.Error("ctrl+c did not quit")
 	}
 }

@@ -3,6 +3,8 @@ package browser
 import (
 	"fmt"
 	"testing"
+
+	"github.com/tcmsh/tcmsh/internal/keypress"
 )
 
 // BenchmarkMoveAndView is one key press on a tree of 64 storage objects,
@@ -22,7 +24,7 @@ func BenchmarkMoveAndView(b *testing.B) {
 	f.jump("/backstores/ramdisk/r0")
 	f.jump("/loopback/naa.5001405aaaaaaaaa/luns/lun0")
 	f.keys("g")
-	down, up := keyMsg("down"), keyMsg("up")
+	down, up := keypress.Msg("down"), keypress.Msg("up")
 	b.ResetTimer()
 	for i := range b.N {
 		k := down

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/keypress"
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/sim"
 	"github.com/tcmsh/tcmsh/views"
@@ -146,36 +147,11 @@ func (f *fixture) run(cmd tea.Cmd) {
 	}
 }
 
-// keyMsg makes the key press a binding names ("enter", "ctrl+s", "G").
-func keyMsg(s string) tea.KeyPressMsg {
-	special := map[string]rune{
-		"up": tea.KeyUp, "down": tea.KeyDown, "left": tea.KeyLeft, "right": tea.KeyRight,
-		"enter": tea.KeyEnter, "esc": tea.KeyEscape, "tab": tea.KeyTab, "pgup": tea.KeyPgUp,
-		"pgdown": tea.KeyPgDown, "home": tea.KeyHome, "end": tea.KeyEnd, "delete": tea.KeyDelete,
-		"space": tea.KeySpace, "backspace": tea.KeyBackspace, "f2": tea.KeyF2, "f3": tea.KeyF3,
-	}
-	if base, ok := strings.CutPrefix(s, "ctrl+"); ok {
-		return tea.KeyPressMsg{Code: []rune(base)[0], Mod: tea.ModCtrl}
-	}
-	if base, ok := strings.CutPrefix(s, "shift+"); ok {
-		return tea.KeyPressMsg{Code: special[base], Mod: tea.ModShift}
-	}
-	if r, ok := special[s]; ok {
-		k := tea.KeyPressMsg{Code: r}
-		if s == "space" {
-			k.Text = " "
-		}
-		return k
-	}
-	r := []rune(s)[0]
-	return tea.KeyPressMsg{Code: r, Text: s}
-}
-
 // keys presses keys in order, running what each starts.
 func (f *fixture) keys(ks ...string) {
 	f.t.Helper()
 	for _, k := range ks {
-		f.run(f.m.Update(keyMsg(k)))
+		f.run(f.m.Update(keypress.Msg(k)))
 	}
 }
 
@@ -190,12 +166,4 @@ func (f *fixture) typeText(s string) {
 // screen is the view without ANSI, with the temporary directory replaced.
 func (f *fixture) screen() string {
 	return strings.ReplaceAll(ansi.Strip(f.m.View()), f.dir, "/TMP")
-}
-
-func TestKeyMsgMatchesTheBindingsNames(t *testing.T) {
-	for _, s := range []string{"up", "enter", "esc", "tab", "ctrl+s", "G", "/", ":", "pgdown", "space", "f2"} {
-		if got := keyMsg(s).String(); got != s {
-			t.Errorf("keyMsg(%q).String() = %q", s, got)
-		}
-	}
 }

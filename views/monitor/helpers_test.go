@@ -16,6 +16,7 @@ import (
 
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/internal/golden"
+	"github.com/tcmsh/tcmsh/internal/keypress"
 	"github.com/tcmsh/tcmsh/views"
 )
 
@@ -109,14 +110,14 @@ func press(m *Model, keys ...tea.KeyPressMsg) {
 }
 
 var (
-	keyDown  = tea.KeyPressMsg{Code: tea.KeyDown}
-	keyUp    = tea.KeyPressMsg{Code: tea.KeyUp}
-	keyEnd   = tea.KeyPressMsg{Code: tea.KeyEnd}
-	keyHome  = tea.KeyPressMsg{Code: tea.KeyHome}
-	keyPgUp  = tea.KeyPressMsg{Code: tea.KeyPgUp}
-	keyPgDn  = tea.KeyPressMsg{Code: tea.KeyPgDown}
-	keySpace = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	keyP     = tea.KeyPressMsg{Code: 'p', Text: "p"}
+	keyDown  = keypress.Msg("down")
+	keyUp    = keypress.Msg("up")
+	keyEnd   = keypress.Msg("end")
+	keyHome  = keypress.Msg("home")
+	keyPgUp  = keypress.Msg("pgup")
+	keyPgDn  = keypress.Msg("pgdown")
+	keySpace = keypress.Msg("space")
+	keyP     = keypress.Msg("p")
 )
 
 // devSpec describes one scripted device: its IOPS as a function of the
@@ -310,7 +311,5 @@ func checkGolden(t *testing.T, name, view string, w, h int) {
 	}
 	golden.Check(t, name+".golden", ansi.Strip(view)+"\n")
 }
-
-func runeKey(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
 
 func itoa[T ~uint64 | ~int](n T) string { return fmt.Sprint(n) }

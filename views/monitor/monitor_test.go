@@ -14,6 +14,7 @@ import (
 
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/internal/golden"
+	"github.com/tcmsh/tcmsh/internal/keypress"
 	"github.com/tcmsh/tcmsh/views"
 )
 
@@ -36,12 +37,12 @@ func TestSelectionMoves(t *testing.T) {
 	}{
 		{"start", nil, "/backstores/user:fault/slow"},
 		{"down", []any{keyDown}, "/backstores/user:file/f1"},
-		{"j", []any{runeKey('j')}, "/backstores/user:ram/r1"},
+		{"j", []any{keypress.Msg("j")}, "/backstores/user:ram/r1"},
 		{"up", []any{keyUp}, "/backstores/user:file/f1"},
 		{"end", []any{keyEnd}, "/backstores/user:rbd/img1"},
 		{"down at the bottom stays", []any{keyDown}, "/backstores/user:rbd/img1"},
 		{"home", []any{keyHome}, "/backstores/user:fault/slow"},
-		{"up at the top stays", []any{keyUp, runeKey('k')}, "/backstores/user:fault/slow"},
+		{"up at the top stays", []any{keyUp, keypress.Msg("k")}, "/backstores/user:fault/slow"},
 	} {
 		for _, k := range step.keys {
 			m.Update(k)
