@@ -102,6 +102,9 @@ func (sh *Shell) SaveConfig(file string, force bool) error {
 			return err
 		}
 	}
+	if err := sh.undo.beforeWrite(file); err != nil {
+		return fmt.Errorf("saveconfig: %w", err)
+	}
 	if err := writeFileAtomic(file, data, 0o600); err != nil {
 		return fmt.Errorf("saveconfig %s: %w", file, err)
 	}
@@ -117,6 +120,10 @@ func (sh *Shell) backup(file string, old []byte) error {
 	if keep <= 0 {
 		return nil
 	}
+	name := filepath.Join(dir, "saveconfig-"+time.Now().Format("20060102-15:04:05")+"-json.gz")
+	if err := sh.undo.beforeWrite(name); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -128,7 +135,6 @@ func (sh *Shell) backup(file string, old []byte) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	name := filepath.Join(dir, "saveconfig-"+time.Now().Format("20060102-15:04:05")+"-json.gz")
 	if err := writeFileAtomic(name, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("backup %s: %w", name, err)
 	}
@@ -144,6 +150,10 @@ func (sh *Shell) backup(file string, old []byte) error {
 	}
 	sort.Strings(backups) // the time format sorts by age
 	for len(backups) > keep {
+		// A run that is undone gets the backups it pruned back.
+		if err := sh.undo.beforeWrite(filepath.Join(dir, backups[0])); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
 		_ = os.Remove(filepath.Join(dir, backups[0]))
 		backups = backups[1:]
 	}
@@ -414,12 +424,15 @@ func cmdExport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	if err != nil {
 		return err
 	}
+	mark, end := sh.beginUndo()
+	defer end()
 	res, err := sh.export(ctx, a.Str("file_or_dev"), a.Size("size"), ip, port, a.Str("wwn"))
 	if err != nil {
-		if rerr := sh.rollback(before); rerr != nil {
-			return errors.Join(err, fmt.Errorf("undoing the export failed: %w", rerr))
+		done, rerr := sh.rollbackRun(before, mark)
+		if rerr != nil {
+			return errors.Join(err, fmt.Errorf("undoing the export failed: %w%s", rerr, undoneText(done)))
 		}
-		return fmt.Errorf("export %s: %w (nothing was changed)", a.Str("file_or_dev"), err)
+		return fmt.Errorf("export %s: %w (nothing was changed%s)", a.Str("file_or_dev"), err, undoneText(done))
 	}
 	if sh.opts.JSON {
 		return sh.printJSON(res)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -228,14 +229,24 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 		if _, err := sh.env.LIO.FindStorageObject(spec.Plugin, spec.Name); err == nil {
 			return configfs.StorageObject{}, "", fmt.Errorf("a fileio storage object named %q already exists", spec.Name)
 		}
-		_, statErr := os.Stat(spec.Dev)
+		fi, statErr := os.Stat(spec.Dev)
+		wasEmpty := statErr == nil && fi.Mode().IsRegular() && fi.Size() == 0
 		dev, size, isBlock, err := prepareFileIO(spec.Dev, spec.Size, spec.Sparse)
 		if err != nil {
 			return configfs.StorageObject{}, "", err
 		}
-		if os.IsNotExist(statErr) {
+		if os.IsNotExist(statErr) || wasEmpty {
+			// An empty file given a size goes back to empty when refused;
+			// one that stays is recorded, for a run that is undone.
 			defer func() {
-				if !fileioExists(sh, spec.Name) {
+				switch {
+				case fileioExists(sh, spec.Name) && wasEmpty:
+					sh.undo.grewImage(dev, 0)
+				case fileioExists(sh, spec.Name):
+					sh.undo.madeImage(dev)
+				case wasEmpty:
+					_ = os.Truncate(dev, 0)
+				default:
 					_ = os.Remove(dev)
 				}
 			}()
@@ -321,6 +332,15 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 		// identity when it appears.
 		cs.WWN = map[string]string{"product_id": model}
 	}
+	// A user:file image is made by whoever serves the backstore: what
+	// was there before tells what serving it made.
+	image := ""
+	var imageBefore fs.FileInfo
+	if spec.Plugin == "user" {
+		if image = userImagePath(spec.Config); image != "" {
+			imageBefore, _ = os.Stat(image)
+		}
+	}
 	so, err := sh.env.LIO.CreateStorageObject(cs)
 	if err != nil {
 		return so, "", err
@@ -333,8 +353,19 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 			fmt.Fprintf(sh.opts.Err, "warning: no TCMU engine in this process: %s is created but nothing serves it\n", spec.Name)
 		} else if err := sh.env.Engine.Serve(ctx, so.Path()); err != nil {
 			_ = sh.env.LIO.DeleteStorageObject(so)
+			if image != "" && imageBefore == nil {
+				// A refused create leaves nothing, not even the image.
+				_ = os.Remove(image)
+			}
 			return so, "", fmt.Errorf("serve %s: %w", spec.Name, err)
-		} else if sh.env.Engine.InProcess() {
+		} else if image != "" {
+			if imageBefore == nil {
+				sh.undo.madeImage(image)
+			} else if fi, err := os.Stat(image); err == nil && fi.Size() > imageBefore.Size() {
+				sh.undo.grewImage(image, imageBefore.Size())
+			}
+		}
+		if sh.env.Engine != nil && sh.env.Engine.InProcess() {
 			fmt.Fprintf(sh.opts.Err, "note: %s is served by this tcmsh process and stops being served when it exits; run `tcmsh serve` to keep user backstores served\n", spec.Name)
 		}
 	}

@@ -727,7 +727,8 @@ func (sh *Shell) Execute(ctx context.Context, p *Plan) error {
 }
 
 // ApplyConfig makes the kernel match want, all or nothing: when a step
-// fails, the configuration read before the first step is put back.
+// fails, the configuration read before the first step is put back, and
+// the image files the steps made are removed.
 func (sh *Shell) ApplyConfig(ctx context.Context, want *Config, opts PlanOptions) (*Plan, error) {
 	before, err := sh.Snapshot()
 	if err != nil {
@@ -735,11 +736,14 @@ func (sh *Shell) ApplyConfig(ctx context.Context, want *Config, opts PlanOptions
 	}
 	opts.Unmanaged = sh.unmanaged()
 	plan := sh.MakePlan(before, want, opts)
+	mark, end := sh.beginUndo()
+	defer end()
 	if err := sh.Execute(ctx, plan); err != nil {
-		if rerr := sh.rollback(before); rerr != nil {
-			return plan, errors.Join(err, fmt.Errorf("putting the previous configuration back failed: %w", rerr))
+		done, rerr := sh.rollbackRun(before, mark)
+		if rerr != nil {
+			return plan, errors.Join(err, fmt.Errorf("putting the previous configuration back failed: %w%s", rerr, undoneText(done)))
 		}
-		return plan, fmt.Errorf("%w (nothing was changed: the previous configuration is back)", err)
+		return plan, fmt.Errorf("%w (nothing was changed: the previous configuration is back%s)", err, undoneText(done))
 	}
 	return plan, nil
 }

@@ -174,6 +174,9 @@ func (sh *Shell) setGlobal(pairs []KV) error {
 			return usagef("set global: %s: %v", kv.Key, err)
 		}
 	}
+	if err := sh.undo.beforePrefs(sh.prefs); err != nil {
+		return err
+	}
 	for _, kv := range pairs {
 		v := kv.Value
 		if d, _ := lookupPref(kv.Key); d.Type == TypeBool {
@@ -193,6 +196,11 @@ func cmdBookmarks(_ context.Context, sh *Shell, _ *Node, a Args) error {
 	action := a.Str("action")
 	if action != "show" && name == "" {
 		return usagef("bookmarks %s: give the bookmark's name", action)
+	}
+	if action == "add" || action == "del" {
+		if err := sh.undo.beforePrefs(sh.prefs); err != nil {
+			return err
+		}
 	}
 	switch action {
 	case "add":

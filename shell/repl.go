@@ -44,20 +44,25 @@ func (e *LineError) Unwrap() error { return e.Err }
 func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) error {
 	sh.cwd, sh.prevCwd = "/", "/"
 	sh.opts.Batch = true
-	var before *Config
-	if opts.Atomic {
-		var err error
-		if before, err = sh.Snapshot(); err != nil {
-			return fmt.Errorf("--atomic: reading the configuration before the run: %w", err)
-		}
+	if !opts.Atomic {
+		return sh.runLines(ctx, r, opts)
 	}
-	err := sh.runLines(ctx, r, opts)
-	if err != nil && opts.Atomic {
-		if rerr := sh.rollback(before); rerr != nil {
-			fmt.Fprintf(sh.opts.Err, "--atomic: undoing the run failed: %v\n", rerr)
+	before, err := sh.Snapshot()
+	if err != nil {
+		return fmt.Errorf("--atomic: reading the configuration before the run: %w", err)
+	}
+	// Besides configfs, the run's image files, saveconfig files,
+	// preferences and bookmarks are recorded, to be put back too.
+	mark, end := sh.beginUndo()
+	defer end()
+	err = sh.runLines(ctx, r, opts)
+	if err != nil {
+		done, rerr := sh.rollbackRun(before, mark)
+		if rerr != nil {
+			fmt.Fprintf(sh.opts.Err, "--atomic: undoing the run failed: %v%s\n", rerr, undoneText(done))
 			return errors.Join(err, rerr)
 		}
-		fmt.Fprintf(sh.opts.Err, "--atomic: undid every change of this run; the configuration is as before\n")
+		fmt.Fprintf(sh.opts.Err, "--atomic: undid every change of this run; the configuration is as before%s\n", undoneText(done))
 	}
 	return err
 }

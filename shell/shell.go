@@ -76,6 +76,9 @@ type Shell struct {
 	history []string
 	histPos int
 	prefs   *Prefs
+	// undo records what commands change outside configfs while an
+	// --atomic run, restoreconfig, apply or export may have to undo it.
+	undo *undoLog
 }
 
 // New returns a shell at the root.

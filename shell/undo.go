@@ -1,0 +1,277 @@
+package shell
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// undoLog records what commands change outside configfs — image files
+// they make, files saveconfig writes, the preferences and bookmarks — so
+// that a failed --atomic run, restoreconfig, apply or export can put it
+// back along with the configuration. Only what did not exist before is
+// removed: a file that was there keeps its content (files the shell
+// replaces get their previous bytes back; an image file is only ever cut
+// back to the size it had).
+type undoLog struct {
+	entries []undoEntry
+	seen    map[string]bool // paths (and "prefs") whose earlier state is recorded
+}
+
+type undoKind int
+
+const (
+	undoMadeImage undoKind = iota // an image file that did not exist: removed
+	undoMadeDir                   // a directory that did not exist: removed when empty
+	undoNewFile                   // a small file that did not exist: removed
+	undoContent                   // a small file that existed: its bytes written back
+	undoSize                      // an image file that existed: cut back to its size
+	undoPrefs                     // the preferences and bookmarks in memory
+)
+
+type undoEntry struct {
+	kind              undoKind
+	path              string
+	data              []byte
+	mode              fs.FileMode
+	size              int64
+	made              fs.FileInfo // undoMadeImage: which file, so that another one is left alone
+	values, bookmarks map[string]string
+}
+
+func (u *undoLog) add(key string, e undoEntry) {
+	if u.seen == nil {
+		u.seen = map[string]bool{}
+	}
+	u.seen[key] = true
+	u.entries = append(u.entries, e)
+}
+
+// beforeWrite records the state of a small file (a saveconfig file, its
+// backups, the preferences) before it is written or removed: its bytes,
+// or that it and perhaps its directories did not exist. Only the first
+// write of a run is recorded.
+func (u *undoLog) beforeWrite(file string) error {
+	if u == nil || u.seen[file] {
+		return nil
+	}
+	data, err := os.ReadFile(file)
+	if err == nil {
+		fi, err := os.Stat(file)
+		if err != nil {
+			return err
+		}
+		u.add(file, undoEntry{kind: undoContent, path: file, data: data, mode: fi.Mode().Perm()})
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		// What cannot be read cannot be put back: refuse the write.
+		return fmt.Errorf("keeping %s to undo the run: %w", file, err)
+	}
+	var dirs []string
+	for d := filepath.Dir(file); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) || d == filepath.Dir(d) {
+			break
+		}
+		dirs = append(dirs, d)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if !u.seen[dirs[i]] {
+			u.add(dirs[i], undoEntry{kind: undoMadeDir, path: dirs[i]})
+		}
+	}
+	u.add(file, undoEntry{kind: undoNewFile, path: file})
+	return nil
+}
+
+// madeImage records an image file that the run created (it did not exist
+// before).
+func (u *undoLog) madeImage(file string) {
+	if u == nil || u.seen[file] {
+		return
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return
+	}
+	u.add(file, undoEntry{kind: undoMadeImage, path: file, made: fi})
+}
+
+// grewImage records an existing image file that the run made larger.
+func (u *undoLog) grewImage(file string, size int64) {
+	if u == nil || u.seen[file] {
+		return
+	}
+	u.add(file, undoEntry{kind: undoSize, path: file, size: size})
+}
+
+// beforePrefs records the preferences and bookmarks, in memory and in
+// their file, before the first change of a run.
+func (u *undoLog) beforePrefs(p *Prefs) error {
+	if u == nil || u.seen["prefs"] {
+		return nil
+	}
+	if p.path != "" {
+		if err := u.beforeWrite(p.path); err != nil {
+			return err
+		}
+	}
+	u.add("prefs", undoEntry{kind: undoPrefs, values: maps.Clone(p.Values), bookmarks: maps.Clone(p.Bookmarks)})
+	return nil
+}
+
+// undo puts back what was recorded since mark, newest first, and forgets
+// it. inUse lists the files that storage objects use now (after the
+// configuration was put back): those are never removed or cut. It returns
+// what it did, for the message, and what it could not do.
+func (u *undoLog) undo(sh *Shell, mark int, inUse map[string]string) (done []string, errs []error) {
+	if u == nil || mark >= len(u.entries) {
+		return nil, nil
+	}
+	for i := len(u.entries) - 1; i >= mark; i-- {
+		e := u.entries[i]
+		if user, ok := inUse[e.path]; ok && (e.kind == undoMadeImage || e.kind == undoSize) {
+			done = append(done, fmt.Sprintf("left %s (the backing file of %s)", e.path, user))
+			continue
+		}
+		switch e.kind {
+		case undoMadeImage:
+			fi, err := os.Stat(e.path)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil || !os.SameFile(fi, e.made) {
+				done = append(done, fmt.Sprintf("left %s (not the file the run made)", e.path))
+				continue
+			}
+			if err := os.Remove(e.path); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			done = append(done, "removed "+e.path+", made by the run")
+		case undoNewFile:
+			if err := os.Remove(e.path); err == nil {
+				done = append(done, "removed "+e.path+", written by the run")
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		case undoMadeDir:
+			// Only when empty: whatever else is in it stays.
+			if err := os.Remove(e.path); err == nil {
+				done = append(done, "removed the directory "+e.path)
+			}
+		case undoContent:
+			if now, err := os.ReadFile(e.path); err == nil && bytes.Equal(now, e.data) {
+				if fi, err := os.Stat(e.path); err == nil && fi.Mode().Perm() == e.mode {
+					continue
+				}
+			}
+			if err := writeFileAtomic(e.path, e.data, e.mode); err != nil {
+				errs = append(errs, fmt.Errorf("putting %s back: %w", e.path, err))
+				continue
+			}
+			done = append(done, "put "+e.path+" back as it was")
+		case undoSize:
+			fi, err := os.Stat(e.path)
+			if err != nil || fi.Size() <= e.size {
+				continue
+			}
+			if err := os.Truncate(e.path, e.size); err != nil {
+				errs = append(errs, fmt.Errorf("cutting %s back to %d bytes: %w", e.path, e.size, err))
+				continue
+			}
+			done = append(done, fmt.Sprintf("cut %s back to its %d bytes", e.path, e.size))
+		case undoPrefs:
+			if !maps.Equal(sh.prefs.Values, e.values) || !maps.Equal(sh.prefs.Bookmarks, e.bookmarks) {
+				sh.prefs.Values, sh.prefs.Bookmarks = e.values, e.bookmarks
+				done = append(done, "put the global preferences and bookmarks back")
+			}
+		}
+	}
+	u.entries = u.entries[:mark]
+	u.seen = map[string]bool{}
+	for _, e := range u.entries {
+		if e.kind == undoPrefs {
+			u.seen["prefs"] = true
+		} else {
+			u.seen[e.path] = true
+		}
+	}
+	return done, errs
+}
+
+// beginUndo starts recording what the commands change outside configfs,
+// unless a run already records it. It returns where this operation's
+// record starts, and end, to call when the operation is over.
+func (sh *Shell) beginUndo() (mark int, end func()) {
+	if sh.undo != nil {
+		return len(sh.undo.entries), func() {}
+	}
+	sh.undo = &undoLog{}
+	return 0, func() { sh.undo = nil }
+}
+
+// rollbackRun makes the kernel match before again, then undoes what was
+// recorded outside configfs since mark. Nothing the rollback itself does is
+// recorded. It returns what was undone outside configfs.
+func (sh *Shell) rollbackRun(before *Config, mark int) ([]string, error) {
+	u := sh.undo
+	sh.undo = nil
+	defer func() { sh.undo = u }()
+	err := sh.rollback(before)
+	done, errs := u.undo(sh, mark, sh.backingFiles())
+	return done, errors.Join(append([]error{err}, errs...)...)
+}
+
+// undoneText is the part of a rollback's message that says what was
+// undone outside configfs ("" when nothing was).
+func undoneText(done []string) string {
+	if len(done) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(done, "; ")
+}
+
+// backingFiles lists the files that storage objects use (fileio images,
+// user:file images), each with the backstore using it.
+func (sh *Shell) backingFiles() map[string]string {
+	out := map[string]string{}
+	sos, err := sh.env.LIO.StorageObjects()
+	if err != nil {
+		return out
+	}
+	for _, so := range sos {
+		si, err := sh.env.LIO.StorageObjectInfo(so)
+		if err != nil {
+			continue
+		}
+		f := si.Dev
+		if so.Plugin == "user" {
+			f = userImagePath(si.Config)
+		}
+		if f != "" {
+			out[filepath.Clean(f)] = soPath(si.Kind(), so.Name)
+		}
+	}
+	return out
+}
+
+// userImagePath is the image file of a user backstore's dev_config
+// (file/<path>, also inside fault/), or "".
+func userImagePath(cfg string) string {
+	cfg = strings.TrimPrefix(cfg, "fault/")
+	rest, ok := strings.CutPrefix(cfg, "file/")
+	if !ok {
+		return ""
+	}
+	p, _, _ := strings.Cut(rest, ";")
+	if !filepath.IsAbs(p) {
+		return ""
+	}
+	return filepath.Clean(p)
+}
