@@ -78,19 +78,7 @@ func init() {
 // BackendError, and a size change seen by its watcher becomes the
 // backstore's dev_size and the disk's capacity.
 func TestBackendHealthAndResize(t *testing.T) {
-	k, lio := simEnv(t)
-	so, err := lio.CreateStorageObject(userSpec("c1", "clusterlike/", 1<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := NewLocal(Options{LIO: lio, Sim: k})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Serve(context.Background(), so.Path()); err != nil {
-		t.Fatal(err)
-	}
+	l, lio, so := servedOnSim(t, "c1", "clusterlike/")
 	b := <-clusterLikeOpened
 	s := l.served(so.Path())
 

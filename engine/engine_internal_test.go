@@ -138,6 +138,27 @@ func simEnv(t *testing.T) (*sim.Kernel, *configfs.LIO) {
 	return k, lio
 }
 
+// servedOnSim creates the user backstore name (devConfig, 1 MiB) on a
+// simulated kernel and serves it with a Local engine, closed when the test
+// ends.
+func servedOnSim(t *testing.T, name, devConfig string) (*Local, *configfs.LIO, configfs.StorageObject) {
+	t.Helper()
+	k, lio := simEnv(t)
+	so, err := lio.CreateStorageObject(userSpec(name, devConfig, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLocal(Options{LIO: lio, Sim: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.Serve(context.Background(), so.Path()); err != nil {
+		t.Fatal(err)
+	}
+	return l, lio, so
+}
+
 func userSpec(name, devConfig string, size int64) configfs.StorageSpec {
 	return configfs.StorageSpec{Plugin: "user", Name: name, Control: []configfs.KV{
 		{Key: "dev_config", Value: devConfig}, {Key: "dev_size", Value: strconv.FormatInt(size, 10)}, {Key: "nl_reply_supported", Value: "-1"}}}
@@ -280,19 +301,7 @@ func TestRealKernelWorkloadChecksTheDisk(t *testing.T) {
 // dev_size resizes the disk, of emulate_write_cache switches WCE, and
 // REMOVED stops serving.
 func TestNetlinkEventsReachTheDisk(t *testing.T) {
-	k, lio := simEnv(t)
-	so, err := lio.CreateStorageObject(userSpec("n", "ram/", 1<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := NewLocal(Options{LIO: lio, Sim: k})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Serve(context.Background(), so.Path()); err != nil {
-		t.Fatal(err)
-	}
+	l, _, so := servedOnSim(t, "n", "ram/")
 	r := &realSide{l: l, tried: map[string]int{}}
 	name := fmt.Sprintf("tcm-user/%d/n/ram/", so.HBA)
 	ev := netlink.Event{Command: netlink.CmdReconfigDevice, Device: name, Change: netlink.ChangeDevSize, DevSize: 4 << 20}
