@@ -13,8 +13,10 @@
 // operation does not grow with the configuration.
 //
 // The kernel side of the TCMU ring lives in sim/ring and attaches through
-// UserDeviceHooks. Hooks belong to the process that makes a change: a
-// user backstore enabled by another process shows in UIODevices, but only
-// its own process's hooks heard of it. Loopback LUNs that the simulated
-// initiator sees as disks are listed by LoopbackDisks.
+// UserDeviceHooks. Hooks belong to the process that makes a change; what
+// other processes sharing the state directory enable, remove or
+// reconfigure reaches Listen's subscribers as the TCM-USER netlink events
+// ADDED, REMOVED and RECONFIG (watch.go: a watcher wakes on inotify events
+// of the journal, or polls it). Loopback LUNs that the simulated initiator
+// sees as disks are listed by LoopbackDisks.
 package sim

@@ -334,7 +334,22 @@ func (s *store) openJournal() (uint64, error) {
 // caller holds the process lock and a file lock.
 func (k *Kernel) catchUp() error {
 	s := k.store
+	// With listeners (watch.go), how the enabled user devices change
+	// becomes their events: the devices are listed before a change, only
+	// when there is one.
+	var before map[int]devState
+	changing := func() {
+		if before == nil && k.listening() {
+			before = k.uioState()
+		}
+	}
+	defer func() {
+		if before != nil {
+			k.queueChanges(before, k.uioState())
+		}
+	}()
 	if !s.valid {
+		changing()
 		if err := k.reload(); err != nil {
 			return err
 		}
@@ -345,6 +360,7 @@ func (k *Kernel) catchUp() error {
 	}
 	if st.Ino != s.ino || st.Size < s.off {
 		// Replaced by a compaction (or cut by a writer): start over.
+		changing()
 		if err := k.reload(); err != nil {
 			return err
 		}
@@ -356,6 +372,7 @@ func (k *Kernel) catchUp() error {
 	if st.Size == s.off || s.journalStale {
 		return nil
 	}
+	changing()
 	buf := make([]byte, st.Size-s.off)
 	if _, err := s.journal.ReadAt(buf, s.off); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading %s: %w", s.path("journal"), err)

@@ -64,6 +64,13 @@ type Kernel struct {
 	// uio indexes the enabled user backstores by uio minor, so that
 	// enabling one does not scan the configuration. Rebuilt on load.
 	uio map[int]*node
+
+	// Listen (watch.go): the subscribers to other processes' TCM-USER
+	// events, the events found and not yet delivered, and the watcher.
+	listeners    []listener
+	nextListener int
+	pending      []Event
+	watch        *watcher
 }
 
 var _ configfs.FS = (*Kernel)(nil)
@@ -115,14 +122,22 @@ func (k *Kernel) SetHooks(h UserDeviceHooks) {
 	k.mu.Unlock()
 }
 
-// Close releases the state files. The state stays in the state directory.
+// Close stops the listeners' watcher and releases the state files. The
+// state stays in the state directory.
 func (k *Kernel) Close() error {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	if k.closed {
+		k.mu.Unlock()
 		return nil
 	}
 	k.closed = true
+	w := k.watch
+	k.watch, k.listeners, k.pending = nil, nil, nil
+	k.mu.Unlock()
+	// Without k.mu: the watcher may be waiting for it.
+	w.shutdown()
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.store == nil {
 		return nil
 	}
@@ -502,6 +517,15 @@ func (k *Kernel) mutateLocked(o op) ([]event, error) {
 	changed, err := k.apply(o)
 	evs := k.events
 	k.events = nil
+	if k.hooks == nil {
+		// Whether another process listens, asked under the exclusive
+		// lock so that two writers' probes do not see each other.
+		for i := range evs {
+			if evs[i].kind == evReconfig {
+				evs[i].heard = k.othersListen()
+			}
+		}
+	}
 	if len(k.factsOut) > 0 {
 		o.facts = encodeFacts(k.factsOut)
 	}
@@ -789,6 +813,7 @@ type event struct {
 	old       string // Reconfig: the value to restore if the hook refuses
 	attrPath  string
 	action    int
+	heard     bool // Reconfig without hooks: another process listens
 }
 
 func (k *Kernel) raise(e event) {
@@ -799,10 +824,11 @@ func (k *Kernel) raise(e event) {
 
 func (k *Kernel) runEvents(h UserDeviceHooks, evs []event) error {
 	if h == nil {
-		// Nobody listens on the TCM-USER netlink group: the kernel adds
-		// and removes devices anyway, but a RECONFIG fails with ESRCH.
+		// Nobody in this process listens on the TCM-USER netlink group:
+		// the kernel adds and removes devices anyway, but a RECONFIG
+		// fails with ESRCH unless another process listens (Listen).
 		for _, e := range evs {
-			if e.kind == evReconfig {
+			if e.kind == evReconfig && !e.heard {
 				_ = k.mutateQuiet(op{kind: opRestore, a: e.attrPath, b: e.old})
 				return syscall.ESRCH
 			}
