@@ -22,6 +22,9 @@ type simSide struct {
 	l  *Local
 	k  *sim.Kernel
 	rk *ring.Kernel
+	// unlisten ends the subscription to the events other processes
+	// cause (sim.Kernel.Listen).
+	unlisten func()
 }
 
 var _ sim.UserDeviceHooks = (*simSide)(nil)
@@ -31,6 +34,14 @@ func newSimSide(l *Local, k *sim.Kernel) (*simSide, error) {
 	// Hooks first, then the devices that exist: a device enabled in
 	// between is then seen by the hook, and ensureRing tolerates both.
 	k.SetHooks(s)
+	// The devices other processes enable, remove or reconfigure reach
+	// this process as TCM-USER events do a daemon on the real kernel.
+	unlisten, err := k.Listen(s.otherProcess)
+	if err != nil {
+		k.SetHooks(nil)
+		return nil, fmt.Errorf("engine: listening to the simulated kernel's TCM-USER events: %w", err)
+	}
+	s.unlisten = unlisten
 	var errs []error
 	for _, u := range k.UIODevices() {
 		if err := s.ensureRing(u); err != nil {
@@ -81,12 +92,84 @@ func (s *simSide) Reconfig(u sim.UIODevice, attribute, value string) error {
 	if err := s.l.reconfigure(u.ConfigPath, attribute, value); err != nil {
 		return err
 	}
+	// Enabled by another process, perhaps just now: the kernel has it.
+	if err := s.ensureRing(u); err != nil {
+		return err
+	}
 	return s.rk.Reconfig(u, attribute, value)
 }
 
 // Action forwards block_dev, reset_ring and free_kept_buf to the ring.
 func (s *simSide) Action(u sim.UIODevice, action string, value int) error {
 	return s.rk.Action(u, action, value)
+}
+
+// otherProcess follows an event another process caused, as realSide's
+// onEvent follows a netlink event: the kernel has made the change already,
+// so a failure is reported, not returned.
+func (s *simSide) otherProcess(ev sim.Event) {
+	u := ev.Dev
+	switch ev.Kind {
+	case sim.EventAdded:
+		if err := s.ensureRing(u); err != nil {
+			s.l.logf("%v", err)
+			return
+		}
+		s.autoServe(u)
+	case sim.EventRemoved:
+		s.l.deviceRemoved(u.ConfigPath)
+		s.rk.Removed(u)
+	case sim.EventReconfig:
+		if err := s.l.reconfigure(u.ConfigPath, ev.Attribute, ev.Value); err != nil {
+			s.l.logf("engine: RECONFIG of %s not applied: %v", u.ConfigPath, err)
+		}
+		if _, ok := s.rk.Device(u.Minor); ok {
+			_ = s.rk.Reconfig(u, ev.Attribute, ev.Value)
+		}
+	}
+}
+
+// autoServe is Local.autoServe for a device another process enabled:
+// that process may delete it again before it is served, and a device gone
+// by then is no error to report.
+func (s *simSide) autoServe(u sim.UIODevice) {
+	l := s.l
+	sub, _, _ := strings.Cut(u.DevConfig, "/")
+	if !l.opts.AutoServe || !handles(sub) {
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.bg.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer l.bg.Done()
+		// As Local.autoServe: let the writes that follow the enable land.
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-l.bgCtx.Done():
+			return
+		}
+		if !s.enabled(u) {
+			return
+		}
+		if err := l.Serve(l.bgCtx, u.ConfigPath); err != nil && l.bgCtx.Err() == nil && s.enabled(u) {
+			l.logf("engine: auto-serve %s: %v", u.ConfigPath, err)
+		}
+	}()
+}
+
+// enabled reports whether the device is still enabled at its path.
+func (s *simSide) enabled(u sim.UIODevice) bool {
+	for _, d := range s.k.UIODevices() {
+		if d.ConfigPath == u.ConfigPath {
+			return true
+		}
+	}
+	return false
 }
 
 func toUIODevice(u sim.UIODevice) uioDevice {
@@ -245,6 +328,7 @@ func noDisk(lio *configfs.LIO, lunPath string) error {
 // close tears the rings down, as the exit of the process would, and
 // detaches from the simulated kernel.
 func (s *simSide) close() error {
+	s.unlisten()
 	s.k.SetHooks(nil)
 	for _, u := range s.k.UIODevices() {
 		s.rk.Removed(u)
