@@ -156,6 +156,27 @@ configfs_mounted() { grep -q "^[^ ]* $CONFIGFS configfs " /proc/mounts; }
 # tc WORDS...: one tcmsh command against the real kernel.
 tc() { "$TCMSH" --kernel real "$@"; }
 
+# wait_serve CHECK PID OUT: waits for the daemon PID, which a scenario
+# started in the background with its control socket at $SOCK and its output
+# in OUT (`"$TCMSH" --kernel real serve --socket "$SOCK" … >OUT 2>&1 &`), to
+# answer on the socket. CHECK passes once a `stats` does (a socket file
+# alone may be left by a killed daemon), within 15 s; else it fails, OUT is
+# shown and wait_serve returns 1 (a scenario that cannot go on returns then).
+wait_serve() {
+  _i=0
+  while kill -0 "$2" 2>/dev/null && [ $_i -lt 150 ]; do
+    if [ -S "$SOCK" ] && tc stats >/dev/null 2>&1; then
+      pass "$1" "pid $2"
+      return 0
+    fi
+    sleep 0.1
+    _i=$((_i + 1))
+  done
+  fail "$1" "tcmsh serve did not come up"
+  show_file "$3"
+  return 1
+}
+
 # lio_so PLUGIN NAME: prints the configfs directory of a storage object
 # (core/PLUGIN_N/NAME; tcmsh picks N), fails when there is none.
 lio_so() {

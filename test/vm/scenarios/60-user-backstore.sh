@@ -8,19 +8,7 @@ SOCK=/run/tcmsh/control.sock
 
 "$TCMSH" --kernel real serve --socket "$SOCK" --log-file /tmp/serve.log >/tmp/serve.out 2>&1 &
 spid=$!
-i=0
-while [ ! -S "$SOCK" ] && kill -0 "$spid" 2>/dev/null && [ $i -lt 150 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
-if [ -S "$SOCK" ]; then
-  pass serve-started "socket $SOCK"
-elif kill -0 "$spid" 2>/dev/null; then
-  fail serve-started "no control socket $SOCK within 15 s"
-else
-  fail serve-started "tcmsh serve exited at once"
-  show_file /tmp/serve.out
-fi
+wait_serve serve-started "$spid" /tmp/serve.out
 
 run tc /backstores/user:ram create u1 16M
 check_rc user-create 0

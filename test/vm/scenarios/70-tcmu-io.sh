@@ -18,18 +18,7 @@ BLOCKS=$((SIZE_MB * 2048))
 
 "$TCMSH" --kernel real serve --socket "$SOCK" --log-file /tmp/serve70.log >/tmp/serve70.out 2>&1 &
 spid=$!
-i=0
-while [ ! -S "$SOCK" ] && kill -0 "$spid" 2>/dev/null && [ $i -lt 150 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
-if [ -S "$SOCK" ]; then
-  pass serve-started "socket $SOCK"
-else
-  fail serve-started "no control socket $SOCK"
-  show_file /tmp/serve70.out
-  return 0
-fi
+wait_serve serve-started "$spid" /tmp/serve70.out || return 0
 
 # served NAME: the daemon holds the uio device of user backstore NAME.
 served() { holds_uio "$spid" "$1"; }

@@ -8,20 +8,6 @@ NAA=naa.5001405a75a75a75
 SOCK=/run/tcmsh/control.sock
 CHUNKS=160 # 64 KiB each: 10 MiB
 
-# start_serve LOG: starts `tcmsh serve`, sets spid; fails without a socket.
-start_serve() {
-  "$TCMSH" --kernel real serve --socket "$SOCK" --log-file "$1" >>/tmp/serve75.out 2>&1 &
-  spid=$!
-  _i=0
-  while kill -0 "$spid" 2>/dev/null && [ $_i -lt 150 ]; do
-    # (after a SIGKILL the old socket file is still there: ask the daemon)
-    [ -S "$SOCK" ] && "$TCMSH" --kernel real stats >/dev/null 2>&1 && return 0
-    sleep 0.1
-    _i=$((_i + 1))
-  done
-  return 1
-}
-
 # holds PID NAME: PID has the uio device of user backstore NAME open.
 holds() {
   for _u in /sys/class/uio/uio*; do
@@ -36,13 +22,9 @@ holds() {
   return 1
 }
 
-if start_serve /tmp/serve75a.log; then
-  pass serve-started "pid $spid"
-else
-  fail serve-started "tcmsh serve did not come up"
-  show_file /tmp/serve75.out
-  return 0
-fi
+"$TCMSH" --kernel real serve --socket "$SOCK" --log-file /tmp/serve75a.log >>/tmp/serve75.out 2>&1 &
+spid=$!
+wait_serve serve-started "$spid" /tmp/serve75.out || return 0
 first=$spid
 run tc /backstores/user:file create c75 16M /tmp/c75.img
 check_rc file-create 0
@@ -112,12 +94,9 @@ sleep 1
 during=$(wc -l </tmp/acked75)
 note "chunks acknowledged 1 s after the kill: $during (before: $before)"
 
-if start_serve /tmp/serve75b.log; then
-  pass serve-restarted "pid $spid"
-else
-  fail serve-restarted "the second tcmsh serve did not come up"
-  show_file /tmp/serve75.out
-fi
+"$TCMSH" --kernel real serve --socket "$SOCK" --log-file /tmp/serve75b.log >>/tmp/serve75.out 2>&1 &
+spid=$!
+wait_serve serve-restarted "$spid" /tmp/serve75.out
 second=$spid
 i=0
 while ! holds "$second" c75 && [ $i -lt 300 ]; do

@@ -16,18 +16,7 @@ SOCK=/run/tcmsh/control.sock
 
 "$TCMSH" --kernel real serve --socket "$SOCK" --log-file /tmp/serve80.log >/tmp/serve80.out 2>&1 &
 spid=$!
-i=0
-while ! { [ -S "$SOCK" ] && tc stats >/dev/null 2>&1; } && kill -0 "$spid" 2>/dev/null && [ $i -lt 150 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
-if [ -S "$SOCK" ] && kill -0 "$spid" 2>/dev/null; then
-  pass serve-started "pid $spid"
-else
-  fail serve-started "tcmsh serve did not come up"
-  show_file /tmp/serve80.out
-  return 0
-fi
+wait_serve serve-started "$spid" /tmp/serve80.out || return 0
 
 # holds NAME: the daemon has the uio device of user backstore NAME open.
 holds() { holds_uio "$spid" "$1"; }

@@ -17,18 +17,7 @@ MIB=1048576
 
 "$TCMSH" --kernel real serve --socket "$SOCK" --log-file /tmp/serve95.log >/tmp/serve95.out 2>&1 &
 spid=$!
-i=0
-while ! { [ -S "$SOCK" ] && tc stats >/dev/null 2>&1; } && kill -0 "$spid" 2>/dev/null && [ $i -lt 150 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
-if [ -S "$SOCK" ] && kill -0 "$spid" 2>/dev/null; then
-  pass serve-started "pid $spid"
-else
-  fail serve-started "tcmsh serve did not come up"
-  show_file /tmp/serve95.out
-  return 0
-fi
+wait_serve serve-started "$spid" /tmp/serve95.out || return 0
 
 # jget FILE PATH KEY: the value of KEY (quotes and comma dropped) in the
 # top-level object whose "path" is PATH, in tcmsh's indented JSON list
