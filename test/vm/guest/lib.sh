@@ -177,6 +177,26 @@ wait_serve() {
   return 1
 }
 
+# stop_serve CHECK PID: sends SIGTERM to the daemon PID (a background job of
+# the scenario). CHECK passes when it exits 0 within 10 s; else it fails
+# (and a daemon still running then is killed).
+stop_serve() {
+  kill -TERM "$2"
+  _i=0
+  while kill -0 "$2" 2>/dev/null && [ $_i -lt 100 ]; do
+    sleep 0.1
+    _i=$((_i + 1))
+  done
+  if kill -0 "$2" 2>/dev/null; then
+    fail "$1" "still running 10 s after SIGTERM"
+    kill -KILL "$2"
+  elif wait "$2"; then
+    pass "$1" "exit 0 on SIGTERM"
+  else
+    fail "$1" "exit $? on SIGTERM"
+  fi
+}
+
 # lio_so PLUGIN NAME: prints the configfs directory of a storage object
 # (core/PLUGIN_N/NAME; tcmsh picks N), fails when there is none.
 lio_so() {

@@ -73,15 +73,6 @@ check_rc user-delete 0
 check user-deleted sh -c "! ls -d $LIO/core/user_*/u1 2>/dev/null"
 
 if kill -0 "$spid" 2>/dev/null; then
-  kill -TERM "$spid"
-  i=0
-  while kill -0 "$spid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  if kill -0 "$spid" 2>/dev/null; then
-    fail serve-stops "still running 10 s after SIGTERM"
-    kill -KILL "$spid"
-  else
-    if wait "$spid"; then src=0; else src=$?; fi
-    if [ "$src" = 0 ]; then pass serve-stops "exit 0 on SIGTERM"; else fail serve-stops "exit $src on SIGTERM"; fi
-  fi
+  stop_serve serve-stops "$spid"
 fi
 show_file /tmp/serve.log 40

@@ -314,18 +314,5 @@ check_rc monitor-empty-exit 0
 if [ "$OUT" = "[]" ]; then pass monitor-empty "[]"; else fail monitor-empty "not []"; fi
 run timeout -s KILL 60 "$TCMSH" --kernel real monitor --once
 check_out monitor-empty-text "No TCMU devices"
-kill -TERM "$spid"
-i=0
-while kill -0 "$spid" 2>/dev/null && [ $i -lt 100 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
-if kill -0 "$spid" 2>/dev/null; then
-  fail serve-stops "still running 10 s after SIGTERM"
-  kill -KILL "$spid"
-elif wait "$spid"; then
-  pass serve-stops "exit 0 on SIGTERM"
-else
-  fail serve-stops "exit $? on SIGTERM"
-fi
+stop_serve serve-stops "$spid"
 show_file /tmp/serve95.log 30
