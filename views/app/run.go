@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -15,6 +16,11 @@ import (
 	"github.com/tcmsh/tcmsh/views/browser"
 	"github.com/tcmsh/tcmsh/views/monitor"
 )
+
+// browserRefresh is how often the browser reads the tree again by itself:
+// often enough that another shell's change appears while one looks, rarely
+// enough that a large real configfs tree costs nothing noticeable.
+const browserRefresh = 3 * time.Second
 
 // Options configure Run.
 type Options struct {
@@ -55,7 +61,9 @@ func Run(ctx context.Context, opts Options) error {
 	if out == nil {
 		out = os.Stdout
 	}
-	m := New(c, browser.New(c, opts.Shell), monitor.New(c, eng), opts.Start, KernelTitle(opts.Shell.Env()))
+	b := browser.New(c, opts.Shell)
+	b.SetAutoRefresh(browserRefresh)
+	m := New(c, b, monitor.New(c, eng), opts.Start, KernelTitle(opts.Shell.Env()))
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	if _, err := p.Run(); err != nil {
 		if ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
@@ -98,6 +99,11 @@ type Model struct {
 	// an older answer arriving late is dropped.
 	loadSeq, loadApplied, detSeq int
 
+	// every is the auto-refresh interval (0: off); everyGen drops the
+	// ticks of an interval set before.
+	every    time.Duration
+	everyGen int
+
 	detCache struct {
 		key   detailsKey
 		lines []string
@@ -136,9 +142,31 @@ func (m *Model) newInput() textinput.Model {
 	return ti
 }
 
-// Init loads the root's children and details.
+// Init loads the root's children and details, and starts the
+// auto-refresh if it is on.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.reload("", "/"), m.loadDetails())
+	return tea.Batch(m.reload("", "/"), m.loadDetails(), m.refreshTick())
+}
+
+// SetAutoRefresh makes the browser read the expanded part of the tree and
+// the selected node's details again every d while nothing is being typed,
+// so that what other shells, the daemon or rtslib tools change shows up:
+// configfs sends no change notification. 0 turns it off. Call it before
+// Init, or Init's tick is dropped and the next starts with the next Init.
+func (m *Model) SetAutoRefresh(d time.Duration) {
+	m.every = d
+	m.everyGen++
+}
+
+// refreshTickMsg is the auto-refresh's tick.
+type refreshTickMsg struct{ gen int }
+
+func (m *Model) refreshTick() tea.Cmd {
+	if m.every <= 0 {
+		return nil
+	}
+	gen := m.everyGen
+	return tea.Tick(m.every, func(time.Time) tea.Msg { return refreshTickMsg{gen: gen} })
 }
 
 // SetSize sets the pane's size.
@@ -264,6 +292,17 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case views.StatusMsg:
 		m.status = msg
 		return nil
+	case refreshTickMsg:
+		if msg.gen != m.everyGen {
+			return nil
+		}
+		if m.mode != modeNormal {
+			// A form, a question or an input is open: what the user
+			// looks at stays put; the next tick tries again.
+			return m.refreshTick()
+		}
+		// The listing's arrival reads the details again too.
+		return tea.Batch(m.reload(""), m.refreshTick())
 	case loadedMsg:
 		return m.onLoaded(msg)
 	case detailsMsg:

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -636,4 +637,54 @@ func TestTheRootOwnsTheSize(t *testing.T) {
 	f := newFixture(t, 80, 24)
 	f.run(f.m.Update(tea.WindowSizeMsg{Width: 100, Height: 50}))
 	checkFits(t, f.m.View(), 80, 24)
+}
+
+func TestAutoRefreshShowsOtherShellsChanges(t *testing.T) {
+	f := newFixture(t, 80, 24)
+	f.m.SetAutoRefresh(time.Second)
+	tick := f.m.refreshTick()
+	if tick == nil || !isTick(tick) {
+		t.Fatal("SetAutoRefresh(1s) gives no tea.Tick")
+	}
+	f.jump("/backstores/ramdisk")
+	f.keys("right")
+	// Another shell (here: the same kernel through the LIO model, not
+	// the browser's command layer) creates an object.
+	so, err := f.lio.CreateStorageObject(configfs.StorageSpec{Plugin: "rd_mcp", Name: "other",
+		Control: []configfs.KV{{Key: "rd_pages", Value: "256"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(f.screen(), "other") {
+		t.Fatal("shown before any refresh")
+	}
+	f.run(func() tea.Msg { return refreshTickMsg{gen: f.m.everyGen} })
+	if !strings.Contains(f.screen(), "other") {
+		t.Fatalf("a tick did not show the new backstore:\n%s", f.screen())
+	}
+
+	// While an input is open nothing moves under the user.
+	f.keys(":")
+	if err := f.lio.DeleteStorageObject(so); err != nil {
+		t.Fatal(err)
+	}
+	f.run(func() tea.Msg { return refreshTickMsg{gen: f.m.everyGen} })
+	f.keys("esc")
+	if !strings.Contains(f.screen(), "other") {
+		t.Fatal("a tick reloaded the tree while the go-to prompt was open")
+	}
+	f.run(func() tea.Msg { return refreshTickMsg{gen: f.m.everyGen} })
+	if strings.Contains(f.screen(), "other") {
+		t.Fatalf("the deleted backstore stays after a tick:\n%s", f.screen())
+	}
+
+	// A tick of an earlier setting does nothing; 0 turns it off.
+	gen := f.m.everyGen
+	f.m.SetAutoRefresh(0)
+	if f.m.refreshTick() != nil {
+		t.Fatal("SetAutoRefresh(0) still ticks")
+	}
+	if cmd := f.m.Update(refreshTickMsg{gen: gen}); cmd != nil {
+		t.Fatal("a stale tick started a command")
+	}
 }

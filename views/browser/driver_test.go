@@ -114,6 +114,14 @@ func isBlink(cmd tea.Cmd) bool {
 	return strings.Contains(name, "/cursor.") && strings.Contains(name, "Blink")
 }
 
+// isTick tells tea.Tick's commands, which the driver does not run either:
+// they sleep, and the auto-refresh feeds itself for ever; tests send the
+// tick's message themselves.
+func isTick(cmd tea.Cmd) bool {
+	name := runtime.FuncForPC(reflect.ValueOf(cmd).Pointer()).Name()
+	return strings.Contains(name, "bubbletea/v2.Tick")
+}
+
 // run executes cmd and every command its messages lead to, synchronously,
 // feeding the messages back to the model.
 func (f *fixture) run(cmd tea.Cmd) {
@@ -125,7 +133,7 @@ func (f *fixture) run(cmd tea.Cmd) {
 		}
 		c := queue[0]
 		queue = queue[1:]
-		if c == nil || isBlink(c) {
+		if c == nil || isBlink(c) || isTick(c) {
 			continue
 		}
 		msg := c()
