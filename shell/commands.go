@@ -82,7 +82,7 @@ func init() {
 		{Name: "version", Summary: "Show tcmsh's version and the kernel it works on.", Run: cmdVersion},
 		{Name: "help", Summary: "List the commands of this node, or explain one.", Params: []Param{{Name: "topic", Type: TypeString}}, Run: cmdHelp},
 		{Name: "exit", Summary: "Leave the shell.", Run: func(context.Context, *Shell, *Node, Args) error { return ErrExit }},
-		{Name: "sessions", Summary: "List the initiators logged in, per ACL (list), or with their details (detail).",
+		{Name: "sessions", Summary: "List the initiators logged in (per ACL, and demo-mode ones without an ACL), or with their details (detail).",
 			Params: []Param{{Name: "action", Type: TypeEnum, Enum: []string{"list", "detail"}, Default: "list"}, {Name: "sid", Type: TypeString}}, Run: cmdSessions},
 		{Name: "stats", Summary: "Show the TCMU engine's statistics of the user backstores below a path.",
 			Params: []Param{{Name: "path", Type: TypeNode}}, Run: cmdStats},

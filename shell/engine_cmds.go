@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -46,7 +47,35 @@ type sessionJSON struct {
 	Path      string `json:"path"`
 	Initiator string `json:"initiator"`
 	Active    bool   `json:"active"`
-	Info      string `json:"info"`
+	// Dynamic: a demo-mode session (generate_node_acls=1) of an initiator
+	// without an ACL, which targetcli-fb does not list.
+	Dynamic bool   `json:"dynamic"`
+	Info    string `json:"info"`
+}
+
+// lioSessionID is how an iSCSI ACL's info names its session:
+// "LIO Session ID: 1   ISID: 0x… TSIH: 1".
+var lioSessionID = regexp.MustCompile(`LIO Session ID: (\d+)`)
+
+// sessionID is the SID of an ACL's session info, as targetcli-fb's
+// `sessions detail SID` matches it; "" when there is none.
+func sessionID(info string) string {
+	if m := lioSessionID.FindStringSubmatch(info); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// dynamicSessions parses an iSCSI TPG's dynamic_sessions: each initiator
+// name ends with a newline and, as 6.1 counts it, a NUL byte.
+func dynamicSessions(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == 0 }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func cmdSessions(ctx context.Context, sh *Shell, _ *Node, a Args) error {
@@ -63,12 +92,21 @@ func cmdSessions(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 		if err != nil {
 			return nil
 		}
+		// Demo-mode logins have no ACL and no SID to match.
+		if tpg.Target.Fabric == "iscsi" && a.Str("sid") == "" {
+			if raw, err := l.ReadAttr(path.Join(tpg.Path(), "dynamic_sessions")); err == nil {
+				for _, ini := range dynamicSessions(raw) {
+					out = append(out, sessionJSON{Path: sh.tpgNodePath(tpg), Initiator: ini, Active: true, Dynamic: true,
+						Info: "dynamic session (generate_node_acls=1, no ACL)"})
+				}
+			}
+		}
 		for _, acl := range acls {
 			info, err := l.ReadAttr(path.Join(acl.Path(), "info"))
 			if err != nil || strings.HasPrefix(info, "No active") {
 				continue
 			}
-			if sid := a.Str("sid"); sid != "" && !strings.Contains(info, "SID: "+sid) {
+			if sid := a.Str("sid"); sid != "" && sessionID(info) != sid {
 				continue
 			}
 			out = append(out, sessionJSON{Path: path.Join(sh.tpgNodePath(tpg), "acls", acl.NodeWWN), Initiator: acl.NodeWWN, Active: true, Info: info})
@@ -89,7 +127,11 @@ func cmdSessions(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 		return nil
 	}
 	for _, s := range out {
-		sh.printf("%s %s\n", s.Initiator, s.Path)
+		if s.Dynamic {
+			sh.printf("%s %s (dynamic)\n", s.Initiator, s.Path)
+		} else {
+			sh.printf("%s %s\n", s.Initiator, s.Path)
+		}
 		if a.Str("action") == "detail" {
 			sh.printf("  %s\n", strings.ReplaceAll(strings.TrimSpace(s.Info), "\n", "\n  "))
 		}

@@ -71,9 +71,15 @@ if disk=$(wait_iscsi_disk 30) && is_block "$disk"; then
   check disk-write dd if=/tmp/pat85 of="$disk" bs=64k count=32 oflag=direct conv=fsync
   check disk-read sh -c "dd if=$disk bs=64k count=32 iflag=direct 2>/dev/null | cmp - /tmp/pat85"
   check data-in-file sh -c "dd if=/tmp/i85.img bs=64k count=32 2>/dev/null | cmp - /tmp/pat85"
-  # (A demo-mode session has no ACL: `sessions` lists per ACL, like
-  # targetcli-fb; the ACL's session is checked after the CHAP login.)
+  # A demo-mode session has no ACL (targetcli-fb does not list it);
+  # tcmsh reads the TPG's dynamic_sessions. The ACL's session is checked
+  # after the CHAP login.
+  show_file "$LIO/iscsi/$IQN/tpgt_1/dynamic_sessions"
   run tc sessions
+  check_rc sessions-demo 0
+  check_out sessions-lists-demo-login "$INI /iscsi/$IQN/tpg1 (dynamic)"
+  run tc --json sessions
+  check_out sessions-json-dynamic '"dynamic": true'
 else
   fail disk "no SCSI disk under an iSCSI session 30 s after login"
   disk=
@@ -112,7 +118,10 @@ if disk=$(wait_iscsi_disk 30) && is_block "$disk"; then
   check chap-reads-data sh -c "dd if=$disk bs=64k count=32 iflag=direct 2>/dev/null | cmp - /tmp/pat85"
   run tc sessions
   check_rc sessions 0
-  check_out sessions-lists-initiator "$INI"
+  check_out sessions-lists-initiator "$INI /iscsi/$IQN/tpg1/acls/$INI"
+  sid=$(sed -n 's/.*LIO Session ID: \([0-9]*\).*/\1/p' "$LIO/iscsi/$IQN/tpgt_1/acls/$INI/info")
+  run tc sessions detail sid="$sid"
+  check_out sessions-by-sid "LIO Session ID: $sid "
 else
   fail chap-disk "no disk after the CHAP login"
 fi
