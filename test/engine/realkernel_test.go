@@ -3,10 +3,9 @@
 package engine_test
 
 // The engine against a real kernel with LIO, TCMU and tcm_loop: run as
-// root in a guest made by test/vm (see test/engine/vm/README.md):
+// root in a guest made by test/vm (see test/vm/gotest/README.md):
 //
-//	CGO_ENABLED=0 go test -c -tags realkernel -o tcmsh-engine.test ./test/engine/
-//	TCMSH_VM_BINARY=$PWD/tcmsh-engine.test TCMSH_VM_SCENARIOS=$PWD/test/engine/vm test/vm/run
+//	test/vm/gotest/run ./test/engine/
 
 import (
 	"context"
