@@ -2,86 +2,11 @@ package tcmu
 
 import (
 	"cmp"
-	"math"
-	"math/bits"
-	"os"
 	"runtime"
 	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// epoch anchors nanotime on the monotonic clock.
-var epoch = time.Now()
-
-// nanotime is monotonic nanoseconds; time.Since does not allocate.
-func nanotime() int64 { return int64(time.Since(epoch)) }
-
-// The statistics clock. Latency takes two clock reads per command, and
-// reading the monotonic clock (a vDSO call, about 25 ns) costs more than
-// the rest of the statistics together. Where the kernel itself keeps time
-// with the time-stamp counter (amd64, clocksource tsc: an invariant
-// counter, synchronized across CPUs, which the vDSO reads too), the
-// statistics read the counter directly (about 10 ns) and convert tick
-// intervals to nanoseconds with a ratio calibrated once against the
-// monotonic clock; elsewhere ticks are nanotime's nanoseconds.
-var clock struct {
-	once  sync.Once
-	tsc   bool
-	mult  uint64 // nanoseconds per tick, 32.32 fixed point
-	tick0 int64  // ticks at calibration: the origin of recent-log times
-}
-
-// tscCalibration is how long the ratio of ticks to nanoseconds is
-// measured over: two clock reads' skew (tens of ns) in it is an error of
-// about 1e-5.
-const tscCalibration = 5 * time.Millisecond
-
-func initClock() { clock.once.Do(calibrateClock) }
-
-func calibrateClock() {
-	clock.mult = 1 << 32
-	if !haveTSC {
-		return
-	}
-	src, err := os.ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")
-	if err != nil || strings.TrimSpace(string(src)) != "tsc" {
-		return
-	}
-	n0, c0 := nanotime(), rdtsc()
-	time.Sleep(tscCalibration)
-	n1, c1 := nanotime(), rdtsc()
-	if n1 <= n0 || c1 <= c0 {
-		return
-	}
-	mult := uint64(n1-n0) << 32 / uint64(c1-c0)
-	if mult < 1<<32/20 || mult > 20<<32 { // not a counter of 50 MHz to 20 GHz
-		return
-	}
-	clock.tsc, clock.mult, clock.tick0 = true, mult, c1
-}
-
-// ticks reads the statistics clock.
-func ticks() int64 {
-	if clock.tsc {
-		return rdtsc()
-	}
-	return nanotime()
-}
-
-// ticksToNS converts an interval of ticks to nanoseconds (0 if negative).
-func ticksToNS(d int64) int64 {
-	if d <= 0 {
-		return 0
-	}
-	hi, lo := bits.Mul64(uint64(d), clock.mult)
-	if hi >= 1<<31 {
-		return math.MaxInt64
-	}
-	return int64(hi<<32 | lo>>32)
-}
 
 // latencyBuckets are log2 buckets: bucket b counts latencies in
 // [2^(b-1), 2^b) ns, bucket 0 counts 0 ns.
