@@ -7,7 +7,6 @@ import (
 	"math/bits"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,20 +92,26 @@ func calibrateClock() {
 }
 
 // tightRead reads the counter and the monotonic clock at one moment: the
-// counter between two clock reads, the narrowest of a few tries (a
-// preempted try would put the moment anywhere in its width), the clock at
-// their middle.
+// clock at the middle of the tightest of a few tries (tightSample).
 func tightRead() (n, c int64) {
-	width := int64(math.MaxInt64)
+	s := tightSample()
+	return s.n0 + (s.n1-s.n0)/2, s.c
+}
+
+// tightSample reads the counter between two monotonic clock reads, the
+// narrowest of a few tries: a try preempted in between would put the
+// counter's moment anywhere in its width.
+func tightSample() tscSample {
+	best := tscSample{n1: math.MaxInt64}
 	for range 5 {
 		n0 := nanotime()
-		ct := rdtsc()
+		c := rdtsc()
 		n1 := nanotime()
-		if n1-n0 < width {
-			width, n, c = n1-n0, n0+(n1-n0)/2, ct
+		if n1-n0 < best.n1-best.n0 {
+			best = tscSample{n0: n0, n1: n1, c: c}
 		}
 	}
-	return n, c
+	return best
 }
 
 // tscUsable says why the TSC cannot be the statistics clock under this
@@ -199,20 +204,10 @@ func samplePerCPU() []tscSample {
 		if unix.SchedSetaffinity(0, &one) != nil {
 			continue
 		}
-		// The tightest of a few tries: a read preempted in between is
-		// no evidence either way.
-		best := tscSample{cpu: cpu, n0: 0, n1: math.MaxInt64}
-		for range 5 {
-			n0 := nanotime()
-			c := rdtsc()
-			n1 := nanotime()
-			if n1-n0 < best.n1-best.n0 {
-				best = tscSample{cpu: cpu, n0: n0, n1: n1, c: c}
-			}
-		}
-		out = append(out, best)
+		sample := tightSample()
+		sample.cpu = cpu
+		out = append(out, sample)
 	}
-	slices.SortFunc(out, func(a, b tscSample) int { return a.cpu - b.cpu })
 	return out
 }
 

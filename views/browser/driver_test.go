@@ -110,17 +110,19 @@ func (f *fixture) jump(p string) {
 // isBlink tells the cursor's blink timers, which the driver does not run
 // (they sleep, and feed themselves for ever).
 func isBlink(cmd tea.Cmd) bool {
-	name := runtime.FuncForPC(reflect.ValueOf(cmd).Pointer()).Name()
+	name := cmdName(cmd)
 	return strings.Contains(name, "/cursor.") && strings.Contains(name, "Blink")
+}
+
+// cmdName is the name of the function a command is.
+func cmdName(cmd tea.Cmd) string {
+	return runtime.FuncForPC(reflect.ValueOf(cmd).Pointer()).Name()
 }
 
 // isTick tells tea.Tick's commands, which the driver does not run either:
 // they sleep, and the auto-refresh feeds itself for ever; tests send the
 // tick's message themselves.
-func isTick(cmd tea.Cmd) bool {
-	name := runtime.FuncForPC(reflect.ValueOf(cmd).Pointer()).Name()
-	return strings.Contains(name, "bubbletea/v2.Tick")
-}
+func isTick(cmd tea.Cmd) bool { return strings.Contains(cmdName(cmd), "bubbletea/v2.Tick") }
 
 // run executes cmd and every command its messages lead to, synchronously,
 // feeding the messages back to the model.
