@@ -20,7 +20,11 @@ VM_MODULES=(configfs target_core_mod target_core_user target_core_file
 VM_DEBIAN_SUITE=${TCMSH_VM_DEBIAN_SUITE:-bookworm}
 VM_DEBIAN_MIRROR=${TCMSH_VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 VM_DEBIAN_PACKAGES=(targetcli-fb python3-rtslib-fb tcmu-runner sg3-utils fio kmod udev dbus
-  open-iscsi)
+  open-iscsi
+  # Measuring cost (test/vm/bench): syscalls and context switches per I/O.
+  strace linux-perf procps
+  # SAN features seen from an initiator: dm-multipath's ALUA handler, EXTENDED COPY.
+  multipath-tools ddpt)
 # Modules the guest needs to mount that image (optional: loaded when present).
 VM_MODULES+=(virtio_pci? virtio_blk? ext4?)
 # The initiator side of iSCSI, for open-iscsi in the Debian userland (85-iscsi-login).
