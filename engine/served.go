@@ -113,19 +113,28 @@ func (l *Local) newServed(configPath string, so configfs.StorageObject) (*served
 			qd = min(qd, n)
 		}
 	}
+	// optimal_sectors is the OPTIMAL TRANSFER LENGTH the kernel reports
+	// for its own backstores (hw_max_sectors unless someone set it).
+	var optimal uint32
+	if v, err := l.lio.ReadAttr(path.Join(configPath, "attrib", "optimal_sectors")); err == nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
+			optimal = uint32(n)
+		}
+	}
 	b, err := backends.Open(dev.devConfig, int64(attrs.Size), attrs.BlockSize)
 	if err != nil {
 		return nil, fmt.Errorf("engine: serve %s: open backend %q: %w", configPath, dev.devConfig, err)
 	}
 	disk, err := scsi.NewDisk(scsi.DiskConfig{
-		BlockSize:  attrs.BlockSize,
-		Capacity:   int64(attrs.Size),
-		MaxSectors: attrs.MaxSectors,
-		WriteCache: attrs.WriteCache,
-		VendorID:   attrs.Vendor,
-		ProductID:  attrs.Product,
-		Revision:   attrs.Revision,
-		UnitSerial: attrs.UnitSerial,
+		BlockSize:      attrs.BlockSize,
+		Capacity:       int64(attrs.Size),
+		MaxSectors:     attrs.MaxSectors,
+		OptimalSectors: optimal,
+		WriteCache:     attrs.WriteCache,
+		VendorID:       attrs.Vendor,
+		ProductID:      attrs.Product,
+		Revision:       attrs.Revision,
+		UnitSerial:     attrs.UnitSerial,
 	}, b)
 	if err != nil {
 		b.Close()

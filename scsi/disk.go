@@ -45,7 +45,8 @@ type DiskConfig struct {
 
 	// MaxUnmapBlocks, MaxUnmapDescriptors and MaxWriteSameBlocks are the
 	// limits advertised in the block limits page and enforced; 0 means a
-	// default (1 GiB worth of blocks, 256 descriptors, 1 GiB worth of blocks).
+	// default (32 MiB worth of blocks, 16 descriptors, 1 GiB worth of
+	// blocks).
 	MaxUnmapBlocks      uint32
 	MaxUnmapDescriptors uint32
 	MaxWriteSameBlocks  uint32
@@ -58,10 +59,37 @@ const (
 	DefaultRevision   = "0002"
 	DefaultMaxSectors = 128
 	defaultLimitBytes = 1 << 30
-	defaultUnmapDescs = 256
+	// An UNMAP of 32 MiB is what arrays commonly allow per command: a
+	// few of them trim a large extent, and each finishes well within an
+	// initiator's timeout even where deallocation is slow (RBD). Linux
+	// sends one descriptor; Windows and ESXi send several.
+	defaultUnmapBytes = 32 << 20
+	defaultUnmapDescs = 16
 	// maxCompareAndWriteBlocks is the largest COMPARE AND WRITE accepted.
 	maxCompareAndWriteBlocks = 255
 )
+
+// DefaultUserMaxTransfer is the largest transfer, in bytes, that tcmsh
+// configures a user backstore to accept when it creates one
+// (hw_max_sectors): 8 MiB, what the kernel's fileio backstore takes
+// (FD_MAX_BYTES). The kernel's own default for user backstores, 128
+// sectors (64 KiB), refuses what SG_IO initiators send and halves
+// sequential throughput.
+const DefaultUserMaxTransfer = 8 << 20
+
+// UserMaxSectors is the hw_max_sectors to give a new user backstore of
+// blockSize-byte blocks whose data area holds dataArea bytes: at most
+// DefaultUserMaxTransfer, and no more than a quarter of the data area, so
+// that a command never waits for the whole area and four of the largest
+// fit at once. It is at least one page worth of blocks.
+func UserMaxSectors(blockSize uint32, dataArea int64) uint32 {
+	if blockSize == 0 {
+		blockSize = 512
+	}
+	limit := min(int64(DefaultUserMaxTransfer), dataArea/4)
+	limit = max(limit, 4096, int64(blockSize))
+	return uint32(limit / int64(blockSize))
+}
 
 // Disk emulates a SCSI direct-access block device (SPC-4/SBC-3) on top of a
 // backends.Backend. Execute may be called from many goroutines at once; the
@@ -153,8 +181,10 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 	if d.maxTransfer == 0 {
 		d.maxTransfer = DefaultMaxSectors
 	}
-	d.optimalTransfer = cfg.OptimalSectors
-	d.maxUnmapBlocks = orDefault(cfg.MaxUnmapBlocks, uint32(defaultLimitBytes>>d.blockShift))
+	// An optimal length above the maximum makes Linux ignore both
+	// (sd_validate_opt_xfer_size).
+	d.optimalTransfer = min(cfg.OptimalSectors, d.maxTransfer)
+	d.maxUnmapBlocks = orDefault(cfg.MaxUnmapBlocks, uint32(defaultUnmapBytes>>d.blockShift))
 	d.maxUnmapDescs = orDefault(cfg.MaxUnmapDescriptors, defaultUnmapDescs)
 	d.maxWriteSameBlocks = orDefault(cfg.MaxWriteSameBlocks, uint32(defaultLimitBytes>>d.blockShift))
 	d.maxCAWBlocks = min(maxCompareAndWriteBlocks, d.maxTransfer)

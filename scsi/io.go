@@ -30,6 +30,20 @@ func rwFields(cdb []byte) (lba, blocks uint64, lengthField int) {
 	}
 }
 
+// checkTransfer checks a data command's LBA range, then its transfer
+// length, in that order (SBC-4 4.5: an LBA range past the capacity is LOGICAL
+// BLOCK ADDRESS OUT OF RANGE whatever the length; the kernel's sbc_parse_cdb
+// checks the range before its backends see the length).
+func (d *Disk) checkTransfer(lba, n uint64, lengthField int) senseData {
+	if !d.inRange(lba, n) {
+		return senseLBAOutOfRange
+	}
+	if n > uint64(d.maxTransfer) {
+		return invalidCDB(lengthField, 7)
+	}
+	return good
+}
+
 // inRange reports whether blocks [lba, lba+n) are within the capacity.
 func (d *Disk) inRange(lba, n uint64) bool {
 	capacity := d.blocks.Load()
@@ -38,11 +52,8 @@ func (d *Disk) inRange(lba, n uint64) bool {
 
 func (d *Disk) read(cmd *Command, _ *initiatorState) senseData {
 	lba, n, lengthField := rwFields(cmd.CDB)
-	if n > uint64(d.maxTransfer) {
-		return invalidCDB(lengthField, 7)
-	}
-	if !d.inRange(lba, n) {
-		return senseLBAOutOfRange
+	if s := d.checkTransfer(lba, n, lengthField); s.failed() {
+		return s
 	}
 	if n == 0 {
 		return good
@@ -127,11 +138,8 @@ func (d *Disk) writeThrough(cdb []byte) bool {
 func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 	cdb := cmd.CDB
 	lba, n, lengthField := rwFields(cdb)
-	if n > uint64(d.maxTransfer) {
-		return invalidCDB(lengthField, 7)
-	}
-	if !d.inRange(lba, n) {
-		return senseLBAOutOfRange
+	if s := d.checkTransfer(lba, n, lengthField); s.failed() {
+		return s
 	}
 	if n == 0 {
 		return good
@@ -220,11 +228,12 @@ func (d *Disk) verify(cmd *Command, _ *initiatorState) senseData {
 	if bytchk == 2 {
 		return invalidCDB(1, 2)
 	}
-	if bytchk == 1 && n > uint64(d.maxTransfer) {
-		return invalidCDB(lengthField, 7)
-	}
 	if !d.inRange(lba, n) {
 		return senseLBAOutOfRange
+	}
+	if bytchk == 1 && n > uint64(d.maxTransfer) {
+		// Only a byte-by-byte comparison transfers the blocks.
+		return invalidCDB(lengthField, 7)
 	}
 	if n == 0 {
 		return good

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/scsi"
 )
 
 // nodeCommands are the commands a node has besides the global ones.
@@ -192,6 +193,36 @@ func cmdBackstoreCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
 	return nil
 }
 
+// userMaxSectors is the hw_max_sectors control token a new user backstore
+// gets when neither the hw_max_sectors parameter nor a control token sets
+// it: the kernel's default (128 sectors) refuses transfers initiators send
+// (see scsi.UserMaxSectors). It is sized for the block size and data area
+// the other control tokens ask for. nil when a token already sets it.
+func userMaxSectors(control []configfs.KV) (*configfs.KV, error) {
+	blockSize := uint64(512)
+	dataAreaMB := uint64(1024) // the kernel's default max_data_area_mb
+	for _, kv := range control {
+		var dst *uint64
+		switch kv.Key {
+		case "hw_max_sectors":
+			return nil, nil
+		case "hw_block_size":
+			dst = &blockSize
+		case "max_data_area_mb":
+			dst = &dataAreaMB
+		default:
+			continue
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(kv.Value), 10, 32)
+		if err != nil || v == 0 {
+			return nil, usagef("control: %s=%q is not a positive number", kv.Key, kv.Value)
+		}
+		*dst = v
+	}
+	n := scsi.UserMaxSectors(uint32(blockSize), int64(dataAreaMB)<<20)
+	return &configfs.KV{Key: "hw_max_sectors", Value: strconv.FormatUint(uint64(n), 10)}, nil
+}
+
 // BackstoreSpec is a storage object to create, in targetcli's terms.
 type BackstoreSpec struct {
 	Plugin, Subtype, Name string
@@ -311,6 +342,13 @@ func (sh *Shell) createBackstore(ctx context.Context, spec BackstoreSpec) (confi
 					return configfs.StorageObject{}, "", usagef("control: %q is not key=value", tok)
 				}
 				cs.Control = append(cs.Control, configfs.KV{Key: k, Value: v})
+			}
+		}
+		if spec.HwMaxSectors <= 0 {
+			if kv, err := userMaxSectors(cs.Control); err != nil {
+				return configfs.StorageObject{}, "", err
+			} else if kv != nil {
+				cs.Control = append(cs.Control, *kv)
 			}
 		}
 		msg = fmt.Sprintf("Created user-backed storage object %s size %d.", spec.Name, spec.Size)
