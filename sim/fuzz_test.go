@@ -239,3 +239,47 @@ func fullTree(t testing.TB) *Kernel {
 	run(tt, k, steps)
 	return k
 }
+
+// FuzzStateJournal puts arbitrary bytes in a state directory as its
+// journal (beside a good snapshot) and opens it as a process would: the
+// kernel refuses the state, or loads it whole, or loads it in part and
+// says so (Damage). A silent partial load is a failure.
+func FuzzStateJournal(f *testing.F) {
+	j, _ := seedState(f)
+	f.Add(j, false)
+	f.Add(j[:len(j)/2], false)
+	f.Add(j[:len(j)-3], true)
+	f.Add(append(append([]byte{}, j...), make([]byte, 40)...), false)
+	f.Add(journalHeader(0), true)
+	f.Add(journalHeader(1), true)
+	_, snap := seedState(f)
+	f.Fuzz(func(t *testing.T, b []byte, withSnapshot bool) {
+		dir := t.TempDir()
+		if withSnapshot {
+			if err := os.WriteFile(filepath.Join(dir, "snapshot"), snap, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "journal"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		k, err := Open(dir, Options{})
+		if err != nil {
+			return // refused
+		}
+		defer k.Close()
+		k.mu.Lock()
+		used, stale := k.store.off, k.store.journalStale
+		k.mu.Unlock()
+		if !stale && used != int64(len(b)) && k.Damage() == "" {
+			t.Fatalf("loaded %d of the journal's %d bytes and reported no damage", used, len(b))
+		}
+		// What loaded is a usable state: it can be changed and read back.
+		if err := k.Mkdir("target/core/rd_mcp_9"); err == nil {
+			if _, err := k.Stat("target/core/rd_mcp_9"); err != nil {
+				t.Fatalf("a change to the loaded state is lost: %v", err)
+			}
+		}
+		_ = dump(t, k)
+	})
+}

@@ -61,6 +61,10 @@ type store struct {
 	// journalStale: the journal belongs to an older generation than the
 	// snapshot (a compaction was interrupted); the next writer replaces it.
 	journalStale bool
+	// damage describes an incomplete record at the journal's end found by
+	// a catch-up (the file was cut, or a process died mid-append), with
+	// what was recovered before it; empty when the journal was whole.
+	damage string
 }
 
 func openStore(dir string, opts Options) (*store, error) {
@@ -378,6 +382,14 @@ func (k *Kernel) catchUp() error {
 		return fmt.Errorf("reading %s: %w", s.path("journal"), err)
 	}
 	ops, used, err := scanJournal(buf, s.off, s.path("journal"))
+	if err == nil && used < len(buf) && s.damage == "" {
+		// Records are appended whole under the exclusive lock, so an
+		// incomplete one is damage (a cut file or a process that died
+		// mid-write), never a write in progress: say so, with what the
+		// state holds up to there.
+		s.damage = fmt.Sprintf("%s ends in %d bytes at offset %d that are not a whole record (the file was cut or a write was torn): the state was recovered up to that offset, %s; the rest is lost, and a copy of the journal is kept as %s when the next change cuts it off",
+			s.path("journal"), len(buf)-used, s.off+int64(used), recoveredText(ops, s.off == headerSize), s.path("journal.damaged"))
+	}
 	k.replaying = true
 	defer func() { k.replaying = false }()
 	for i, o := range ops {
@@ -445,7 +457,12 @@ func (s *store) append(o op) error {
 		s.journalStale = false
 	}
 	if s.fileSize > s.off {
-		// A torn record from a process that died mid-write.
+		// A torn record from a process that died mid-write, or a cut
+		// file: keep the journal as it was before cutting, for whoever
+		// investigates the damage reported at load.
+		if err := s.keepDamaged(); err != nil {
+			return err
+		}
 		if err := s.journal.Truncate(s.off); err != nil {
 			return fmt.Errorf("cutting the torn end of %s: %w", s.path("journal"), err)
 		}
@@ -462,6 +479,29 @@ func (s *store) append(o op) error {
 	s.off += int64(len(rec))
 	s.fileSize = s.off
 	return nil
+}
+
+// keepDamaged copies the journal, damaged end included, to
+// journal.damaged.
+func (s *store) keepDamaged() error {
+	b, err := os.ReadFile(s.path("journal"))
+	if err != nil {
+		return fmt.Errorf("keeping a copy of the damaged %s: %w", s.path("journal"), err)
+	}
+	return s.writeFileAtomic("journal.damaged", b)
+}
+
+// recoveredText says what a catch-up replayed before damage.
+func recoveredText(ops []op, fromStart bool) string {
+	what := "operations"
+	if !fromStart {
+		what = "new operations"
+	}
+	if len(ops) == 0 {
+		return "no " + what + " replayed"
+	}
+	last := ops[len(ops)-1]
+	return fmt.Sprintf("%d %s replayed, the last %s %s", len(ops), what, opName(last.kind), opPath(last))
 }
 
 // compact writes the tree as the next generation's snapshot and starts an

@@ -115,6 +115,19 @@ func Open(stateDir string, opts Options) (*Kernel, error) {
 	return k, nil
 }
 
+// Damage describes damage found in the state files while loading them
+// (an incomplete record at the journal's end) and what was recovered;
+// empty when the state was whole. Open loads what precedes the damage,
+// so a caller must show this rather than let a partial load pass as whole.
+func (k *Kernel) Damage() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.store == nil {
+		return ""
+	}
+	return k.store.damage
+}
+
 // SetHooks installs the receiver of TCMU device events (sim/ring).
 func (k *Kernel) SetHooks(h UserDeviceHooks) {
 	k.mu.Lock()

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -398,5 +399,65 @@ func TestReplayIgnoresHostChanges(t *testing.T) {
 	}
 	if got := read(t, b, "target/core/fileio_0/f/enable"); got != "1\n" {
 		t.Fatalf("replayed enable = %q", got)
+	}
+}
+
+// A journal cut short (here to half its size, with 200 objects in it)
+// loads what precedes the cut and says so: a partial load never passes as
+// a whole one, and the next change keeps the damaged journal aside.
+func TestCutJournalIsReportedWithWhatWasRecovered(t *testing.T) {
+	dir := t.TempDir()
+	k := openAt(t, dir, Options{})
+	if err := k.Mkdir("target/core/rd_mcp_0"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if err := k.Mkdir(fmt.Sprintf("target/core/rd_mcp_0/d%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := k.Damage(); d != "" {
+		t.Fatalf("a whole journal reported as damaged: %s", d)
+	}
+	k.Close()
+	if k := openAt(t, dir, Options{}); k.Damage() != "" {
+		t.Fatalf("a whole journal reported as damaged on reopen: %s", k.Damage())
+	} else {
+		k.Close()
+	}
+	j := filepath.Join(dir, "journal")
+	whole, err := os.ReadFile(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(j, whole[:len(whole)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k = openAt(t, dir, Options{})
+	d := k.Damage()
+	names, err := k.ReadDir("target/core/rd_mcp_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, n := range names {
+		if strings.HasPrefix(n.Name, "d") {
+			kept++
+		}
+	}
+	if kept == 0 || kept >= 200 {
+		t.Fatalf("kept %d of 200 objects; the test wants a partial load", kept)
+	}
+	for _, want := range []string{j, "not a whole record", fmt.Sprintf("%d operations replayed", kept+1), fmt.Sprintf("d%03d", kept-1)} {
+		if !strings.Contains(d, want) {
+			t.Errorf("damage report %q does not say %q", d, want)
+		}
+	}
+	if err := k.Mkdir("target/core/rd_mcp_0/after"); err != nil {
+		t.Fatal(err)
+	}
+	kept2, err := os.ReadFile(filepath.Join(dir, "journal.damaged"))
+	if err != nil || !bytes.Equal(kept2, whole[:len(whole)/2]) {
+		t.Fatalf("the damaged journal was not kept aside before the cut (%v)", err)
 	}
 }

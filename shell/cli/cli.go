@@ -251,11 +251,11 @@ func openKernel(kind, configfsRoot, simState string, stderr io.Writer) (*kernelE
 			return openReal(configfsRoot)
 		}
 		fmt.Fprintf(stderr, "tcmsh: no LIO at %s/%s: using the simulated kernel (state in %s; --kernel real to insist)\n", configfsRoot, configfs.Root, simState)
-		return openSim(simState)
+		return openSim(simState, stderr)
 	case "real":
 		return openReal(configfsRoot)
 	case "sim":
-		return openSim(simState)
+		return openSim(simState, stderr)
 	}
 	return nil, usageErr{fmt.Sprintf("--kernel %q: expected auto, real or sim", kind)}
 }
@@ -279,10 +279,13 @@ func openReal(root string) (*kernelEnv, error) {
 	}, nil
 }
 
-func openSim(stateDir string) (*kernelEnv, error) {
+func openSim(stateDir string, stderr io.Writer) (*kernelEnv, error) {
 	k, err := sim.Open(stateDir, sim.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("simulated kernel: %w", err)
+	}
+	if d := k.Damage(); d != "" {
+		fmt.Fprintf(stderr, "tcmsh: the simulated kernel's state is damaged: %s\n", d)
 	}
 	lio, err := configfs.Open(k, "/sys/kernel/config", configfs.Options{Kind: "sim", LockPath: filepath.Join(stateDir, "hba.lock")})
 	if err != nil {

@@ -112,7 +112,7 @@ func demo(state string, de demoEnv) (err error) {
 	} else {
 		fmt.Fprintf(de.stderr, "tcmsh demo: on the simulated kernel (state kept in %s)\n", state)
 	}
-	env, err := openSim(state)
+	env, err := openSim(state, de.stderr)
 	if err != nil {
 		return err
 	}

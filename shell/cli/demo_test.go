@@ -14,7 +14,7 @@ import (
 
 func TestDemoBuildsALivingSystemThroughTheShell(t *testing.T) {
 	state := t.TempDir()
-	env, err := openSim(state)
+	env, err := openSim(state, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
