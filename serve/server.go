@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/internal/guard"
 	"github.com/tcmsh/tcmsh/serve/control"
 )
 
@@ -259,13 +259,15 @@ func (s *server) handleLine(connCtx context.Context, c *connState, line []byte) 
 func (s *server) call(ctx context.Context, log *slog.Logger, req control.Request) (resp control.Response) {
 	resp.ID = req.ID
 	start := time.Now()
-	defer func() {
-		if p := recover(); p != nil {
-			log.Error("control socket: engine panicked on a request", "method", req.Method, "panic", p, "stack", string(debug.Stack()))
-			resp = control.Response{ID: req.ID, Error: &control.Error{Message: fmt.Sprintf("internal error in the daemon's engine (%s): %v; see the daemon's log", req.Method, p)}}
-		}
-	}()
-	result, err := s.dispatch(ctx, req)
+	var result any
+	err := guard.Run(fmt.Sprintf("the daemon's engine (%s request)", req.Method), func() (err error) {
+		result, err = s.dispatch(ctx, req)
+		return err
+	})
+	if pe := (*guard.PanicError)(nil); errors.As(err, &pe) {
+		log.Error("control socket: engine panicked on a request", "method", req.Method, "panic", pe.Value, "stack", string(pe.Stack))
+		return control.Response{ID: req.ID, Error: &control.Error{Message: pe.Error() + "; see the daemon's log"}}
+	}
 	if err == nil && req.Method == control.MethodWorkload && ctx.Err() != nil && s.base.Err() != nil {
 		// The engine reports a cancelled workload's partial result as a
 		// success (what an interrupted run in the shell shows). A client

@@ -211,6 +211,10 @@ func readConfigFile(file string, existing map[string]bool) (*Config, error) {
 	if err != nil && !errors.As(err, &errs) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	if cfg == nil {
+		// Not even the top-level object could be read.
+		return nil, fmt.Errorf("%s: nothing was changed: %w", file, err)
+	}
 	errs = append(errs, cfg.checkReferences(existing)...)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s: nothing was changed: %w", file, errs)

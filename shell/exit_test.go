@@ -12,15 +12,28 @@ import (
 	"github.com/tcmsh/tcmsh/sim"
 )
 
-// scriptedReader feeds lines to the REPL as a person would type them.
+// ctrlD in a scriptedReader's lines ends the input as Ctrl-D on an empty
+// line does; so does the end of the lines.
+const ctrlD = "\x04"
+
+// scriptedReader feeds lines to the REPL as a person would type them. A
+// Loop started again goes on after the line the last one stopped at.
 type scriptedReader struct {
 	lines []string
 	ran   int
+	next  int
+	loops int
 }
 
 func (r *scriptedReader) Loop(_ func() string, _ func(string) []Suggestion, handle func(string) bool) error {
-	for _, l := range r.lines {
+	r.loops++
+	for r.next < len(r.lines) {
+		l := r.lines[r.next]
+		r.next++
 		r.ran++
+		if l == ctrlD {
+			return nil
+		}
 		if handle(l) {
 			return nil
 		}
@@ -83,5 +96,20 @@ func TestExitAsksWhileServedLUNInUse(t *testing.T) {
 	if !strings.Contains(out.String(), "/backstores/user:ram/r1 served by this tcmsh process and exported") ||
 		!strings.Contains(out.String(), "Type exit again") {
 		t.Errorf("no warning before leaving:\n%s", out.String())
+	}
+
+	// Ctrl-D has the same guard: the first one warns and the shell reads
+	// on; a second one (here the end of the lines) leaves.
+	out.Reset()
+	r = &scriptedReader{lines: []string{ctrlD, "pwd"}}
+	if err := sh.RunInteractive(ctx, InteractiveOptions{Reader: r}); err != nil {
+		t.Fatal(err)
+	}
+	if r.ran != 2 || r.loops != 2 {
+		t.Errorf("Ctrl-D left at once (%d lines ran, %d loops)", r.ran, r.loops)
+	}
+	if !strings.Contains(out.String(), "/backstores/user:ram/r1 served by this tcmsh process and exported") ||
+		!strings.Contains(out.String(), "Press Ctrl-D or type exit again") {
+		t.Errorf("no warning before Ctrl-D leaves:\n%s", out.String())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/guard"
 )
 
 // Step is one change of a plan: what it does, on which path, and how.
@@ -738,7 +739,8 @@ func (sh *Shell) ApplyConfig(ctx context.Context, want *Config, opts PlanOptions
 	plan := sh.MakePlan(before, want, opts)
 	mark, end := sh.beginUndo()
 	defer end()
-	if err := sh.Execute(ctx, plan); err != nil {
+	// A panic in a step is rolled back like any failed step.
+	if err := guard.Run("applying the configuration", func() error { return sh.Execute(ctx, plan) }); err != nil {
 		done, rerr := sh.rollbackRun(before, mark)
 		if rerr != nil {
 			return plan, errors.Join(err, fmt.Errorf("putting the previous configuration back failed: %w%s", rerr, undoneText(done)))

@@ -15,6 +15,7 @@ import (
 	pstrings "github.com/elk-language/go-prompt/strings"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/guard"
 )
 
 // BatchOptions configure RunBatch.
@@ -135,10 +136,21 @@ func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) er
 		reader = &goPrompt{history: hist, color: sh.opts.Color}
 	}
 	warnedExit := false
-	handle := func(line string) bool {
-		if strings.TrimSpace(line) == "" {
-			return false
+	// leaving is the guard that exit and Ctrl-D share: LUNs served by
+	// this process go down with it, so say which, and leave only when
+	// asked a second time.
+	leaving := func(how string) bool {
+		if !warnedExit {
+			if busy := sh.servedInUse(); len(busy) > 0 {
+				warnedExit = true
+				fmt.Fprintf(sh.opts.Err, "%s served by this tcmsh process and exported; leaving takes %s down.\n%s again to leave anyway, or run `tcmsh serve` to keep them served.\n",
+					strings.Join(busy, ", "), pronoun(len(busy)), how)
+				return false
+			}
 		}
+		return true
+	}
+	runLine := func(line string) (exit bool) {
 		appendHistory(opts.HistoryPath, line)
 		cctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		err := sh.Exec(cctx, line)
@@ -146,17 +158,7 @@ func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) er
 		stop()
 		switch {
 		case errors.Is(err, ErrExit):
-			// LUNs served by this process go down with it: say which, and
-			// leave only on a second exit.
-			if !warnedExit {
-				if busy := sh.servedInUse(); len(busy) > 0 {
-					warnedExit = true
-					fmt.Fprintf(sh.opts.Err, "%s served by this tcmsh process and exported; leaving takes %s down.\nType exit again to leave anyway, or run `tcmsh serve` to keep them served.\n",
-						strings.Join(busy, ", "), pronoun(len(busy)))
-					return false
-				}
-			}
-			return true
+			return leaving("Type exit")
 		case interrupted || errors.Is(err, context.Canceled):
 			fmt.Fprintln(sh.opts.Err, "interrupted")
 		case err != nil:
@@ -164,13 +166,50 @@ func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) er
 		}
 		return ctx.Err() != nil
 	}
-	err := reader.Loop(func() string { return sh.cwd + "> " }, sh.Complete, handle)
-	if err == nil && opts.SaveOnExit != nil && sh.prefs.Bool("auto_save_on_exit") {
+	handle := func(input string) (exit bool) {
+		// Pasted or fast-typed text may hold several lines: each runs as
+		// if typed alone, and an exit among them stops the rest.
+		for _, line := range strings.FieldsFunc(input, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			if perr := guard.Run("`"+line+"`", func() error { exit = runLine(line); return nil }); perr != nil {
+				fmt.Fprintln(sh.opts.Err, perr)
+			}
+			if exit {
+				return true
+			}
+		}
+		return false
+	}
+	complete := func(before string) (out []Suggestion) {
+		// A bug in completion must not take the shell down with the line
+		// being typed.
+		_ = guard.Run("completion", func() error { out = sh.Complete(before); return nil })
+		return out
+	}
+	for {
+		exited := false
+		err := reader.Loop(func() string { return sh.cwd + "> " }, complete, func(line string) bool {
+			exited = handle(line)
+			return exited
+		})
+		if err != nil {
+			return err
+		}
+		// Input ended without exit (Ctrl-D on an empty line): the same
+		// guard as exit, then read on.
+		if !exited && ctx.Err() == nil && !leaving("Press Ctrl-D or type exit") {
+			continue
+		}
+		break
+	}
+	if opts.SaveOnExit != nil && sh.prefs.Bool("auto_save_on_exit") {
 		if serr := opts.SaveOnExit(); serr != nil {
 			fmt.Fprintf(sh.opts.Err, "auto_save_on_exit: %v\n", serr)
 		}
 	}
-	return err
+	return nil
 }
 
 // DefaultHistoryPath is $XDG_STATE_HOME/tcmsh/history (~/.local/state/…).
@@ -257,7 +296,13 @@ func (g *goPrompt) Loop(prefix func() string, complete func(string) []Suggestion
 		// reverse video, or it could not be seen).
 		opts = append(opts, prompt.WithPrefixTextColor(prompt.DefaultColor), prompt.WithInputTextColor(prompt.DefaultColor))
 	}
-	p := prompt.New(func(line string) { exit = handle(line) }, opts...)
+	opts = append(opts, prompt.WithReader(&keyReader{Reader: prompt.NewStdinReader()}))
+	p := prompt.New(func(line string) {
+		// Kept for a Loop that starts again (after a Ctrl-D that did not
+		// leave).
+		g.history = append(g.history, line)
+		exit = handle(line)
+	}, opts...)
 	p.Run()
 	return nil
 }

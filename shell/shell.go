@@ -23,6 +23,7 @@ import (
 
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/internal/guard"
 )
 
 // Env is what the shell works on: the LIO model over the real or the
@@ -189,22 +190,28 @@ func (sh *Shell) Parse(line string) (*Call, error) {
 	return &Call{Node: n, Cmd: cmd, Args: args}, nil
 }
 
-// Run executes a parsed Call.
+// Run executes a parsed Call inside the recovery boundary: a panic comes
+// back as a *guard.PanicError naming the command.
 func (sh *Shell) Run(ctx context.Context, c *Call) error {
 	if c == nil {
 		return nil
 	}
-	return c.Cmd.Run(ctx, sh, c.Node, c.Args)
+	return guard.Run(fmt.Sprintf("`%s` at %s", c.Cmd.Name, c.Node.path), func() error {
+		return c.Cmd.Run(ctx, sh, c.Node, c.Args)
+	})
 }
 
-// Exec parses and runs one command line. Empty lines and comments do
-// nothing.
+// Exec parses and runs one command line inside the recovery boundary (a
+// panic comes back as a *guard.PanicError naming the line). Empty lines
+// and comments do nothing.
 func (sh *Shell) Exec(ctx context.Context, line string) error {
-	c, err := sh.Parse(line)
-	if err != nil {
-		return err
-	}
-	return sh.Run(ctx, c)
+	return guard.Run("`"+line+"`", func() error {
+		c, err := sh.Parse(line)
+		if err != nil || c == nil {
+			return err
+		}
+		return c.Cmd.Run(ctx, sh, c.Node, c.Args)
+	})
 }
 
 // isChildPath reports whether a word that is not a command of the current

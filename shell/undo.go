@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tcmsh/tcmsh/internal/guard"
 )
 
 // undoLog records what commands change outside configfs — image files
@@ -223,8 +225,15 @@ func (sh *Shell) rollbackRun(before *Config, mark int) ([]string, error) {
 	u := sh.undo
 	sh.undo = nil
 	defer func() { sh.undo = u }()
-	err := sh.rollback(before)
-	done, errs := u.undo(sh, mark, sh.backingFiles())
+	err := guard.Run("the rollback of configfs", func() error { return sh.rollback(before) })
+	var done []string
+	var errs []error
+	if perr := guard.Run("the rollback outside configfs", func() error {
+		done, errs = u.undo(sh, mark, sh.backingFiles())
+		return nil
+	}); perr != nil {
+		errs = append(errs, perr)
+	}
 	return done, errors.Join(append([]error{err}, errs...)...)
 }
 
