@@ -8,9 +8,10 @@ import (
 
 var errPlain = errors.New("plain")
 
-func nilMap() error {
-	var m map[string]int
-	m["x"] = 1 // panics: assignment to a nil map
+func nth(s []int, i int) int { return s[i] }
+
+func outOfRange() error {
+	_ = nth(nil, 3) // panics: index out of range
 	return nil
 }
 
@@ -21,13 +22,13 @@ func TestRunTurnsAPanicIntoAnErrorNamingTheCommand(t *testing.T) {
 	if err := Run("ls", func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	err := Run("`restoreconfig bad.json`", nilMap)
+	err := Run("`restoreconfig bad.json`", outOfRange)
 	var pe *PanicError
 	if !errors.As(err, &pe) {
 		t.Fatalf("Run = %v, want a *PanicError", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"`restoreconfig bad.json`", "nil map", "guard.nilMap", "guard_test.go:"} {
+	for _, want := range []string{"`restoreconfig bad.json`", "index out of range", "guard.nth", "guard_test.go:"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q does not say %q", msg, want)
 		}
