@@ -71,6 +71,13 @@ type Mapper interface {
 	MappedExtent(off int64) (mapped bool, length int64, err error)
 }
 
+// Prefetcher brings a byte range into a cache ahead of reads (PRE-FETCH);
+// cached reports whether all of it is now held there. A backend without a
+// cache does not implement it.
+type Prefetcher interface {
+	Prefetch(off, length int64) (cached bool, err error)
+}
+
 // ZeroWriter writes zeroes to a byte range without a data buffer.
 type ZeroWriter interface {
 	WriteZeroes(off, length int64) error

@@ -115,6 +115,7 @@ type Disk struct {
 	maxUnmapDescs      uint32
 	maxWriteSameBlocks uint32
 	maxCAWBlocks       uint32
+	maxAtomicBlocks    uint32 // WRITE ATOMIC: also its required alignment
 
 	vendor   [8]byte
 	product  [16]byte
@@ -135,6 +136,7 @@ type Disk struct {
 	allOps     []*operation    // every supported command, for REPORT SUPPORTED OPERATION CODES
 	locks      rangeLocks
 	initiators initiatorTable
+	sanitizer  sanitizeState
 	resizeMu   sync.Mutex
 }
 
@@ -188,6 +190,7 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 	d.maxUnmapDescs = orDefault(cfg.MaxUnmapDescriptors, defaultUnmapDescs)
 	d.maxWriteSameBlocks = orDefault(cfg.MaxWriteSameBlocks, uint32(defaultLimitBytes>>d.blockShift))
 	d.maxCAWBlocks = min(maxCompareAndWriteBlocks, d.maxTransfer)
+	d.maxAtomicBlocks = uint32(max(1, min(int64(d.maxTransfer), atomicWriteBytes>>d.blockShift)))
 
 	var err error
 	if err = setASCII(d.vendor[:], cfg.VendorID, DefaultVendorID, "vendor id"); err != nil {
@@ -387,6 +390,9 @@ func (d *Disk) execute(cmd *Command) senseData {
 		return newSense(SenseKeyIllegalRequest, 0x24, 0x00)
 	}
 	if s := checkUsage(cdb, op.usage); s.failed() {
+		return s
+	}
+	if s := d.sanitizer.refuse(opcode); s.failed() {
 		return s
 	}
 	if op.writes && d.caps.ReadOnly {

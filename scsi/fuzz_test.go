@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/tcmsh/tcmsh/backends"
@@ -66,7 +67,7 @@ func FuzzExecute(f *testing.F) {
 			cmd := &Command{CDB: cdb, Data: bufs, Initiator: uint32(i)}
 			d.Execute(cmd)
 			switch cmd.Status {
-			case StatusGood:
+			case StatusGood, StatusConditionMet:
 				if cmd.SenseLen != 0 {
 					t.Fatalf("GOOD with %d bytes of sense", cmd.SenseLen)
 				}
@@ -83,6 +84,16 @@ func FuzzExecute(f *testing.F) {
 			if cmd.ReadLen < 0 || cmd.ReadLen > total {
 				t.Fatalf("ReadLen %d with %d bytes of buffers", cmd.ReadLen, total)
 			}
+		}
+		// A SANITIZE with IMMED goes on in the background: let it end.
+		for {
+			d.sanitizer.mu.Lock()
+			running := d.sanitizer.running
+			d.sanitizer.mu.Unlock()
+			if !running {
+				break
+			}
+			runtime.Gosched()
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()

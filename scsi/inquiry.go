@@ -202,7 +202,7 @@ func hexValue(c byte) (byte, bool) {
 
 // blockLimits builds VPD 0xb0 (SBC-3 6.5.3) and returns its length.
 func (d *Disk) blockLimits(buf []byte) int {
-	buf[4] = 0x01 // WSNZ: WRITE SAME with zero blocks is refused
+	// WSNZ is 0: WRITE SAME with zero blocks writes to the last block.
 	buf[5] = byte(d.maxCAWBlocks)
 	binary.BigEndian.PutUint16(buf[6:], 1) // optimal transfer length granularity
 	binary.BigEndian.PutUint32(buf[8:], d.maxTransfer)
@@ -215,5 +215,10 @@ func (d *Disk) blockLimits(buf []byte) int {
 		}
 	}
 	binary.BigEndian.PutUint64(buf[36:], uint64(d.maxWriteSameBlocks))
+	// WRITE ATOMIC: the largest atomic write, its alignment and
+	// granularity; no atomic boundaries.
+	binary.BigEndian.PutUint32(buf[44:], d.maxAtomicBlocks)
+	binary.BigEndian.PutUint32(buf[48:], d.maxAtomicBlocks)
+	binary.BigEndian.PutUint32(buf[52:], 1)
 	return 64
 }

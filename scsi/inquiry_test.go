@@ -160,8 +160,9 @@ func TestInquiry(t *testing.T) {
 					t.Fatalf("length %d", len(b))
 				}
 				be32 := func(i int) uint32 { return binary.BigEndian.Uint32(b[i:]) }
-				if b[4]&1 != 1 || b[5] != 255 || binary.BigEndian.Uint16(b[6:]) != 1 || be32(8) != 1024 || be32(12) != 256 ||
-					be32(20) != 4096 || be32(24) != 8 || binary.BigEndian.Uint64(b[36:]) != 4096 {
+				if b[4]&1 != 0 || b[5] != 255 || binary.BigEndian.Uint16(b[6:]) != 1 || be32(8) != 1024 || be32(12) != 256 ||
+					be32(20) != 4096 || be32(24) != 8 || binary.BigEndian.Uint64(b[36:]) != 4096 ||
+					be32(44) != 8 || be32(48) != 8 || be32(52) != 1 || be32(56) != 0 || be32(60) != 0 {
 					t.Fatalf("block limits % x", b)
 				}
 			}},

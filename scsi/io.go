@@ -23,7 +23,7 @@ func rwFields(cdb []byte) (lba, blocks uint64, lengthField int) {
 		return lba, blocks, 4
 	case opRead10, opWrite10, opWriteAndVerify10, opVerify10:
 		return uint64(binary.BigEndian.Uint32(cdb[2:6])), uint64(binary.BigEndian.Uint16(cdb[7:9])), 7
-	case opRead12, opWrite12:
+	case opRead12, opWrite12, opWriteAndVerify12, opVerify12:
 		return uint64(binary.BigEndian.Uint32(cdb[2:6])), uint64(binary.BigEndian.Uint32(cdb[6:10])), 6
 	default:
 		return binary.BigEndian.Uint64(cdb[2:10]), uint64(binary.BigEndian.Uint32(cdb[10:14])), 10
@@ -134,7 +134,7 @@ func (d *Disk) writeThrough(cdb []byte) bool {
 	return cdb[1]&0x08 != 0 && cdb[0] != opWrite6 || !d.writeCache.Load()
 }
 
-// write serves WRITE (6/10/12/16) and WRITE AND VERIFY (10/16).
+// write serves WRITE (6/10/12/16) and WRITE AND VERIFY (10/12/16).
 func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 	cdb := cmd.CDB
 	lba, n, lengthField := rwFields(cdb)
@@ -149,7 +149,7 @@ func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 		// Less data than the CDB announces: refused, as LIO refuses it.
 		return invalidCDB(lengthField, 7)
 	}
-	verify := cdb[0] == opWriteAndVerify10 || cdb[0] == opWriteAndVerify16
+	verify := cdb[0] == opWriteAndVerify10 || cdb[0] == opWriteAndVerify12 || cdb[0] == opWriteAndVerify16
 	// WRITE AND VERIFY puts the data on the medium before verifying it.
 	fua := verify || d.writeThrough(cdb)
 	off := int64(lba) << d.blockShift
@@ -358,7 +358,15 @@ func (d *Disk) writeSame(cmd *Command, _ *initiatorState) senseData {
 		ndob = cdb[1]&0x01 != 0
 	}
 	unmapBit := cdb[1]&0x08 != 0
-	if n == 0 || n > uint64(d.maxWriteSameBlocks) { // WSNZ is set
+	if n == 0 {
+		// To the last block (SBC-4 5.49, WSNZ is 0 in the block limits).
+		if capacity := d.blocks.Load(); lba < capacity {
+			n = capacity - lba
+		} else {
+			return senseLBAOutOfRange
+		}
+	}
+	if n > uint64(d.maxWriteSameBlocks) {
 		return invalidCDB(lengthField, 7)
 	}
 	if !d.inRange(lba, n) {

@@ -328,6 +328,19 @@ func TestWriteSame(t *testing.T) {
 			}
 		}
 	}
+	toEnd := func(lba int, b []byte) func(*testing.T, []byte, *Command, *memBackend) {
+		return func(t *testing.T, _ []byte, _ *Command, m *memBackend) {
+			got := m.snapshot()
+			if lba > 0 && bytes.Equal(got[(lba-1)*512:lba*512], b) {
+				t.Fatal("the block before the range was written")
+			}
+			for i := lba; i < len(got)/512; i++ {
+				if !bytes.Equal(got[i*512:(i+1)*512], b) {
+					t.Fatalf("block %d differs", i)
+				}
+			}
+		}
+	}
 	zeroes := make([]byte, 512)
 	runCases(t, []cmdCase{
 		{name: "10 pattern", setup: preload, cdb: cdb10(opWriteSame10, 0, 3, 20), out: block, check: repeated(3, 20, block)},
@@ -370,8 +383,16 @@ func TestWriteSame(t *testing.T) {
 					t.Fatalf("%d unmaps", m.unmaps)
 				}
 			}},
-		{name: "zero blocks refused (WSNZ)", cdb: writeSame16CDB(0, 0, 0), out: block,
+		{name: "zero blocks writes to the last block (WSNZ 0)", cdb: writeSame16CDB(0, 60, 0), out: block,
+			check: toEnd(60, block)},
+		{name: "10 zero blocks writes to the last block", cdb: cdb10(opWriteSame10, 0, 62, 0), out: block,
+			check: toEnd(62, block)},
+		{name: "zero blocks past the end", cdb: writeSame16CDB(0, 64, 0), out: block,
+			key: SenseKeyIllegalRequest, asc: 0x21},
+		{name: "zero blocks to the end above the maximum", blocks: 8192, cdb: writeSame16CDB(0, 4000, 0), out: block,
 			key: SenseKeyIllegalRequest, asc: 0x24, field: &field{true, 10, 7}},
+		{name: "zero blocks to the end at the maximum", blocks: 8192, cdb: writeSame16CDB(0, 4096, 0), out: block,
+			check: toEnd(4096, block)},
 		{name: "above maximum write same length", blocks: 8192, cdb: writeSame16CDB(0, 0, 4097), out: block,
 			key: SenseKeyIllegalRequest, asc: 0x24, field: &field{true, 10, 7}},
 		{name: "beyond capacity", cdb: cdb10(opWriteSame10, 0, 60, 5), out: block, key: SenseKeyIllegalRequest, asc: 0x21},

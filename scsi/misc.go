@@ -4,12 +4,16 @@ import "encoding/binary"
 
 func (d *Disk) testUnitReady(*Command, *initiatorState) senseData { return good }
 
-// requestSense reports a pending unit attention (and clears it), else NO
-// SENSE: every other condition was already returned with its command.
+// requestSense reports a pending unit attention (and clears it), else a
+// sanitize in progress (with its progress) or failed, else NO SENSE: every
+// other condition was already returned with its command.
 func (d *Disk) requestSense(cmd *Command, st *initiatorState) senseData {
 	descriptor := cmd.CDB[1]&0x01 != 0
 	alloc := int(cmd.CDB[4])
 	s, ok := st.take()
+	if !ok {
+		s, ok = d.sanitizer.pending()
+	}
 	if !ok {
 		s = newSense(SenseKeyNoSense, 0, 0)
 	}

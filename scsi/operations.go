@@ -19,26 +19,38 @@ const (
 	opWrite10                = 0x2a
 	opWriteAndVerify10       = 0x2e
 	opVerify10               = 0x2f
+	opPreFetch10             = 0x34
 	opSynchronizeCache10     = 0x35
+	opReadDefectData10       = 0x37
 	opWriteSame10            = 0x41
 	opUnmap                  = 0x42
+	opSanitize               = 0x48
 	opModeSelect10           = 0x55
 	opModeSense10            = 0x5a
 	opRead16                 = 0x88
 	opCompareAndWrite        = 0x89
 	opWrite16                = 0x8a
+	opORWrite16              = 0x8b
 	opWriteAndVerify16       = 0x8e
 	opVerify16               = 0x8f
+	opPreFetch16             = 0x90
 	opSynchronizeCache16     = 0x91
 	opWriteSame16            = 0x93
+	opWriteAtomic16          = 0x9c
 	opServiceActionIn16      = 0x9e
 	opReportLUNs             = 0xa0
 	opMaintenanceIn          = 0xa3
 	opRead12                 = 0xa8
 	opWrite12                = 0xaa
+	opWriteAndVerify12       = 0xae
+	opVerify12               = 0xaf
+	opReadDefectData12       = 0xb7
 	saReadCapacity16         = 0x10
 	saGetLBAStatus           = 0x12
 	saReportSupportedOpcodes = 0x0c
+	saSanitizeOverwrite      = 0x01
+	saSanitizeBlockErase     = 0x02
+	saSanitizeExitFailure    = 0x1f
 )
 
 // operation is one supported command: how to run it and the CDB usage data
@@ -111,9 +123,15 @@ func (d *Disk) registerOperations() {
 	add(&operation{opcode: opVerify10,
 		usage: []byte{opVerify10, 0x16, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0},
 		exec:  (*Disk).verify})
+	add(&operation{opcode: opPreFetch10,
+		usage: []byte{opPreFetch10, 0x02, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0},
+		exec:  (*Disk).preFetch})
 	add(&operation{opcode: opSynchronizeCache10,
 		usage: []byte{opSynchronizeCache10, 0x02, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0},
 		exec:  (*Disk).synchronizeCache})
+	add(&operation{opcode: opReadDefectData10,
+		usage: []byte{opReadDefectData10, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0},
+		exec:  (*Disk).readDefectData})
 	add(&operation{opcode: opWriteSame10,
 		usage:  []byte{opWriteSame10, 0x08, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0},
 		writes: true, recommendedTimeout: longTimeout, exec: (*Disk).writeSame})
@@ -121,6 +139,11 @@ func (d *Disk) registerOperations() {
 		add(&operation{opcode: opUnmap,
 			usage:  []byte{opUnmap, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0},
 			writes: true, recommendedTimeout: longTimeout, exec: (*Disk).unmap})
+	}
+	for _, sa := range []byte{saSanitizeOverwrite, saSanitizeBlockErase, saSanitizeExitFailure} {
+		add(&operation{opcode: opSanitize, serviceAction: uint16(sa), hasServiceAction: true,
+			usage:  []byte{opSanitize, 0xa0 | sa, 0, 0, 0, 0, 0, 0xff, 0xff, 0},
+			writes: sa != saSanitizeExitFailure, recommendedTimeout: longTimeout, exec: (*Disk).sanitize})
 	}
 	add(&operation{opcode: opModeSelect10,
 		usage: []byte{opModeSelect10, 0x10, 0, 0, 0, 0, 0, 0xff, 0xff, 0},
@@ -137,18 +160,29 @@ func (d *Disk) registerOperations() {
 	add(&operation{opcode: opWrite16,
 		usage:  []byte{opWrite16, 0x1a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		writes: true, exec: (*Disk).write})
+	add(&operation{opcode: opORWrite16,
+		usage:  []byte{opORWrite16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
+		writes: true, exec: (*Disk).orWrite})
 	add(&operation{opcode: opWriteAndVerify16,
 		usage:  []byte{opWriteAndVerify16, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		writes: true, exec: (*Disk).write})
 	add(&operation{opcode: opVerify16,
 		usage: []byte{opVerify16, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		exec:  (*Disk).verify})
+	add(&operation{opcode: opPreFetch16,
+		usage: []byte{opPreFetch16, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
+		exec:  (*Disk).preFetch})
 	add(&operation{opcode: opSynchronizeCache16,
 		usage: []byte{opSynchronizeCache16, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		exec:  (*Disk).synchronizeCache})
 	add(&operation{opcode: opWriteSame16,
 		usage:  []byte{opWriteSame16, 0x09, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		writes: true, recommendedTimeout: longTimeout, exec: (*Disk).writeSame})
+	// The ATOMIC BOUNDARY field is not used: no atomic boundary is
+	// supported (MAXIMUM ATOMIC BOUNDARY SIZE 0).
+	add(&operation{opcode: opWriteAtomic16,
+		usage:  []byte{opWriteAtomic16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0},
+		writes: true, exec: (*Disk).writeAtomic})
 	add(&operation{opcode: opServiceActionIn16, serviceAction: saReadCapacity16, hasServiceAction: true,
 		usage: []byte{opServiceActionIn16, saReadCapacity16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0},
 		exec:  (*Disk).readCapacity16})
@@ -164,6 +198,15 @@ func (d *Disk) registerOperations() {
 	add(&operation{opcode: opWrite12,
 		usage:  []byte{opWrite12, 0x1a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		writes: true, exec: (*Disk).write})
+	add(&operation{opcode: opWriteAndVerify12,
+		usage:  []byte{opWriteAndVerify12, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
+		writes: true, exec: (*Disk).write})
+	add(&operation{opcode: opVerify12,
+		usage: []byte{opVerify12, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
+		exec:  (*Disk).verify})
+	add(&operation{opcode: opReadDefectData12,
+		usage: []byte{opReadDefectData12, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
+		exec:  (*Disk).readDefectData})
 }
 
 // reportSupportedOpcodes answers REPORT SUPPORTED OPERATION CODES (SPC-4

@@ -58,7 +58,10 @@ func TestReportSupportedOperationCodes(t *testing.T) {
 		seen[[2]uint16{uint16(e.opcode), e.sa}] = true
 	}
 	for _, want := range [][2]uint16{{opRead10, 0}, {opWrite16, 0}, {opUnmap, 0}, {opWriteSame16, 0}, {opCompareAndWrite, 0},
-		{opServiceActionIn16, saReadCapacity16}, {opServiceActionIn16, saGetLBAStatus}, {opMaintenanceIn, saReportSupportedOpcodes}} {
+		{opServiceActionIn16, saReadCapacity16}, {opServiceActionIn16, saGetLBAStatus}, {opMaintenanceIn, saReportSupportedOpcodes},
+		{opVerify12, 0}, {opWriteAndVerify12, 0}, {opPreFetch10, 0}, {opPreFetch16, 0}, {opReadDefectData10, 0},
+		{opReadDefectData12, 0}, {opSanitize, saSanitizeOverwrite}, {opSanitize, saSanitizeBlockErase},
+		{opSanitize, saSanitizeExitFailure}, {opORWrite16, 0}, {opWriteAtomic16, 0}} {
 		if !seen[want] {
 			t.Errorf("%#x/%#x not reported", want[0], want[1])
 		}
