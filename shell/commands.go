@@ -11,6 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/suggest"
 	"github.com/tcmsh/tcmsh/tcmu/uio"
 )
 
@@ -442,7 +443,7 @@ func cmdGet(_ context.Context, sh *Shell, n *Node, a Args) error {
 				v, ok := vals[k]
 				if !ok {
 					msg := fmt.Sprintf("get: group %s has no %q", g, k)
-					if s := suggest(k, sortedKeys(vals)); s != "" {
+					if s := suggest.Nearest(k, sortedKeys(vals)); s != "" {
 						msg += fmt.Sprintf(" (did you mean %q?)", s)
 					}
 					return usagef("%s; it has: %s", msg, orNone(sortedKeys(vals)))
@@ -525,7 +526,7 @@ func cmdSet(_ context.Context, sh *Shell, n *Node, a Args) error {
 				return usagef("set: %s %s is read-only", group, k)
 			}
 			msg := fmt.Sprintf("set: group %s has no %q", group, k)
-			if s := suggest(k, sortedKeys(writable)); s != "" {
+			if s := suggest.Nearest(k, sortedKeys(writable)); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			return usagef("%s; writable: %s", msg, orNone(sortedKeys(writable)))
@@ -587,7 +588,7 @@ func cmdHelp(_ context.Context, sh *Shell, n *Node, a Args) error {
 				names[i] = c.Name
 			}
 			msg := fmt.Sprintf("help: %s has no command %q", n.path, topic)
-			if s := suggest(topic, names); s != "" {
+			if s := suggest.Nearest(topic, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			return usagef("%s", msg)

@@ -1,8 +1,6 @@
 package shell
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -10,16 +8,15 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 )
 
 // DefaultSaveFile is where targetcli keeps the configuration.
-const DefaultSaveFile = "/etc/target/saveconfig.json"
+const DefaultSaveFile = config.DefaultSaveFile
 
 var rootCommands []*Command
 
@@ -73,233 +70,29 @@ func cmdSaveconfig(_ context.Context, sh *Shell, _ *Node, a Args) error {
 	return sh.SaveConfig(sh.saveFile(a), a.Bool("force"))
 }
 
-// SaveConfig writes the configuration to file.
+// SaveConfig writes the configuration to file; saving to the default file
+// keeps max_backup_files backups of the previous content.
 func (sh *Shell) SaveConfig(file string, force bool) error {
-	cfg, err := sh.Snapshot()
+	opts := config.SaveOptions{Force: force}
+	if file == sh.defaultSaveFile() {
+		opts.Backups = sh.prefs.Int("max_backup_files")
+	}
+	changed, err := sh.store().Save(file, opts)
 	if err != nil {
 		return err
 	}
-	for _, s := range cfg.Skipped {
-		fmt.Fprintf(sh.opts.Err, "warning: not saved: %s\n", s)
-	}
-	data, err := cfg.MarshalSaveconfig()
-	if err != nil {
-		return err
-	}
-	old, readErr := os.ReadFile(file)
-	if readErr == nil && bytes.Equal(old, data) {
+	if !changed {
 		sh.announce("saved", file, "Configuration unchanged in "+file+".")
 		return nil
-	}
-	empty := len(cfg.StorageObjects) == 0 && len(cfg.Targets) == 0
-	if empty && readErr == nil && !force {
-		if prev, err := ParseSaveconfig(old); err != nil || len(prev.StorageObjects) > 0 || len(prev.Targets) > 0 {
-			return fmt.Errorf("saveconfig: the configuration is empty and would replace the non-empty %s; run `saveconfig force=true` if that is what you want", file)
-		}
-	}
-	if readErr == nil && file == sh.defaultSaveFile() {
-		if err := sh.backup(file, old); err != nil {
-			return err
-		}
-	}
-	if err := sh.undo.beforeWrite(file); err != nil {
-		return fmt.Errorf("saveconfig: %w", err)
-	}
-	if err := writeFileAtomic(file, data, 0o600); err != nil {
-		return fmt.Errorf("saveconfig %s: %w", file, err)
 	}
 	sh.announce("saved", file, "Configuration saved to "+file)
 	return nil
 }
 
-// backup keeps the previous content as backup/saveconfig-<time>-json.gz
-// and prunes the oldest beyond max_backup_files.
-func (sh *Shell) backup(file string, old []byte) error {
-	dir := filepath.Join(filepath.Dir(file), "backup")
-	keep := sh.prefs.Int("max_backup_files")
-	if keep <= 0 {
-		return nil
-	}
-	name := filepath.Join(dir, "saveconfig-"+time.Now().Format("20060102-15:04:05")+"-json.gz")
-	if err := sh.undo.beforeWrite(name); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(old); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(name, buf.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("backup %s: %w", name, err)
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var backups []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "saveconfig-") && strings.HasSuffix(e.Name(), "-json.gz") {
-			backups = append(backups, e.Name())
-		}
-	}
-	sort.Strings(backups) // the time format sorts by age
-	for len(backups) > keep {
-		// A run that is undone gets the backups it pruned back.
-		if err := sh.undo.beforeWrite(filepath.Join(dir, backups[0])); err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-		_ = os.Remove(filepath.Join(dir, backups[0]))
-		backups = backups[1:]
-	}
-	return nil
-}
-
-// writeFileAtomic writes a temp file beside the target, fsyncs it, renames
-// it over the target and fsyncs the directory, so that a crash leaves the
-// old file or the new one.
-func writeFileAtomic(file string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(file)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// readConfigFile reads and checks a saveconfig.json file. LUNs must name
-// storage objects of the file or, when existing is not nil, of that set.
-func readConfigFile(file string, existing map[string]bool) (*Config, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := ParseSaveconfig(data)
-	var errs ConfigErrors
-	if err != nil && !errors.As(err, &errs) {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if cfg == nil {
-		// Not even the top-level object could be read.
-		return nil, fmt.Errorf("%s: nothing was changed: %w", file, err)
-	}
-	errs = append(errs, cfg.checkReferences(existing)...)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s: nothing was changed: %w", file, errs)
-	}
-	return cfg, nil
-}
-
 func cmdRestoreconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	file := sh.saveFile(a)
-	have, err := sh.Snapshot()
-	if err != nil {
-		return err
-	}
-	clear := a.Bool("clear_existing")
-	existing := map[string]bool{}
-	for _, s := range have.StorageObjects {
-		existing[soKey(s)] = true
-	}
-	for k := range sh.unmanaged() {
-		existing[k] = true
-	}
-	filtered := a.Str("target") != "" || a.Str("storage_object") != ""
-	refs := existing
-	if clear && !filtered {
-		refs = nil
-	}
-	if filtered {
-		// A partial restore must find its LUNs' storage objects in the
-		// kernel or in what it restores: checked after filtering.
-		refs = map[string]bool{"": true}
-	}
-	cfg, err := readConfigFile(file, refs)
-	if err != nil {
-		return err
-	}
-	if filtered {
-		var sos []*SOConf
-		for _, s := range cfg.StorageObjects {
-			if a.Str("storage_object") != "" && s.Name == a.Str("storage_object") {
-				sos = append(sos, s)
-			}
-		}
-		var ts []*TargetConf
-		for _, t := range cfg.Targets {
-			if a.Str("target") != "" && t.WWN == a.Str("target") {
-				ts = append(ts, t)
-			}
-		}
-		if a.Str("storage_object") != "" && len(sos) == 0 {
-			return fmt.Errorf("restoreconfig: %s has no storage object %q", file, a.Str("storage_object"))
-		}
-		if a.Str("target") != "" && len(ts) == 0 {
-			return fmt.Errorf("restoreconfig: %s has no target %q", file, a.Str("target"))
-		}
-		cfg = &Config{StorageObjects: sos, Targets: ts}
-	}
-	var errs ConfigErrors
-	if !clear {
-		for i, s := range cfg.StorageObjects {
-			if existing[soKey(s)] {
-				errs = append(errs, fmt.Sprintf("storage_objects[%d]: %s already exists (clear_existing=true replaces the configuration)", i, soKey(s)))
-			}
-		}
-		for i, t := range cfg.Targets {
-			for _, h := range have.Targets {
-				if h.Fabric == t.Fabric && h.WWN == t.WWN {
-					errs = append(errs, fmt.Sprintf("targets[%d]: /%s/%s already exists (clear_existing=true replaces the configuration)", i, t.Fabric, t.WWN))
-				}
-			}
-		}
-	}
-	if filtered {
-		errs = append(errs, cfg.checkReferences(existing)...)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("restoreconfig %s: nothing was changed: %w", file, errs)
-	}
-	var want *Config
-	opts := PlanOptions{KeepExtra: true}
-	if clear && !filtered {
-		want, opts.KeepExtra = cfg, false
-	} else {
-		want = mergeConfig(have, cfg)
-	}
-	plan, err := sh.ApplyConfig(ctx, want, opts)
+	plan, err := sh.store().Restore(ctx, file, config.RestoreOptions{ClearExisting: a.Bool("clear_existing"),
+		Target: a.Str("target"), StorageObject: a.Str("storage_object")})
 	if err != nil {
 		return err
 	}
@@ -307,38 +100,11 @@ func cmdRestoreconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	return nil
 }
 
-// mergeConfig is have with add's objects added or replacing theirs.
-func mergeConfig(have, add *Config) *Config {
-	out := &Config{}
-	repl := map[string]*SOConf{}
-	for _, s := range add.StorageObjects {
-		repl[soKey(s)] = s
-	}
-	for _, s := range have.StorageObjects {
-		if _, ok := repl[soKey(s)]; !ok {
-			out.StorageObjects = append(out.StorageObjects, s)
-		}
-	}
-	out.StorageObjects = append(out.StorageObjects, add.StorageObjects...)
-	tr := map[string]bool{}
-	for _, t := range add.Targets {
-		tr[t.Fabric+"/"+t.WWN] = true
-	}
-	for _, t := range have.Targets {
-		if !tr[t.Fabric+"/"+t.WWN] {
-			out.Targets = append(out.Targets, t)
-		}
-	}
-	out.Targets = append(out.Targets, add.Targets...)
-	out.FabricModules = append(append(out.FabricModules, have.FabricModules...), add.FabricModules...)
-	return out
-}
-
 func cmdClearconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	if !a.Bool("confirm") {
 		return usagef("clearconfig deletes every target and storage object; run `clearconfig confirm=true` to do it")
 	}
-	if err := sh.ClearConfig(ctx); err != nil {
+	if err := sh.store().Clear(ctx); err != nil {
 		return err
 	}
 	sh.announce("cleared", "/", "All configuration cleared")
@@ -351,7 +117,7 @@ type stepJSON struct {
 	What string `json:"what,omitempty"`
 }
 
-func (sh *Shell) printPlan(p *Plan, done bool) error {
+func (sh *Shell) printPlan(p *config.Plan, done bool) error {
 	if sh.opts.JSON {
 		out := []stepJSON{}
 		for _, s := range p.Steps {
@@ -375,23 +141,24 @@ func (sh *Shell) printPlan(p *Plan, done bool) error {
 }
 
 func cmdDiff(_ context.Context, sh *Shell, _ *Node, a Args) error {
-	want, err := readConfigFile(a.Str("file"), nil)
+	want, err := config.ReadFile(a.Str("file"), nil)
 	if err != nil {
 		return err
 	}
-	have, err := sh.Snapshot()
+	st := sh.store()
+	have, err := st.Snapshot()
 	if err != nil {
 		return err
 	}
-	return sh.printPlan(sh.MakePlan(have, want, PlanOptions{Unmanaged: sh.unmanaged()}), false)
+	return sh.printPlan(st.MakePlan(have, want, config.PlanOptions{Unmanaged: st.Unmanaged()}), false)
 }
 
 func cmdApply(ctx context.Context, sh *Shell, _ *Node, a Args) error {
-	want, err := readConfigFile(a.Str("file"), nil)
+	want, err := config.ReadFile(a.Str("file"), nil)
 	if err != nil {
 		return err
 	}
-	plan, err := sh.ApplyConfig(ctx, want, PlanOptions{})
+	plan, err := sh.store().Apply(ctx, want, config.PlanOptions{})
 	if err != nil {
 		return err
 	}
@@ -424,7 +191,7 @@ func cmdExport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 			return usagef("export: wwn: %v", err)
 		}
 	}
-	before, err := sh.Snapshot()
+	before, err := sh.store().Snapshot()
 	if err != nil {
 		return err
 	}
@@ -434,9 +201,9 @@ func cmdExport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	if err != nil {
 		done, rerr := sh.rollbackRun(before, mark)
 		if rerr != nil {
-			return errors.Join(err, fmt.Errorf("undoing the export failed: %w%s", rerr, undoneText(done)))
+			return errors.Join(err, fmt.Errorf("undoing the export failed: %w%s", rerr, config.UndoneText(done)))
 		}
-		return fmt.Errorf("export %s: %w (nothing was changed%s)", a.Str("file_or_dev"), err, undoneText(done))
+		return fmt.Errorf("export %s: %w (nothing was changed%s)", a.Str("file_or_dev"), err, config.UndoneText(done))
 	}
 	if sh.opts.JSON {
 		return sh.printJSON(res)
@@ -470,7 +237,7 @@ func (sh *Shell) export(ctx context.Context, file string, size int64, ip string,
 			return nil, usagef("%s is already the backstore %s; unexport it first", abs, path.Join("/backstores", si.Kind(), so.Name))
 		}
 	}
-	spec := BackstoreSpec{Name: backstoreNameFor(abs), Dev: abs, Size: size}
+	spec := config.BackstoreSpec{Name: config.BackstoreNameFor(abs), Dev: abs, Size: size}
 	if fi, err := os.Stat(abs); err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
 		spec.Plugin = "iblock"
 	} else {
@@ -483,7 +250,7 @@ func (sh *Shell) export(ctx context.Context, file string, size int64, ip string,
 		}
 		spec.Name = base + "_" + strconv.Itoa(i)
 	}
-	so, _, err := sh.createBackstore(ctx, spec)
+	so, _, err := sh.store().CreateBackstore(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -562,7 +329,7 @@ func cmdUnexport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	}
 	for so := range sos {
 		if others, err := l.LUNsOf(so); err == nil && len(others) == 0 {
-			if err := sh.deleteStorageObject(ctx, so); err != nil {
+			if err := sh.store().DeleteStorageObject(ctx, so); err != nil {
 				return err
 			}
 		}

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/internal/size"
 )
 
 // errNoEngine is returned by commands that need the TCMU engine when none
@@ -86,7 +88,7 @@ func cmdSessions(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 			return err
 		}
 		if nx := l.Nexus(tpg); nx != "" {
-			out = append(out, sessionJSON{Path: sh.tpgNodePath(tpg), Initiator: nx, Active: true, Info: "I_T nexus"})
+			out = append(out, sessionJSON{Path: config.TPGNodePath(tpg), Initiator: nx, Active: true, Info: "I_T nexus"})
 		}
 		acls, err := l.ACLs(tpg)
 		if err != nil {
@@ -96,7 +98,7 @@ func cmdSessions(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 		if tpg.Target.Fabric == "iscsi" && a.Str("sid") == "" {
 			if raw, err := l.ReadAttr(path.Join(tpg.Path(), "dynamic_sessions")); err == nil {
 				for _, ini := range dynamicSessions(raw) {
-					out = append(out, sessionJSON{Path: sh.tpgNodePath(tpg), Initiator: ini, Active: true, Dynamic: true,
+					out = append(out, sessionJSON{Path: config.TPGNodePath(tpg), Initiator: ini, Active: true, Dynamic: true,
 						Info: "dynamic session (generate_node_acls=1, no ACL)"})
 				}
 			}
@@ -109,7 +111,7 @@ func cmdSessions(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 			if sid := a.Str("sid"); sid != "" && sessionID(info) != sid {
 				continue
 			}
-			out = append(out, sessionJSON{Path: path.Join(sh.tpgNodePath(tpg), "acls", acl.NodeWWN), Initiator: acl.NodeWWN, Active: true, Info: info})
+			out = append(out, sessionJSON{Path: path.Join(config.TPGNodePath(tpg), "acls", acl.NodeWWN), Initiator: acl.NodeWWN, Active: true, Info: info})
 		}
 		return nil
 	})
@@ -175,7 +177,7 @@ func cmdStats(ctx context.Context, sh *Shell, n *Node, a Args) error {
 			up = "yes"
 		}
 		sh.printf("%-32s %-4s %10d %12s %12s %8d %10.1f %10.1f\n", s.Path, up, s.Commands,
-			HumanSize(int64(s.ReadBytes)), HumanSize(int64(s.WriteBytes)), s.Errors, s.LatP50us, s.LatP99us)
+			size.Format(int64(s.ReadBytes)), size.Format(int64(s.WriteBytes)), s.Errors, s.LatP50us, s.LatP99us)
 	}
 	return nil
 }

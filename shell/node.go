@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/suggest"
 )
 
 // nodeKind names the kinds of node in targetcli's tree.
@@ -112,12 +114,6 @@ func (n *Node) ConfigPath() string {
 	return ""
 }
 
-// hasTPGTags reports whether a fabric shows TPGs as their own nodes.
-func hasTPGTags(fabric string) bool {
-	info, _ := configfs.LookupFabric(fabric)
-	return info.Has(configfs.FeatTPGTs)
-}
-
 func child(parent *Node, kind nodeKind, name string) *Node {
 	c := *parent
 	c.kind, c.name = kind, name
@@ -205,7 +201,7 @@ func (sh *Shell) Children(n *Node) ([]*Node, error) {
 		for _, t := range ts {
 			c := child(n, kindTarget, t.WWN)
 			c.target = t
-			if !hasTPGTags(n.fabric) {
+			if !config.HasTPGTags(n.fabric) {
 				c.folded = true
 				c.tpg = configfs.TPG{Target: t, Tag: 1}
 			}
@@ -389,7 +385,7 @@ func (sh *Shell) Resolve(p string) (*Node, error) {
 					names = append(names, k.name)
 				}
 			}
-			return nil, &PathError{Path: abs, Parent: n.path, Missing: part, Suggestion: suggest(part, names)}
+			return nil, &PathError{Path: abs, Parent: n.path, Missing: part, Suggestion: suggest.Nearest(part, names)}
 		}
 		n = next
 	}
@@ -495,7 +491,7 @@ func (sh *Shell) lookupChild(n *Node, name string) (*Node, error) {
 		}
 		c := child(n, kindTarget, name)
 		c.target = t
-		if !hasTPGTags(n.fabric) {
+		if !config.HasTPGTags(n.fabric) {
 			c.folded = true
 			c.tpg = configfs.TPG{Target: t, Tag: 1}
 		}
@@ -610,38 +606,4 @@ func (sh *Shell) absPath(p string) string {
 		p = path.Join(sh.cwd, p)
 	}
 	return path.Clean(p)
-}
-
-// suggest returns the candidate nearest to s, when it is near enough.
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := levenshtein(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best != "" && (bestD <= 2 || bestD <= len(s)/3 || strings.HasPrefix(best, s)) {
-		return best
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -3,11 +3,12 @@ package shell
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/size"
+	"github.com/tcmsh/tcmsh/internal/suggest"
 )
 
 // ParamType is the type of a command parameter; it decides how a value is
@@ -99,7 +100,7 @@ func (p Param) check(v string) error {
 			return fmt.Errorf("%q is not %s", v, p.Expect())
 		}
 	case TypeSize:
-		if _, err := ParseSize(v); err != nil {
+		if _, err := size.Parse(v); err != nil {
 			return err
 		}
 	case TypeEnum:
@@ -109,7 +110,7 @@ func (p Param) check(v string) error {
 			}
 		}
 		msg := fmt.Sprintf("%q is not %s", v, p.Expect())
-		if s := suggest(v, p.Enum); s != "" {
+		if s := suggest.Nearest(v, p.Enum); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return fmt.Errorf("%s", msg)
@@ -138,40 +139,6 @@ func ParseBool(v string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not true or false", v)
-}
-
-// ParseSize reads a size in bytes: a number with an optional unit k, m, g, t
-// (or K, M, G, T), optionally followed by B or iB; all units are base 1024.
-func ParseSize(v string) (int64, error) {
-	s := strings.TrimSpace(v)
-	lower := strings.ToLower(s)
-	lower = strings.TrimSuffix(lower, "ib")
-	lower = strings.TrimSuffix(lower, "b")
-	mult := int64(1)
-	if lower != "" {
-		switch lower[len(lower)-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		case 't':
-			mult = 1 << 40
-		}
-		if mult != 1 {
-			lower = lower[:len(lower)-1]
-		}
-	}
-	n, err := strconv.ParseFloat(lower, 64)
-	if err != nil || n < 0 || math.IsNaN(n) || math.IsInf(n, 0) || lower == "" || strings.ContainsAny(lower, "eEx+") {
-		return 0, fmt.Errorf("%q is not a size (examples: 512, 64M, 10GiB, 1T; base 1024)", v)
-	}
-	bytes := n * float64(mult)
-	if bytes > math.MaxInt64/2 {
-		return 0, fmt.Errorf("size %q is too large", v)
-	}
-	return int64(bytes), nil
 }
 
 // Args are a command's checked arguments.
@@ -216,7 +183,7 @@ func (a Args) Int(name string, def int64) int64 {
 
 // Size returns a size parameter in bytes, or 0 when absent.
 func (a Args) Size(name string) int64 {
-	n, _ := ParseSize(a.values[name])
+	n, _ := size.Parse(a.values[name])
 	return n
 }
 

@@ -5,38 +5,6 @@ import (
 	"testing"
 )
 
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		err  bool
-	}{
-		{"512", 512, false},
-		{"1k", 1024, false},
-		{"1K", 1024, false},
-		{"64M", 64 << 20, false},
-		{"64MB", 64 << 20, false},
-		{"64MiB", 64 << 20, false},
-		{"10GiB", 10 << 30, false},
-		{"1t", 1 << 40, false},
-		{"1.5G", 3 << 29, false},
-		{"", 0, true},
-		{"M", 0, true},
-		{"12Q", 0, true},
-		{"-1M", 0, true},
-		{"1e3", 0, true},
-		{"0x10", 0, true},
-		{"NaN", 0, true},
-		{"99999999999T", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := ParseSize(tt.in)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.err)
-		}
-	}
-}
-
 func TestParseBool(t *testing.T) {
 	for in, want := range map[string]bool{"true": true, "false": false, "1": true, "0": false, "yes": true, "no": false, "TRUE": true} {
 		got, err := ParseBool(in)

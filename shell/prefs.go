@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tcmsh/tcmsh/internal/suggest"
 )
 
 // prefDef is one global preference: targetcli's name, type and default.
@@ -158,7 +161,7 @@ func unknownPref(cmd, k string) error {
 		names[i] = d.Name
 	}
 	msg := fmt.Sprintf("%s: no global preference %q", cmd, k)
-	if s := suggest(k, names); s != "" {
+	if s := suggest.Nearest(k, names); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return usagef("%s; the preferences: %s", msg, strings.Join(names, ", "))
@@ -174,7 +177,7 @@ func (sh *Shell) setGlobal(pairs []KV) error {
 			return usagef("set global: %s: %v", kv.Key, err)
 		}
 	}
-	if err := sh.undo.beforePrefs(sh.prefs); err != nil {
+	if err := sh.beforePrefs(); err != nil {
 		return err
 	}
 	for _, kv := range pairs {
@@ -198,7 +201,7 @@ func cmdBookmarks(_ context.Context, sh *Shell, _ *Node, a Args) error {
 		return usagef("bookmarks %s: give the bookmark's name", action)
 	}
 	if action == "add" || action == "del" {
-		if err := sh.undo.beforePrefs(sh.prefs); err != nil {
+		if err := sh.beforePrefs(); err != nil {
 			return err
 		}
 	}
@@ -230,5 +233,28 @@ func cmdBookmarks(_ context.Context, sh *Shell, _ *Node, a Args) error {
 	for _, k := range names {
 		sh.printf("%s %s\n", k, sh.prefs.Bookmarks[k])
 	}
+	return nil
+}
+
+// beforePrefs records the preferences and bookmarks, in memory and in
+// their file, before the first change of a run that may be undone.
+func (sh *Shell) beforePrefs() error {
+	if sh.undo == nil || sh.undo.Recorded("prefs") {
+		return nil
+	}
+	p := sh.prefs
+	if p.path != "" {
+		if err := sh.undo.BeforeWrite(p.path); err != nil {
+			return err
+		}
+	}
+	values, bookmarks := maps.Clone(p.Values), maps.Clone(p.Bookmarks)
+	sh.undo.Record("prefs", func() string {
+		if maps.Equal(p.Values, values) && maps.Equal(p.Bookmarks, bookmarks) {
+			return ""
+		}
+		p.Values, p.Bookmarks = values, bookmarks
+		return "put the global preferences and bookmarks back"
+	})
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	prompt "github.com/elk-language/go-prompt"
 	pstrings "github.com/elk-language/go-prompt/strings"
 
+	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/internal/guard"
 )
@@ -48,7 +49,7 @@ func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) e
 	if !opts.Atomic {
 		return sh.runLines(ctx, r, opts)
 	}
-	before, err := sh.Snapshot()
+	before, err := sh.store().Snapshot()
 	if err != nil {
 		return fmt.Errorf("--atomic: reading the configuration before the run: %w", err)
 	}
@@ -60,10 +61,10 @@ func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) e
 	if err != nil {
 		done, rerr := sh.rollbackRun(before, mark)
 		if rerr != nil {
-			fmt.Fprintf(sh.opts.Err, "--atomic: undoing the run failed: %v%s\n", rerr, undoneText(done))
+			fmt.Fprintf(sh.opts.Err, "--atomic: undoing the run failed: %v%s\n", rerr, config.UndoneText(done))
 			return errors.Join(err, rerr)
 		}
-		fmt.Fprintf(sh.opts.Err, "--atomic: undid every change of this run; the configuration is as before%s\n", undoneText(done))
+		fmt.Fprintf(sh.opts.Err, "--atomic: undid every change of this run; the configuration is as before%s\n", config.UndoneText(done))
 	}
 	return err
 }

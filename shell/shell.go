@@ -9,7 +9,9 @@
 //   - Parse(line) → *Call, then Run(ctx, call): one command, with its
 //     output going to the writers of Options (SetOutput changes them);
 //   - Complete(textBeforeCursor): completion candidates;
-//   - Snapshot, MakePlan, ApplyConfig: the configuration as data.
+//
+// The configuration as data (saveconfig.json, plan, apply, backstore
+// creation) is package config's; commands here call it.
 package shell
 
 import (
@@ -21,9 +23,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/internal/guard"
+	"github.com/tcmsh/tcmsh/internal/suggest"
 )
 
 // Env is what the shell works on: the LIO model over the real or the
@@ -78,8 +82,35 @@ type Shell struct {
 	histPos int
 	prefs   *Prefs
 	// undo records what commands change outside configfs while an
-	// --atomic run, restoreconfig, apply or export may have to undo it.
-	undo *undoLog
+	// --atomic run or export may have to undo it.
+	undo *config.Undo
+}
+
+// store is the configuration layer as this shell sees it now: its kernel,
+// its engine, its error writer, its undo log and preferences.
+func (sh *Shell) store() config.Store {
+	st := config.Store{LIO: sh.env.LIO, Warn: sh.opts.Err, Undo: sh.undo, NameAsModel: sh.prefs.Bool("export_backstore_name_as_model")}
+	if sh.env.Engine != nil {
+		st.Hooks = sh.env.Engine
+	}
+	return st
+}
+
+// beginUndo starts recording what the commands change outside configfs,
+// unless a run already records it. It returns where this operation's
+// record starts, and end, to call when the operation is over.
+func (sh *Shell) beginUndo() (mark int, end func()) {
+	if sh.undo != nil {
+		return sh.undo.Mark(), func() {}
+	}
+	sh.undo = &config.Undo{}
+	return 0, func() { sh.undo = nil }
+}
+
+// rollbackRun makes the kernel match before again and undoes what was
+// recorded outside configfs since mark (config.Store.Rollback).
+func (sh *Shell) rollbackRun(before *config.Config, mark int) ([]string, error) {
+	return sh.store().Rollback(before, mark)
 }
 
 // New returns a shell at the root.
@@ -117,10 +148,9 @@ func (sh *Shell) SetOutput(out, errw io.Writer) {
 }
 
 // UsageError is a command used the wrong way (unknown command, bad
-// parameter); the message says what is expected.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
+// parameter); the message says what is expected. It is the configuration
+// layer's, which reports bad names, sizes and paths the same way.
+type UsageError = config.UsageError
 
 func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
 
@@ -176,7 +206,7 @@ func (sh *Shell) Parse(line string) (*Call, error) {
 			names[i] = c.Name
 		}
 		msg := fmt.Sprintf("unknown command %q on %s", words[0], n.path)
-		if s := suggest(words[0], names); s != "" {
+		if s := suggest.Nearest(words[0], names); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else if strings.HasPrefix(words[0], "@") {
 			msg = fmt.Sprintf("%q: to go to a bookmark, type `cd %s`", words[0], words[0])

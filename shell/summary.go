@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/size"
 )
 
 // Status tells how a summary should be coloured.
@@ -172,7 +173,7 @@ func storageSummary(si configfs.StorageInfo) (string, Status) {
 		}
 	}
 	if si.Size > 0 {
-		parts = append(parts, "("+HumanSize(si.Size)+")")
+		parts = append(parts, "("+size.Format(si.Size)+")")
 	}
 	if si.Object.Plugin == "fileio" || si.Object.Plugin == "iblock" || si.Object.Plugin == "user" {
 		if si.WriteBack {
@@ -187,21 +188,6 @@ func storageSummary(si configfs.StorageInfo) (string, Status) {
 	}
 	parts = append(parts, "deactivated")
 	return strings.Join(parts, " "), StatusOff
-}
-
-// HumanSize formats bytes as targetcli does: 1.0GiB.
-func HumanSize(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d%s", n, units[0])
-	}
-	return fmt.Sprintf("%.1f%s", f, units[i])
 }
 
 func aluaStateName(s string) string {

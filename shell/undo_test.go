@@ -28,7 +28,7 @@ func atomicRun(t *testing.T, sh *Shell, out *bytes.Buffer, script string) string
 
 func configJSON(t *testing.T, sh *Shell) string {
 	t.Helper()
-	cfg, err := sh.Snapshot()
+	cfg, err := sh.store().Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,44 +76,6 @@ func TestAtomicRemovesTheImagesItMade(t *testing.T) {
 	}
 	if sh.undo != nil {
 		t.Error("still recording after the run")
-	}
-}
-
-// A file the run made but that a storage object of the configuration put
-// back uses is left.
-func TestUndoLeavesFilesInUse(t *testing.T) {
-	sh, _, l := newTestShell(t, false)
-	objs, _ := l.StorageObjects()
-	si, _ := l.StorageObjectInfo(objs[0])
-	if err := os.WriteFile(si.Dev, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	u := &undoLog{}
-	u.madeImage(si.Dev)
-	done, errs := u.undo(sh, 0, sh.backingFiles())
-	if len(errs) > 0 || len(done) != 1 || !strings.Contains(done[0], "the backing file of /backstores/fileio/disk1") {
-		t.Errorf("undo: %q %v", done, errs)
-	}
-	if _, err := os.Stat(si.Dev); err != nil {
-		t.Errorf("a file in use was removed: %v", err)
-	}
-	// Nor is a file that is not the one the run made.
-	other := filepath.Join(t.TempDir(), "other.img")
-	if err := os.WriteFile(other, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	u.madeImage(other)
-	if err := os.WriteFile(other+".new", []byte("someone else's"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(other+".new", other); err != nil {
-		t.Fatal(err)
-	}
-	if done, _ := u.undo(sh, 0, nil); len(done) != 1 || !strings.Contains(done[0], "not the file the run made") {
-		t.Errorf("undo: %q", done)
-	}
-	if _, err := os.Stat(other); err != nil {
-		t.Errorf("another file was removed: %v", err)
 	}
 }
 
@@ -263,51 +225,5 @@ func TestAtomicPutsSaveconfigFilesBack(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the message does not say %q:\n%s", want, msg)
 		}
-	}
-}
-
-// restoreconfig and apply undo their own files when they fail, also
-// inside an --atomic run (which then undoes the rest).
-func TestFailingApplyRemovesItsImages(t *testing.T) {
-	sh, out, _ := newTestShell(t, false)
-	dir := t.TempDir()
-	img := filepath.Join(dir, "a.img")
-	want := &Config{StorageObjects: []*SOConf{
-		{Plugin: "fileio", Name: "a", Dev: img, Size: 1 << 20, Attributes: map[string]string{}},
-		{Plugin: "ramdisk", Name: "z", Size: 1 << 20, Attributes: map[string]string{"block_size": "333"}},
-	}}
-	before := configJSON(t, sh)
-	_, err := sh.ApplyConfig(context.Background(), want, PlanOptions{KeepExtra: true})
-	if err == nil || !strings.Contains(err.Error(), "the previous configuration is back; removed "+img+", made by the run") {
-		t.Fatalf("apply: %v", err)
-	}
-	if _, err := os.Stat(img); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the image apply made is still there: %v", err)
-	}
-	if got := configJSON(t, sh); got != before {
-		t.Errorf("configuration after the failed apply:\n%s", got)
-	}
-	if sh.undo != nil {
-		t.Error("still recording after apply")
-	}
-
-	// Inside a run: a successful apply's image is undone with the run.
-	ok := &Config{StorageObjects: []*SOConf{{Plugin: "fileio", Name: "a", Dev: img, Size: 1 << 20, Attributes: map[string]string{}}}}
-	out.Reset()
-	mark, end := sh.beginUndo()
-	if _, err := sh.ApplyConfig(context.Background(), ok, PlanOptions{KeepExtra: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(img); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := ParseSaveconfig([]byte(before))
-	done, rerr := sh.rollbackRun(cfg, mark)
-	end()
-	if rerr != nil || len(done) != 1 {
-		t.Errorf("rollback: %q %v", done, rerr)
-	}
-	if _, err := os.Stat(img); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the image is still there: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tcmsh/tcmsh/backends"
+	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/serve"
@@ -169,10 +170,19 @@ func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr 
 			return engine.NewLocal(engine.Options{LIO: env.LIO, Sim: env.sim, AutoServe: true, Logf: serve.Logf(log)})
 		},
 		Restore: func(ctx context.Context, eng engine.Engine, file string) error {
-			shEnv := env.Env
-			shEnv.Engine = eng
-			sh := shell.New(shEnv, shell.Options{Out: io.Discard, Err: stderr, Version: Version, SaveFile: saveFile, PrefsPath: prefsFile})
-			return sh.Exec(ctx, QuoteWords([]string{"restoreconfig", file}))
+			prefs, err := shell.LoadPrefs(prefsFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "tcmsh: %v (using the defaults)\n", err)
+			}
+			st := config.Store{LIO: env.LIO, Warn: stderr, NameAsModel: prefs.Bool("export_backstore_name_as_model")}
+			if eng != nil {
+				st.Hooks = eng
+			}
+			if abs, err := filepath.Abs(file); err == nil {
+				file = abs
+			}
+			_, err = st.Restore(ctx, file, config.RestoreOptions{})
+			return err
 		},
 	}
 	fs := flag.NewFlagSet("tcmsh serve", flag.ContinueOnError)

@@ -9,6 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/internal/size"
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/views"
 )
@@ -140,7 +141,7 @@ func validator(p shell.Param) func(string) error {
 				return fmt.Errorf("%s: %q is not %s", p.Name, v, p.Expect())
 			}
 		case shell.TypeSize:
-			if _, err := shell.ParseSize(v); err != nil {
+			if _, err := size.Parse(v); err != nil {
 				return fmt.Errorf("%s: %w", p.Name, err)
 			}
 		case shell.TypeName, shell.TypeWWN:

@@ -1,26 +1,24 @@
-package shell
+package config
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/tcmsh/tcmsh/internal/guard"
 )
 
-// undoLog records what commands change outside configfs — image files
-// they make, files saveconfig writes, the preferences and bookmarks — so
-// that a failed --atomic run, restoreconfig, apply or export can put it
-// back along with the configuration. Only what did not exist before is
+// Undo records what a run changes outside configfs — image files it
+// makes, files saveconfig writes, and (through Record) state its caller
+// keeps, such as the shell's preferences and bookmarks — so that a failed
+// --atomic run, restoreconfig, apply or export can put it back along with
+// the configuration. Only what did not exist before is
 // removed: a file that was there keeps its content (files the shell
 // replaces get their previous bytes back; an image file is only ever cut
 // back to the size it had).
-type undoLog struct {
+type Undo struct {
 	entries []undoEntry
 	seen    map[string]bool // paths (and "prefs") whose earlier state is recorded
 }
@@ -33,20 +31,20 @@ const (
 	undoNewFile                   // a small file that did not exist: removed
 	undoContent                   // a small file that existed: its bytes written back
 	undoSize                      // an image file that existed: cut back to its size
-	undoPrefs                     // the preferences and bookmarks in memory
+	undoFunc                      // state kept by the caller: put back by a function
 )
 
 type undoEntry struct {
-	kind              undoKind
-	path              string
-	data              []byte
-	mode              fs.FileMode
-	size              int64
-	made              fs.FileInfo // undoMadeImage: which file, so that another one is left alone
-	values, bookmarks map[string]string
+	kind    undoKind
+	path    string
+	data    []byte
+	mode    fs.FileMode
+	size    int64
+	made    fs.FileInfo   // undoMadeImage: which file, so that another one is left alone
+	restore func() string // undoFunc: puts the state back, says what it did ("" for nothing)
 }
 
-func (u *undoLog) add(key string, e undoEntry) {
+func (u *Undo) add(key string, e undoEntry) {
 	if u.seen == nil {
 		u.seen = map[string]bool{}
 	}
@@ -54,11 +52,11 @@ func (u *undoLog) add(key string, e undoEntry) {
 	u.entries = append(u.entries, e)
 }
 
-// beforeWrite records the state of a small file (a saveconfig file, its
+// BeforeWrite records the state of a small file (a saveconfig file, its
 // backups, the preferences) before it is written or removed: its bytes,
 // or that it and perhaps its directories did not exist. Only the first
 // write of a run is recorded.
-func (u *undoLog) beforeWrite(file string) error {
+func (u *Undo) BeforeWrite(file string) error {
 	if u == nil || u.seen[file] {
 		return nil
 	}
@@ -93,7 +91,7 @@ func (u *undoLog) beforeWrite(file string) error {
 
 // madeImage records an image file that the run created (it did not exist
 // before).
-func (u *undoLog) madeImage(file string) {
+func (u *Undo) MadeImage(file string) {
 	if u == nil || u.seen[file] {
 		return
 	}
@@ -105,33 +103,39 @@ func (u *undoLog) madeImage(file string) {
 }
 
 // grewImage records an existing image file that the run made larger.
-func (u *undoLog) grewImage(file string, size int64) {
+func (u *Undo) GrewImage(file string, size int64) {
 	if u == nil || u.seen[file] {
 		return
 	}
 	u.add(file, undoEntry{kind: undoSize, path: file, size: size})
 }
 
-// beforePrefs records the preferences and bookmarks, in memory and in
-// their file, before the first change of a run.
-func (u *undoLog) beforePrefs(p *Prefs) error {
-	if u == nil || u.seen["prefs"] {
-		return nil
+// Mark is where the record of an operation starts, for Rollback.
+func (u *Undo) Mark() int {
+	if u == nil {
+		return 0
 	}
-	if p.path != "" {
-		if err := u.beforeWrite(p.path); err != nil {
-			return err
-		}
-	}
-	u.add("prefs", undoEntry{kind: undoPrefs, values: maps.Clone(p.Values), bookmarks: maps.Clone(p.Bookmarks)})
-	return nil
+	return len(u.entries)
 }
+
+// Record keeps a function that puts back state the caller keeps (the
+// shell's preferences and bookmarks in memory), under key: only the first
+// record of a key in a run is kept. restore returns what it did, or "".
+func (u *Undo) Record(key string, restore func() string) {
+	if u == nil || u.seen[key] {
+		return
+	}
+	u.add(key, undoEntry{kind: undoFunc, path: key, restore: restore})
+}
+
+// Recorded reports whether key's earlier state is already recorded.
+func (u *Undo) Recorded(key string) bool { return u != nil && u.seen[key] }
 
 // undo puts back what was recorded since mark, newest first, and forgets
 // it. inUse lists the files that storage objects use now (after the
 // configuration was put back): those are never removed or cut. It returns
 // what it did, for the message, and what it could not do.
-func (u *undoLog) undo(sh *Shell, mark int, inUse map[string]string) (done []string, errs []error) {
+func (u *Undo) undo(mark int, inUse map[string]string) (done []string, errs []error) {
 	if u == nil || mark >= len(u.entries) {
 		return nil, nil
 	}
@@ -173,7 +177,7 @@ func (u *undoLog) undo(sh *Shell, mark int, inUse map[string]string) (done []str
 					continue
 				}
 			}
-			if err := writeFileAtomic(e.path, e.data, e.mode); err != nil {
+			if err := WriteFileAtomic(e.path, e.data, e.mode); err != nil {
 				errs = append(errs, fmt.Errorf("putting %s back: %w", e.path, err))
 				continue
 			}
@@ -188,80 +192,45 @@ func (u *undoLog) undo(sh *Shell, mark int, inUse map[string]string) (done []str
 				continue
 			}
 			done = append(done, fmt.Sprintf("cut %s back to its %d bytes", e.path, e.size))
-		case undoPrefs:
-			if !maps.Equal(sh.prefs.Values, e.values) || !maps.Equal(sh.prefs.Bookmarks, e.bookmarks) {
-				sh.prefs.Values, sh.prefs.Bookmarks = e.values, e.bookmarks
-				done = append(done, "put the global preferences and bookmarks back")
+		case undoFunc:
+			if what := e.restore(); what != "" {
+				done = append(done, what)
 			}
 		}
 	}
 	u.entries = u.entries[:mark]
 	u.seen = map[string]bool{}
 	for _, e := range u.entries {
-		if e.kind == undoPrefs {
-			u.seen["prefs"] = true
-		} else {
-			u.seen[e.path] = true
-		}
+		u.seen[e.path] = true
 	}
 	return done, errs
 }
 
-// beginUndo starts recording what the commands change outside configfs,
-// unless a run already records it. It returns where this operation's
-// record starts, and end, to call when the operation is over.
-func (sh *Shell) beginUndo() (mark int, end func()) {
-	if sh.undo != nil {
-		return len(sh.undo.entries), func() {}
-	}
-	sh.undo = &undoLog{}
-	return 0, func() { sh.undo = nil }
-}
-
-// rollbackRun makes the kernel match before again, then undoes what was
-// recorded outside configfs since mark. Nothing the rollback itself does is
-// recorded. It returns what was undone outside configfs.
-func (sh *Shell) rollbackRun(before *Config, mark int) ([]string, error) {
-	u := sh.undo
-	sh.undo = nil
-	defer func() { sh.undo = u }()
-	err := guard.Run("the rollback of configfs", func() error { return sh.rollback(before) })
-	var done []string
-	var errs []error
-	if perr := guard.Run("the rollback outside configfs", func() error {
-		done, errs = u.undo(sh, mark, sh.backingFiles())
-		return nil
-	}); perr != nil {
-		errs = append(errs, perr)
-	}
-	return done, errors.Join(append([]error{err}, errs...)...)
-}
-
-// undoneText is the part of a rollback's message that says what was
+// UndoneText is the part of a rollback's message that says what was
 // undone outside configfs ("" when nothing was).
-func undoneText(done []string) string {
+func UndoneText(done []string) string {
 	if len(done) == 0 {
 		return ""
 	}
 	return "; " + strings.Join(done, "; ")
 }
 
-// backingFiles lists the files that storage objects use (fileio images,
+// BackingFiles lists the files that storage objects use (fileio images,
 // user:file images), each with the backstore using it.
-func (sh *Shell) backingFiles() map[string]string {
+func (st Store) BackingFiles() map[string]string {
 	out := map[string]string{}
-	sos, err := sh.env.LIO.StorageObjects()
+	sos, err := st.LIO.StorageObjects()
 	if err != nil {
 		return out
 	}
 	for _, so := range sos {
-		si, err := sh.env.LIO.StorageObjectInfo(so)
+		si, err := st.LIO.StorageObjectInfo(so)
 		if err != nil {
 			continue
 		}
 		f := si.Dev
 		if so.Plugin == "user" {
-			f = userImagePath(si.Config)
+			f = UserImagePath(si.Config)
 		}
 		if f != "" {
 			out[filepath.Clean(f)] = soPath(si.Kind(), so.Name)
@@ -270,9 +239,9 @@ func (sh *Shell) backingFiles() map[string]string {
 	return out
 }
 
-// userImagePath is the image file of a user backstore's dev_config
+// UserImagePath is the image file of a user backstore's dev_config
 // (file/<path>, also inside fault/), or "".
-func userImagePath(cfg string) string {
+func UserImagePath(cfg string) string {
 	cfg = strings.TrimPrefix(cfg, "fault/")
 	rest, ok := strings.CutPrefix(cfg, "file/")
 	if !ok {
