@@ -52,54 +52,13 @@ func (c *Command) Usage() string {
 	return strings.Join(parts, " ")
 }
 
-// globalCommands work on every node.
-var globalCommands []*Command
-
-func init() {
-	globalCommands = []*Command{
-		{Name: "ls", Summary: "Show the tree below a node (the current one by default), to depth levels.",
-			Params: []Param{{Name: "path", Type: TypeNode}, {Name: "depth", Type: TypeInt, Min: 0}}, Run: cmdLs},
-		{Name: "cd", Summary: "Go to a node: a path, `..`, `/`, `-` (the previous node), `<` or `>` (back and forward in history), or @bookmark.",
-			Params: []Param{{Name: "path", Type: TypeNode, Default: "/"}}, Run: cmdCd},
-		{Name: "pwd", Summary: "Print the current path.", Run: func(_ context.Context, sh *Shell, _ *Node, _ Args) error {
-			if sh.opts.JSON {
-				return sh.printJSON(map[string]string{"path": sh.cwd})
-			}
-			sh.printf("%s\n", sh.cwd)
-			return nil
-		}},
-		{Name: "info", Summary: "Show what the kernel reports about the node.", Run: cmdInfo},
-		{Name: "status", Summary: "Show the node's status line (what ls shows after it).", Run: cmdStatus},
-		{Name: "refresh", Summary: "Forget remembered state and read the kernel again.", Run: func(_ context.Context, sh *Shell, _ *Node, _ Args) error {
-			sh.env.LIO.Refresh()
-			return nil
-		}},
-		{Name: "get", Summary: "Show a node's configuration groups (attribute, parameter, auth, discovery_auth, alua, wwn, global), or named values of one group.",
-			Params: []Param{{Name: "group", Type: TypeString}}, Variadic: true, Run: cmdGet},
-		{Name: "set", Summary: "Change values of a configuration group. All values are applied, or none.",
-			Params: []Param{{Name: "group", Type: TypeString, Required: true}}, FreeKeys: true, Run: cmdSet},
-		{Name: "bookmarks", Summary: "Manage bookmarks: add NAME (the current node), del NAME, go NAME, show.",
-			Params: []Param{{Name: "action", Type: TypeEnum, Enum: []string{"add", "del", "go", "show"}, Default: "show"}, {Name: "bookmark", Type: TypeName}}, Run: cmdBookmarks},
-		{Name: "version", Summary: "Show tcmsh's version and the kernel it works on.", Run: cmdVersion},
-		{Name: "help", Summary: "List the commands of this node, or explain one.", Params: []Param{{Name: "topic", Type: TypeString}}, Run: cmdHelp},
-		{Name: "exit", Summary: "Leave the shell.", Run: func(context.Context, *Shell, *Node, Args) error { return ErrExit }},
-		{Name: "sessions", Summary: "List the initiators logged in (per ACL, and demo-mode ones without an ACL), or with their details (detail).",
-			Params: []Param{{Name: "action", Type: TypeEnum, Enum: []string{"list", "detail"}, Default: "list"}, {Name: "sid", Type: TypeString}}, Run: cmdSessions},
-		{Name: "stats", Summary: "Show the TCMU engine's statistics of the user backstores below a path.",
-			Params: []Param{{Name: "path", Type: TypeNode}}, Run: cmdStats},
-	}
-}
-
 // CommandsFor lists the commands available on a node: the node's own
 // (create, delete, enable, …) first, then those of every node.
 func (sh *Shell) CommandsFor(n *Node) []*Command {
 	own := sh.nodeCommands(n)
-	out := make([]*Command, 0, len(own)+len(globalCommands)+len(rootCommands))
+	out := make([]*Command, 0, len(own)+len(sh.commands))
 	out = append(out, own...)
-	out = append(out, globalCommands...)
-	// saveconfig and friends work from any node, as in targetcli.
-	out = append(out, rootCommands...)
-	return out
+	return append(out, sh.commands...)
 }
 
 // LookupCommand finds a command of a node by name.
@@ -653,8 +612,6 @@ func firstSentence(s string) string {
 	}
 	return s
 }
-
-func init() { globalCommands = append(globalCommands, workloadCommand, sleepCommand) }
 
 // userServer names the uio device of a user backstore on the real kernel
 // and who holds it: a tcmu-runner (which tcmsh must then leave alone), or

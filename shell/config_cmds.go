@@ -18,33 +18,6 @@ import (
 // DefaultSaveFile is where targetcli keeps the configuration.
 const DefaultSaveFile = config.DefaultSaveFile
 
-var rootCommands []*Command
-
-func init() {
-	savefile := Param{Name: "savefile", Type: TypePath, Help: "default: " + DefaultSaveFile}
-	rootCommands = []*Command{
-		{Name: "saveconfig", Summary: "Save the configuration in targetcli-fb's saveconfig.json format.",
-			Help:   "The file is replaced atomically (mode 0600). Saving to the default file keeps a gzip backup of the previous content in backup/ beside it, up to max_backup_files. An empty configuration does not replace a non-empty file unless force=true. Storage objects that cannot be read are skipped with a warning.",
-			Params: []Param{savefile, {Name: "force", Type: TypeBool, Default: "false"}}, Run: cmdSaveconfig},
-		{Name: "restoreconfig", Summary: "Restore a saved configuration; the whole file is checked first and applied all or nothing.",
-			Params: []Param{savefile, {Name: "clear_existing", Type: TypeBool, Default: "false"},
-				{Name: "target", Type: TypeString, Help: "restore only this target's WWN"}, {Name: "storage_object", Type: TypeString, Help: "restore only this storage object"}},
-			Run: cmdRestoreconfig},
-		{Name: "clearconfig", Summary: "Delete every target and storage object (confirm=true).",
-			Params: []Param{{Name: "confirm", Type: TypeBool, Default: "false"}}, Run: cmdClearconfig},
-		{Name: "diff", Summary: "Show what apply would change to make the kernel match a saveconfig.json file, without changing anything.",
-			Params: []Param{{Name: "file", Type: TypePath, Required: true}}, Run: cmdDiff},
-		{Name: "apply", Summary: "Make the kernel match a saveconfig.json file (declarative, all or nothing); applying it again changes nothing.",
-			Params: []Param{{Name: "file", Type: TypePath, Required: true}}, Run: cmdApply},
-		{Name: "export", Summary: "Export a file or block device over iSCSI in one step: backstore, target, TPG 1, LUN 0, portal, open access.",
-			Params: []Param{{Name: "file_or_dev", Type: TypePath, Required: true}, {Name: "portal", Type: TypeString, Default: "0.0.0.0:3260"},
-				{Name: "wwn", Type: TypeWWN, Help: "the target IQN; generated when not given"}, {Name: "size", Type: TypeSize, Help: "create the file with this size when it does not exist"}},
-			Run: cmdExport},
-		{Name: "unexport", Summary: "Undo export: delete the iSCSI targets exporting a file or device (or the target given by its IQN) and its backstore.",
-			Params: []Param{{Name: "file_dev_or_wwn", Type: TypeString, Required: true}}, Run: cmdUnexport},
-	}
-}
-
 func (sh *Shell) saveFile(a Args) string {
 	if f := a.Str("savefile"); f != "" {
 		abs, err := filepath.Abs(f)

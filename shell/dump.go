@@ -34,8 +34,6 @@ var dumpCommand = &Command{
 	Run:      cmdDump,
 }
 
-func init() { globalCommands = append(globalCommands, dumpCommand) }
-
 // dumpRoot turns the user's path into a configfs path relative to the mount
 // point.
 func dumpRoot(p string) string {

@@ -46,8 +46,6 @@ var monitorCommand = &Command{
 	Run:      cmdMonitor,
 }
 
-func init() { globalCommands = append(globalCommands, uiCommand, monitorCommand) }
-
 func cmdMonitor(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	once, asJSON := false, sh.opts.JSON
 	for _, w := range a.Extra {

@@ -81,6 +81,8 @@ type Shell struct {
 	history []string
 	histPos int
 	prefs   *Prefs
+	// commands is the command table (commandTable).
+	commands []*Command
 	// undo records what commands change outside configfs while an
 	// --atomic run or export may have to undo it.
 	undo *config.Undo
@@ -124,7 +126,7 @@ func New(env Env, opts Options) *Shell {
 	if opts.Err == nil {
 		opts.Err = io.Discard
 	}
-	sh := &Shell{env: env, opts: opts, cwd: "/", prevCwd: "/", history: []string{"/"}}
+	sh := &Shell{env: env, opts: opts, cwd: "/", prevCwd: "/", history: []string{"/"}, commands: commandTable()}
 	prefs, err := LoadPrefs(opts.PrefsPath)
 	if err != nil {
 		fmt.Fprintf(opts.Err, "tcmsh: %v (using the defaults)\n", err)
