@@ -135,6 +135,7 @@ func (l *Local) newServed(configPath string, so configfs.StorageObject) (*served
 		ProductID:      attrs.Product,
 		Revision:       attrs.Revision,
 		UnitSerial:     attrs.UnitSerial,
+		ALUA:           &configfsALUA{lio: l.lio, configPath: configPath},
 	}, b)
 	if err != nil {
 		b.Close()

@@ -42,6 +42,11 @@ type DiskConfig struct {
 	// HasTargetPortGroup is set.
 	TargetPortGroup    uint16
 	HasTargetPortGroup bool
+	// ALUA, when set, gives the logical unit's target port groups: the
+	// INQUIRY TPGS field, REPORT and SET TARGET PORT GROUPS, and (with a
+	// single target port) the VPD 0x83 port designators, which then
+	// replace RelativePortID and TargetPortGroup.
+	ALUA ALUA
 
 	// MaxUnmapBlocks, MaxUnmapDescriptors and MaxWriteSameBlocks are the
 	// limits advertised in the block limits page and enforced; 0 means a
@@ -126,6 +131,7 @@ type Disk struct {
 	relativePort       uint16
 	targetPortGroup    uint16
 	hasTargetPortGroup bool
+	alua               ALUA
 
 	blocks     atomic.Uint64 // capacity in logical blocks
 	writeCache atomic.Bool
@@ -216,6 +222,7 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 	d.relativePort = cfg.RelativePortID
 	d.targetPortGroup = cfg.TargetPortGroup
 	d.hasTargetPortGroup = cfg.HasTargetPortGroup
+	d.alua = cfg.ALUA
 
 	if d.caps.Unmap {
 		u, ok := b.(backends.Unmapper)

@@ -48,6 +48,9 @@ func FuzzExecute(f *testing.F) {
 		cfg.MaxSectors = 64
 		cfg.MaxUnmapBlocks = 300
 		cfg.MaxWriteSameBlocks = 300
+		if split&0x80 != 0 {
+			cfg.ALUA = twoGroups() // REPORT and SET TARGET PORT GROUPS
+		}
 		d, err := NewDisk(cfg, m)
 		if err != nil {
 			t.Fatalf("NewDisk: %v", err)

@@ -34,6 +34,7 @@ func (d *Disk) inquiry(cmd *Command, _ *initiatorState) senseData {
 		}
 		var buf [standardInquiryLen]byte
 		d.standardInquiry(buf[:])
+		buf[5] |= tpgs(d.portGroups())
 		d.dataIn(cmd, buf[:], alloc)
 		return good
 	}
@@ -145,19 +146,28 @@ func (d *Disk) deviceIdentification(buf []byte) int {
 	}
 	buf[n+3] = byte(len(id))
 	n += 4 + len(id)
-	if d.relativePort != 0 {
+	relativePort, group, hasGroup := d.relativePort, d.targetPortGroup, d.hasTargetPortGroup
+	if d.alua != nil {
+		// The handler does not learn which port a command came through:
+		// the port designators are given only when there is one port.
+		relativePort, group, hasGroup = onlyPort(d.portGroups())
+		if !hasGroup {
+			relativePort = 0
+		}
+	}
+	if relativePort != 0 {
 		// Relative target port identifier, associated with the target port.
 		buf[n] = 0x01
 		buf[n+1] = 0x14
 		buf[n+3] = 4
-		binary.BigEndian.PutUint16(buf[n+6:], d.relativePort)
+		binary.BigEndian.PutUint16(buf[n+6:], relativePort)
 		n += 8
 	}
-	if d.hasTargetPortGroup {
+	if hasGroup {
 		buf[n] = 0x01
 		buf[n+1] = 0x15
 		buf[n+3] = 4
-		binary.BigEndian.PutUint16(buf[n+6:], d.targetPortGroup)
+		binary.BigEndian.PutUint16(buf[n+6:], group)
 		n += 8
 	}
 	return n

@@ -192,6 +192,14 @@ func (d *Disk) registerOperations() {
 	add(&operation{opcode: opMaintenanceIn, serviceAction: saReportSupportedOpcodes, hasServiceAction: true,
 		usage: []byte{opMaintenanceIn, saReportSupportedOpcodes, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		exec:  (*Disk).reportSupportedOpcodes})
+	if d.alua != nil {
+		add(&operation{opcode: opMaintenanceIn, serviceAction: saReportTargetPGs, hasServiceAction: true,
+			usage: []byte{opMaintenanceIn, rtpgExtendedHeader | saReportTargetPGs, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0},
+			exec:  (*Disk).reportTargetPortGroups})
+		add(&operation{opcode: opMaintenanceOut, serviceAction: saSetTargetPGs, hasServiceAction: true,
+			usage: []byte{opMaintenanceOut, saSetTargetPGs, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0},
+			exec:  (*Disk).setTargetPortGroups})
+	}
 	add(&operation{opcode: opRead12,
 		usage: []byte{opRead12, 0x1e, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		exec:  (*Disk).read})
