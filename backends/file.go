@@ -149,6 +149,8 @@ func (c fileConfig) checkExisting(st fs.FileInfo, size int64) error {
 		return fmt.Errorf("%q is not a regular file (mode %s)", c.path, st.Mode().Type())
 	}
 	switch cur := st.Size(); {
+	case size == 0: // not known yet (CheckConfig)
+		return nil
 	case cur == size:
 		return nil
 	case cur > size:

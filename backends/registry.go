@@ -126,6 +126,14 @@ func Validate(devConfig string, size int64) error {
 	return validateConfig(devConfig, size)
 }
 
+// CheckConfig checks a dev_config before the device exists and its size is
+// known: tcmu-runner's CheckConfig, which targetcli-fb asks over D-Bus
+// before it creates a user backstore. What depends on the size (an existing
+// file's length, an RBD image's size) is checked when the device is opened.
+func CheckConfig(devConfig string) error {
+	return validateConfig(devConfig, 0)
+}
+
 func openConfig(devConfig string, size int64, blockSize uint32) (Backend, error) {
 	s, cfg, err := splitDevConfig(devConfig)
 	if err != nil {

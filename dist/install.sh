@@ -17,6 +17,7 @@
 #   install -m 0755 tcmsh       $PREFIX/bin/tcmsh
 #   install -m 0644 *.service   /etc/systemd/system/
 #   install -d -m 0700          /etc/target
+#   install -m 0644 tcmsh-dbus.conf /usr/share/dbus-1/system.d/tcmsh.conf
 #   systemctl daemon-reload
 #   systemctl enable --now tcmsh.service
 #   systemctl enable tcmsh-restore.service   (restores at next boot)
@@ -52,7 +53,7 @@ if [ "$uninstall" = yes ]; then
 	if [ "$enable" = yes ] && command -v systemctl >/dev/null; then
 		systemctl disable --now tcmsh-restore.service tcmsh.service 2>/dev/null || true
 	fi
-	rm -f "$unitdir/tcmsh.service" "$unitdir/tcmsh-restore.service" "$DESTDIR$PREFIX/bin/tcmsh"
+	rm -f "$unitdir/tcmsh.service" "$unitdir/tcmsh-restore.service" "$DESTDIR$PREFIX/bin/tcmsh" "$DESTDIR/usr/share/dbus-1/system.d/tcmsh.conf"
 	[ "$enable" = yes ] && command -v systemctl >/dev/null && systemctl daemon-reload
 	echo "tcmsh uninstalled (configuration in /etc/target kept)"
 	exit 0
@@ -71,7 +72,12 @@ for unit in tcmsh.service tcmsh-restore.service; do
 	mv "$unitdir/$unit.tmp" "$unitdir/$unit"
 done
 install -d -m 0700 "$DESTDIR/etc/target"
-echo "installed $DESTDIR$PREFIX/bin/tcmsh, $unitdir/tcmsh.service, $unitdir/tcmsh-restore.service"
+# The D-Bus policy that lets the daemon own org.kernel.TCMUService1
+# (targetcli-fb's user: backstores); dbus-daemon reloads it by itself.
+dbusdir=$DESTDIR/usr/share/dbus-1/system.d
+install -d -m 0755 "$dbusdir"
+install -m 0644 "$here/tcmsh-dbus.conf" "$dbusdir/tcmsh.conf"
+echo "installed $DESTDIR$PREFIX/bin/tcmsh, $unitdir/tcmsh.service, $unitdir/tcmsh-restore.service, $dbusdir/tcmsh.conf"
 
 if [ "$enable" = yes ]; then
 	if ! command -v systemctl >/dev/null || [ ! -d /run/systemd/system ]; then

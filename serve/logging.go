@@ -51,16 +51,44 @@ func (o *logOutput) Write(p []byte) (int, error) {
 // Reopen opens the log file by its path again; on failure the old file
 // stays in use.
 func (o *logOutput) Reopen() error {
-	if o.path == "" {
+	path := o.Path()
+	if path == "" {
 		return nil
 	}
-	f, err := openLogFile(o.path)
+	f, err := openLogFile(path)
 	if err != nil {
 		return err
 	}
 	o.mu.Lock()
 	old := o.f
 	o.f = f
+	o.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// Path is where the log goes now, "" for stderr.
+func (o *logOutput) Path() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.path
+}
+
+// SetPath moves the log to another file ("" for stderr); on failure the
+// old destination stays.
+func (o *logOutput) SetPath(path string) error {
+	var f *os.File
+	if path != "" {
+		var err error
+		if f, err = openLogFile(path); err != nil {
+			return err
+		}
+	}
+	o.mu.Lock()
+	old := o.f
+	o.f, o.path = f, path
 	o.mu.Unlock()
 	if old != nil {
 		old.Close()
@@ -80,7 +108,7 @@ func (o *logOutput) Close() error {
 }
 
 // newLogger builds the daemon's structured logger.
-func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
+func newLogger(w io.Writer, format string, level slog.Leveler) (*slog.Logger, error) {
 	hopts := &slog.HandlerOptions{Level: level}
 	switch format {
 	case "", "text":

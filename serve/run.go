@@ -29,8 +29,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/serve/control"
+	"github.com/tcmsh/tcmsh/serve/tcmuservice"
 )
 
 // DefaultRestoreFile is the saveconfig file `--restore` reads when it is
@@ -79,6 +81,13 @@ type Options struct {
 	// Restore restores a saveconfig file; required when RestoreFile is set.
 	Restore func(ctx context.Context, eng engine.Engine, file string) error
 
+	// DBus is where tcmu-runner's D-Bus service (org.kernel.TCMUService1,
+	// which targetcli-fb asks about user backstores) is offered:
+	// tcmuservice.SystemBus, a D-Bus address, or "" for nowhere. A bus that
+	// cannot be reached or a name another process owns (tcmu-runner) is
+	// logged and the daemon serves on without it.
+	DBus string
+
 	// Reload, when set, is called on SIGHUP after the log file has been
 	// reopened: the caller re-reads whatever configuration it owns.
 	Reload func(ctx context.Context) error
@@ -90,6 +99,15 @@ type Options struct {
 	LogFormat string
 	// LogLevel is the lowest level logged (slog.LevelInfo by default).
 	LogLevel slog.Level
+	// LogLevelSet says LogLevel was given (--log-level): it then wins over
+	// tcmu.conf's log_level.
+	LogLevelSet bool
+	// TCMUConf is tcmu-runner's configuration file (DefaultTCMUConf with
+	// BindFlags; "" reads none). Its log_level sets the level unless
+	// LogLevelSet, its log_dir puts the log in log_dir/tcmsh.log unless
+	// LogFile is set, and both follow changes to the file at run time, as
+	// tcmu-runner's do. A missing file is no error.
+	TCMUConf string
 
 	// Version is this build's version, reported to clients and in logs.
 	Version string
@@ -112,7 +130,7 @@ type Listening struct {
 }
 
 // BindFlags registers the daemon's flags on fs, storing into opts:
-// --socket, --allow-uid, --metrics, --restore[=FILE], --log-file,
+// --socket, --allow-uid, --metrics, --restore[=FILE], --dbus, --log-file,
 // --log-format, --log-level. The caller still sets NewEngine, Restore and
 // Version, and for the simulated kernel points Socket at
 // engine.SimSocket(stateDir) unless --socket was given.
@@ -123,9 +141,14 @@ func BindFlags(fs *flag.FlagSet, opts *Options) {
 	fs.IntVar(&opts.AllowedUID, "allow-uid", os.Geteuid(), "the only uid allowed to use the control socket (default: the daemon's own, root for the real kernel)")
 	fs.StringVar(&opts.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (a bare port means 127.0.0.1:PORT); off when empty")
 	fs.Var(&restoreFlag{opts}, "restore", "restore a saveconfig file at start: --restore alone reads "+DefaultRestoreFile+", --restore=FILE another")
+	fs.StringVar(&opts.DBus, "dbus", tcmuservice.SystemBus, "offer tcmu-runner's D-Bus service org.kernel.TCMUService1 (targetcli-fb's user: backstores) on this bus: system, a D-Bus address, or empty for none")
 	fs.StringVar(&opts.LogFile, "log-file", "", "log to this file instead of stderr (reopened on SIGHUP)")
 	fs.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
-	fs.TextVar(&opts.LogLevel, "log-level", slog.LevelInfo, "lowest level logged: debug, info, warn or error")
+	fs.Func("log-level", "lowest level logged: debug, info, warn or error (default: tcmu.conf's log_level, else info)", func(v string) error {
+		opts.LogLevelSet = true
+		return opts.LogLevel.UnmarshalText([]byte(v))
+	})
+	fs.StringVar(&opts.TCMUConf, "tcmu-conf", DefaultTCMUConf, "tcmu-runner's configuration file: its log_level and log_dir apply, and changes to it at run time; empty for none")
 }
 
 // restoreFlag is --restore, which takes an optional value: as a boolean
@@ -149,6 +172,20 @@ func (f *restoreFlag) Set(v string) error {
 		f.opts.RestoreFile = v
 	}
 	return nil
+}
+
+// offerTCMUService offers a handler object per subtype the engine serves,
+// with its help text as the ConfigDesc targetcli prints.
+func offerTCMUService(bus string, eng engine.Engine, log *slog.Logger) (*tcmuservice.Service, error) {
+	var handlers []tcmuservice.Handler
+	for _, name := range eng.Subtypes() {
+		desc, err := backends.Help(name)
+		if err != nil {
+			return nil, err
+		}
+		handlers = append(handlers, tcmuservice.Handler{Subtype: name, ConfigDesc: desc})
+	}
+	return tcmuservice.Offer(bus, tcmuservice.Options{Handlers: handlers, Check: backends.CheckConfig, Log: log})
 }
 
 // Logf adapts a slog.Logger to the printf-style hook of engine.Options
@@ -181,14 +218,59 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 10 * time.Second
 	}
-	logOut, err := openLogOutput(opts.LogFile)
+	conf := tcmuConf{logLevel: -1}
+	var confIgnored []string
+	var confErr error
+	if opts.TCMUConf != "" {
+		conf, confIgnored, confErr = readTCMUConf(opts.TCMUConf)
+	}
+	level := new(slog.LevelVar)
+	level.Set(opts.LogLevel)
+	if l, ok := conf.level(); ok && !opts.LogLevelSet {
+		level.Set(l)
+	}
+	logOut, err := openLogOutput(logPath(opts, conf))
 	if err != nil {
 		return err
 	}
 	defer logOut.Close()
-	log, err := newLogger(logOut, opts.LogFormat, opts.LogLevel)
+	log, err := newLogger(logOut, opts.LogFormat, level)
 	if err != nil {
 		return err
+	}
+	if confErr != nil {
+		log.Error("tcmu.conf not applied", "err", confErr)
+	}
+	for _, k := range confIgnored {
+		log.Debug("tcmu.conf: a setting tcmsh has no use for", "setting", k)
+	}
+	reloadConf := func(why string) {
+		next, _, err := readTCMUConf(opts.TCMUConf)
+		if err != nil {
+			log.Error("tcmu.conf not reloaded; the previous settings stay", "file", opts.TCMUConf, "err", err)
+			return
+		}
+		if l, ok := next.level(); ok && !opts.LogLevelSet {
+			level.Set(l)
+		} else if !ok && !opts.LogLevelSet {
+			level.Set(opts.LogLevel)
+		}
+		if p := logPath(opts, next); p != logOut.Path() {
+			if err := logOut.SetPath(p); err != nil {
+				log.Error("tcmu.conf: log_dir not applied; logging on where it was", "file", opts.TCMUConf, "err", err)
+			}
+		}
+		conf = next
+		log.Info("tcmu.conf applied", "why", why, "file", opts.TCMUConf, "level", level.Level(), "log", logOut.Path())
+	}
+	var confChanged <-chan struct{}
+	if opts.TCMUConf != "" {
+		if w, err := watchFile(opts.TCMUConf); err != nil {
+			log.Debug("tcmu.conf changes are not followed", "err", err)
+		} else {
+			defer w.Close()
+			confChanged = w.Changed
+		}
 	}
 
 	// Signals first, so that a SIGTERM during start-up is not fatal to a
@@ -232,6 +314,16 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 
+	if opts.DBus != "" {
+		svc, err := offerTCMUService(opts.DBus, eng, log)
+		if err != nil {
+			log.Warn("not offering tcmu-runner's D-Bus service: targetcli-fb will not see user backstores through tcmsh", "bus", opts.DBus, "err", err)
+		} else {
+			defer svc.Close()
+			log.Info("offering tcmu-runner's D-Bus service", "bus", opts.DBus, "name", tcmuservice.BusName)
+		}
+	}
+
 	srv := newServer(eng, log, opts.AllowedUID, opts.Version)
 	ln, err := listenControl(opts.Socket, opts.AllowedUID)
 	if err != nil {
@@ -266,6 +358,8 @@ wait:
 		case <-ctx.Done():
 			reason = "context cancelled"
 			break wait
+		case <-confChanged:
+			reloadConf("file changed")
 		case sig := <-signals:
 			if sig != syscall.SIGHUP {
 				reason = sig.String()
@@ -274,6 +368,9 @@ wait:
 			sdNotify("RELOADING=1\nMONOTONIC_USEC=" + monotonicUsec())
 			if err := logOut.Reopen(); err != nil {
 				log.Error("SIGHUP: reopening the log file failed; logging on to the old one", "file", opts.LogFile, "err", err)
+			}
+			if opts.TCMUConf != "" {
+				reloadConf("SIGHUP")
 			}
 			if opts.Reload != nil {
 				if err := opts.Reload(ctx); err != nil {
@@ -301,6 +398,18 @@ wait:
 	}
 	log.Info("tcmsh serve stopped")
 	return nil
+}
+
+// logPath is where the daemon logs: LogFile, else tcmu.conf's log_dir,
+// else "" (stderr).
+func logPath(opts Options, conf tcmuConf) string {
+	switch {
+	case opts.LogFile != "":
+		return opts.LogFile
+	case conf.logDir != "":
+		return filepath.Join(conf.logDir, TCMULogFile)
+	}
+	return ""
 }
 
 // maxSocketPath is the longest path a unix socket can be bound to

@@ -227,14 +227,14 @@ func ShortSocketPath(t testing.TB) string {
 // Start runs serve.Run with opts in the background and returns once it
 // takes requests (or fails the test if Run returns first). Socket defaults
 // to a fresh temporary path and the log to a temporary file, shown when
-// the test fails. AllowedUID is taken as given: set it to os.Getuid() to
+// the test fails (unless TCMUConf is set: its log_dir decides). AllowedUID is taken as given: set it to os.Getuid() to
 // connect as yourself. The daemon is stopped at the end of the test.
 func Start(t testing.TB, opts serve.Options) *Daemon {
 	t.Helper()
 	if opts.Socket == "" {
 		opts.Socket = ShortSocketPath(t)
 	}
-	if opts.LogFile == "" {
+	if opts.LogFile == "" && opts.TCMUConf == "" { // with tcmu.conf, its log_dir decides
 		opts.LogFile = filepath.Join(t.TempDir(), "serve.log")
 		t.Cleanup(func() { dumpLog(t, opts.LogFile) })
 	}

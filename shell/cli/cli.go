@@ -198,10 +198,15 @@ func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr 
 		fmt.Fprintf(stderr, "tcmsh serve: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	socketGiven := false
-	fs.Visit(func(f *flag.Flag) { socketGiven = socketGiven || f.Name == "socket" })
-	if !socketGiven {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["socket"] {
 		opts.Socket = env.socket
+	}
+	// targetcli-fb on this machine looks at the real LIO: the simulated
+	// kernel's daemon offers the D-Bus service only when asked to.
+	if !given["dbus"] && env.Kind == "sim" {
+		opts.DBus = ""
 	}
 	if opts.RestoreFile == serve.DefaultRestoreFile && env.Kind == "sim" {
 		opts.RestoreFile = saveFile

@@ -40,7 +40,8 @@ func TestInstallScriptStagesUnits(t *testing.T) {
 		"opt/tcmsh/bin/tcmsh":                      0o755,
 		"etc/systemd/system/tcmsh.service":         0o644,
 		"etc/systemd/system/tcmsh-restore.service": 0o644,
-		"etc/target": 0o700 | os.ModeDir,
+		"etc/target":                           0o700 | os.ModeDir,
+		"usr/share/dbus-1/system.d/tcmsh.conf": 0o644,
 	} {
 		st, err := os.Stat(filepath.Join(root, path))
 		if err != nil {
@@ -61,8 +62,10 @@ func TestInstallScriptStagesUnits(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("install.sh --uninstall: %v\n%s", err, out)
 	}
-	if _, err := os.Stat(filepath.Join(root, "etc/systemd/system/tcmsh.service")); !os.IsNotExist(err) {
-		t.Errorf("unit left after --uninstall: %v", err)
+	for _, path := range []string{"etc/systemd/system/tcmsh.service", "usr/share/dbus-1/system.d/tcmsh.conf"} {
+		if _, err := os.Stat(filepath.Join(root, path)); !os.IsNotExist(err) {
+			t.Errorf("%s left after --uninstall: %v", path, err)
+		}
 	}
 }
 
