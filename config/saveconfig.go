@@ -87,7 +87,7 @@ func (c *Config) MarshalSaveconfig() ([]byte, error) {
 			pm["luns"] = luns
 			portals := []any{}
 			for _, x := range p.Portals {
-				portals = append(portals, map[string]any{"ip_address": x.IP, "port": x.Port, "iser": x.ISER, "offload": x.Offload})
+				portals = append(portals, map[string]any{"ip_address": savedPortalIP(x.IP), "port": x.Port, "iser": x.ISER, "offload": x.Offload})
 			}
 			pm["portals"] = portals
 			acls := []any{}
@@ -139,6 +139,16 @@ func (c *Config) MarshalSaveconfig() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// savedPortalIP is a portal's address as rtslib saves it: an IPv6 address
+// in brackets ("[::1]"), as in the portal's configfs name, which is what
+// rtslib's restore makes the directory from. Both forms are read.
+func savedPortalIP(ip string) string {
+	if strings.Contains(ip, ":") && !strings.HasPrefix(ip, "[") {
+		return "[" + ip + "]"
+	}
+	return ip
 }
 
 // ConfigErrors lists every problem of a saveconfig file, each with its

@@ -114,7 +114,7 @@ func (st Store) dumpStorageObject(so configfs.StorageObject) (*SOConf, error) {
 		if c.Config == "" {
 			return nil, fmt.Errorf("no dev_config")
 		}
-		c.HwMaxSectors, _ = strconv.Atoi(c.Attributes["hw_max_sectors"])
+		c.HwMaxSectors, c.Control = st.userGeometry(so.Path())
 	}
 	gps, _ := st.dirNames(path.Join(so.Path(), "alua"))
 	for _, g := range gps {
@@ -123,6 +123,36 @@ func (st Store) dumpStorageObject(so configfs.StorageObject) (*SOConf, error) {
 	}
 	return c, nil
 }
+
+// userGeometry reads what a user backstore was created with that only the
+// control file sets and a restore must repeat: hw_max_sectors, and the
+// control tokens rtslib saves (max_data_area_mb, hw_block_size,
+// data_pages_per_blk, in its order) plus cmd_ring_size_mb when it is not
+// the kernel's default. The attributes are read-only, so writableGroup
+// leaves them out.
+func (st Store) userGeometry(soDir string) (hwMaxSectors int, control string) {
+	read := func(name string) string {
+		v, err := st.LIO.ReadAttr(path.Join(soDir, "attrib", name))
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(v)
+	}
+	hwMaxSectors, _ = strconv.Atoi(read("hw_max_sectors"))
+	var tokens []string
+	for _, name := range []string{"max_data_area_mb", "hw_block_size", "data_pages_per_blk", "cmd_ring_size_mb"} {
+		v := read(name)
+		if v == "" || name == "cmd_ring_size_mb" && v == defaultCmdRingSizeMB {
+			continue
+		}
+		tokens = append(tokens, name+"="+v)
+	}
+	return hwMaxSectors, strings.Join(tokens, ",")
+}
+
+// defaultCmdRingSizeMB is the kernel's command ring size of a user
+// backstore (8 MiB).
+const defaultCmdRingSizeMB = "8"
 
 // aluaNumbers maps the words the kernel shows for ALUA fields to the
 // numbers it takes (and saveconfig.json holds).
