@@ -246,7 +246,7 @@ io_case() {
     [ -n "$_sc" ] && _extra=" syscalls_per_io=$_sc"
     _extra="$_extra cswitch_per_io=$(awk -v a="$_cs0" -v b="$_cs1" -v n="$_ios" 'BEGIN { printf "%.2f", (b - a) / n }')"
   fi
-  bench io "$4@$2" "$3" "$_f$_extra round=$1"
+  bench io "$4@$2" "$3" "$_f$_extra round=$1 up=$(up)"
 }
 
 # strace_run PLACEMENT DISK PID: syscalls per I/O of the handler PID over a
@@ -422,11 +422,11 @@ step_cmd() {
   esac
 }
 
-# lio_empty: no target and no storage object left in configfs.
+# lio_empty: no iSCSI target and no storage object left in configfs (HBA
+# directories are named <plugin>_<n>; core/alua is a default group).
 lio_empty() {
-  [ -z "$(find "$LIO"/iscsi "$LIO"/core -mindepth 1 -maxdepth 2 -type d ! -name alua ! -name discovery_auth 2>/dev/null |
-    grep -v '/core/[^/]*$' | head -n1)" ] &&
-    [ -z "$(find "$LIO"/core -mindepth 2 -maxdepth 2 -type d ! -name alua 2>/dev/null | head -n1)" ]
+  [ -z "$(find "$LIO"/iscsi -mindepth 1 -maxdepth 1 -type d ! -name discovery_auth 2>/dev/null)" ] &&
+    [ -z "$(find "$LIO"/core -mindepth 2 -maxdepth 2 -type d -path "$LIO/core/*_*/*" 2>/dev/null)" ]
 }
 
 # config_tool N TOOL TRACE: the six steps; TRACE=1 runs them under strace
@@ -479,29 +479,36 @@ config_tool() {
       bench config "$_n" "$st" "$2" "seconds=$(elapsed "$t0" "$t1")"
     fi
   done
-  # What restoreconfig made goes again (untimed), so the next tool starts empty.
-  deb $(step_cmd "$2" clearconfig "$_n") >/dev/null 2>&1
-  lio_empty || note "config $2 N=$_n: LIO not empty after its clearconfig"
   pass "config-$2-$_n" "six steps"
 }
 
+# config_reset: what a tool's restoreconfig (or a failed step) left goes,
+# untimed, with raw (the quickest way), so the next tool starts empty.
+config_reset() {
+  timeout 300 $B/bin/raw clear >/dev/null 2>&1
+  lio_empty || note "config: LIO not empty after raw clear"
+  rm -f $B/cfg/*.img
+}
+
 config_suite() {
+  config_reset
   for n in $NS; do
     make_batch "$n" $B/cfg/batch-"$n"
     for tool in $CONFIG_TOOLS; do
       if [ "$tool" = targetcli ] && [ "$n" -gt 200 ]; then
         continue # targetcli-fb at 1,000 objects takes too long to run here
       fi
-      config_tool "$n" "$tool" 0 || deb $(step_cmd "$tool" clearconfig "$n") >/dev/null 2>&1
-      rm -f $B/cfg/*.img
+      config_tool "$n" "$tool" 0
+      config_reset
     done
   done
   # configfs operations per object, counted once at the smallest N.
   set -- $NS
   for tool in $CONFIG_TOOLS; do
+    has "$TRACE_TOOLS" "$tool" || continue
     make_batch "$1" $B/cfg/batch-"$1"
-    config_tool "$1" "$tool" 1 || deb $(step_cmd "$tool" clearconfig "$1") >/dev/null 2>&1
-    rm -f $B/cfg/*.img
+    config_tool "$1" "$tool" 1
+    config_reset
   done
 }
 
