@@ -116,7 +116,7 @@ func (res *results) add(l string) error {
 		}
 		n, err := strconv.Atoi(w[1])
 		if err != nil {
-			return fmt.Errorf("N %q: %w", w[1], err)
+			return fmt.Errorf("the size N %q: %w", w[1], err)
 		}
 		f, err := fields(w[4:])
 		if err != nil {
@@ -182,7 +182,7 @@ func (res *results) add(l string) error {
 	case "config":
 		n, err := strconv.Atoi(w[2])
 		if err != nil {
-			return fmt.Errorf("N %q: %w", w[2], err)
+			return fmt.Errorf("the size N %q: %w", w[2], err)
 		}
 		if !slices.Contains(configSteps, w[3]) || !slices.Contains(configTools, w[4]) {
 			return fmt.Errorf("unknown step or tool %q %q", w[3], w[4])
