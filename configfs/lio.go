@@ -94,9 +94,53 @@ func (l *LIO) ReadAttr(p string) (string, error) {
 // WriteAttr writes an attribute; EINVAL and friends come back explained.
 func (l *LIO) WriteAttr(p, value string) error {
 	if err := l.fs.WriteFile(p, []byte(value)); err != nil {
+		if hint := l.refusedWhileExported(err, value); hint != "" {
+			var ce *Error
+			if errors.As(err, &ce) && ce.Hint == "" {
+				return &Error{Op: ce.Op, Path: ce.Path, Err: ce.Err, Hint: hint}
+			}
+		}
 		return l.explain(err)
 	}
 	return nil
+}
+
+// refusedWhileExported explains an EINVAL from a storage object's
+// attribute when the object is exported: the kernel refuses a change to
+// block_size, queue_depth, optimal_sectors and some others while LUNs
+// export the device, whatever the value. Empty when that is not the
+// reason (not exported, or a value outside the ones the kernel takes).
+func (l *LIO) refusedWhileExported(err error, value string) string {
+	var ce *Error
+	if Errno(err) != syscall.EINVAL || !errors.As(err, &ce) || path.Base(path.Dir(ce.Path)) != "attrib" {
+		return ""
+	}
+	so, ok := StorageObjectAt(path.Dir(path.Dir(ce.Path)))
+	if !ok {
+		return ""
+	}
+	name := path.Base(ce.Path)
+	if allowed := allowedValues(name); allowed != "" {
+		taken := false
+		for _, v := range strings.Split(allowed, ", ") {
+			taken = taken || strings.Fields(v)[0] == strings.TrimSpace(value)
+		}
+		if !taken {
+			return ""
+		}
+	}
+	luns, lerr := l.LUNsOf(so)
+	if lerr != nil || len(luns) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the kernel refuses to change %s while the storage object is exported (%s): set it before creating LUNs, or delete them first", name, plural(len(luns), "LUN"))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // exists reports whether p exists.

@@ -275,6 +275,29 @@ func TestExplainedErrors(t *testing.T) {
 	if configfs.Errno(err) != syscall.EINVAL || !strings.Contains(err.Error(), "512, 1024, 2048, 4096") {
 		t.Errorf("error %q does not name the allowed values", err)
 	}
+
+	// A value the kernel takes, refused because the object is exported:
+	// the message says so, not that the value is outside the list.
+	tgt, err := l.CreateTarget("loopback", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpg, err := l.CreateTPG(tgt, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CreateLUN(tpg, 0, so, ""); err != nil {
+		t.Fatal(err)
+	}
+	err = l.WriteAttr(so.Path()+"/attrib/block_size", "4096")
+	if configfs.Errno(err) != syscall.EINVAL || !strings.Contains(err.Error(), "refuses to change block_size while the storage object is exported (1 LUN)") ||
+		strings.Contains(err.Error(), "allowed:") {
+		t.Errorf("block_size=4096 on an exported object: %v", err)
+	}
+	err = l.WriteAttr(so.Path()+"/attrib/block_size", "123")
+	if !strings.Contains(err.Error(), "allowed: 512, 1024, 2048, 4096") {
+		t.Errorf("block_size=123 on an exported object: %v", err)
+	}
 }
 
 // TestHBAAllocationTwoProcesses runs two processes that create storage
