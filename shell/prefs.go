@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tcmsh/tcmsh/internal/suggest"
 )
@@ -72,17 +73,40 @@ func LoadPrefs(path string) (*Prefs, error) {
 	}
 	var f Prefs
 	if err := json.Unmarshal(b, &f); err != nil {
-		return p, fmt.Errorf("preferences %s: %w", path, err)
+		return p, fmt.Errorf("preferences %s: %w%s", path, err, keepCopy(path, b))
 	}
-	for k, v := range f.Values {
-		if d, ok := lookupPref(k); ok && d.check(v) == nil {
-			p.Values[k] = v
+	var dropped []string
+	for _, k := range sortedKeys(f.Values) {
+		v := f.Values[k]
+		d, ok := lookupPref(k)
+		if !ok {
+			dropped = append(dropped, fmt.Sprintf("unknown preference %q", k))
+			continue
 		}
+		if err := d.check(v); err != nil {
+			dropped = append(dropped, fmt.Sprintf("%s=%q: %v", k, v, err))
+			continue
+		}
+		p.Values[k] = v
 	}
 	for k, v := range f.Bookmarks {
 		p.Bookmarks[k] = v
 	}
+	if len(dropped) > 0 {
+		// The next save would lose them: say so, and keep the file.
+		return p, fmt.Errorf("preferences %s: ignored %s%s", path, strings.Join(dropped, "; "), keepCopy(path, b))
+	}
 	return p, nil
+}
+
+// keepCopy puts a damaged preferences file's bytes beside it (the next
+// save replaces the file) and says where, as the end of a message.
+func keepCopy(path string, b []byte) string {
+	cp := fmt.Sprintf("%s.bad-%s", path, time.Now().UTC().Format("20060102T150405"))
+	if err := os.WriteFile(cp, b, 0o600); err != nil {
+		return fmt.Sprintf("; a copy could not be kept (%v): the next change of a preference or bookmark replaces the file", err)
+	}
+	return "; the file is kept as " + cp
 }
 
 func lookupPref(name string) (prefDef, bool) {
