@@ -26,6 +26,9 @@ var fileSubtype = subtype{
 		Help: `file/<path>[;option...] — a device stored in an image file.
 
 The path is absolute, so dev_config shows two slashes: file//var/lib/tcmsh/disk.img.
+A create command's cfgstring (tcmsh's, as targetcli's) is what follows
+"file/": the path and options alone, as in
+  /backstores/user:file create disk0 10G /var/lib/tcmsh/disk0.img
 A missing file is created sparse at the backstore size; its directory must
 exist. An existing file must have the backstore size, unless grow=true
 extends it; a file is never shrunk. A path containing ';' is not supported
@@ -77,13 +80,16 @@ func parseFileConfig(cfg string) (fileConfig, error) {
 	path, rest, _ := strings.Cut(cfg, ";")
 	var c fileConfig
 	if path == "" {
-		return c, errors.New("missing path: expected file/<absolute path>[;options], e.g. file//var/lib/tcmsh/disk.img")
+		return c, errors.New("missing path: give the image's absolute path, e.g. /var/lib/tcmsh/disk.img (dev_config file//var/lib/tcmsh/disk.img)")
 	}
 	if strings.ContainsRune(path, 0) {
 		return c, fmt.Errorf("path %q contains a NUL byte", path)
 	}
+	if rest, again := strings.CutPrefix(path, "file/"); again {
+		return c, fmt.Errorf("path %q starts with \"file/\" a second time: a create command's cfgstring is the path alone (%s), dev_config is \"file/\" and the path (file/%s)", path, rest, rest)
+	}
 	if !filepath.IsAbs(path) {
-		return c, fmt.Errorf("path %q is not absolute (an absolute path gives two slashes: file//var/lib/tcmsh/disk.img)", path)
+		return c, fmt.Errorf("path %q is not absolute: give the image's absolute path, e.g. /var/lib/tcmsh/disk.img (dev_config file//var/lib/tcmsh/disk.img)", path)
 	}
 	c.path = filepath.Clean(path)
 	opts, err := splitOptions(rest)

@@ -70,10 +70,11 @@ func TestValidateMessages(t *testing.T) {
 		{"file/DIR/small.img;readonly=true", 4096, ""},
 		{"file/DIR/small.img;readonly", 4096, ""},
 		{"file/DIR/small.img;direct=1;readonly=0", 4096, ""},
-		{"file/", size, `file: missing path: expected file/<absolute path>[;options], e.g. file//var/lib/tcmsh/disk.img`},
-		{"file", size, `file: missing path: expected file/<absolute path>[;options], e.g. file//var/lib/tcmsh/disk.img`},
-		{"file/;grow=true", size, `file: missing path: expected file/<absolute path>[;options], e.g. file//var/lib/tcmsh/disk.img`},
-		{"file/disk.img", size, `file: path "disk.img" is not absolute (an absolute path gives two slashes: file//var/lib/tcmsh/disk.img)`},
+		{"file/", size, `file: missing path: give the image's absolute path, e.g. /var/lib/tcmsh/disk.img (dev_config file//var/lib/tcmsh/disk.img)`},
+		{"file", size, `file: missing path: give the image's absolute path, e.g. /var/lib/tcmsh/disk.img (dev_config file//var/lib/tcmsh/disk.img)`},
+		{"file/;grow=true", size, `file: missing path: give the image's absolute path, e.g. /var/lib/tcmsh/disk.img (dev_config file//var/lib/tcmsh/disk.img)`},
+		{"file/disk.img", size, `file: path "disk.img" is not absolute: give the image's absolute path, e.g. /var/lib/tcmsh/disk.img (dev_config file//var/lib/tcmsh/disk.img)`},
+		{"file/file//var/lib/x.img", size, `file: path "file//var/lib/x.img" starts with "file/" a second time: a create command's cfgstring is the path alone (/var/lib/x.img), dev_config is "file/" and the path (file//var/lib/x.img)`},
 		{"file//a\x00b", size, `file: path "/a\x00b" contains a NUL byte`},
 		{"file/DIR/nodir/x.img", size, `file: directory "DIR/nodir" does not exist; create it first (tcmsh creates the image file, not its directories)`},
 		{"file/DIR/small.img/x.img", size, `file: "DIR/small.img" is not a directory`},
@@ -138,7 +139,7 @@ func TestValidateMessages(t *testing.T) {
 		{"fault/file/DIR/new.img;readonly", 4096, `fault: file: "DIR/new.img" does not exist, and readonly=true does not create it`},
 		{"fault/file/DIR/small.img;readonly;grow", size, `fault: file: options grow and readonly exclude each other: a read-only file cannot be extended`},
 		{"fault/file/DIR/small.img", size, `fault: file: "DIR/small.img" is 4096 bytes but the backstore size is 1048576; add grow=true to extend the file`},
-		{"fault/file/relative", size, `fault: file: path "relative" is not absolute (an absolute path gives two slashes: file//var/lib/tcmsh/disk.img)`},
+		{"fault/file/relative", size, `fault: file: path "relative" is not absolute: give the image's absolute path, e.g. /var/lib/tcmsh/disk.img (dev_config file//var/lib/tcmsh/disk.img)`},
 	}
 	for _, tt := range tests {
 		config := strings.ReplaceAll(tt.config, "DIR", dir)

@@ -88,6 +88,11 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 		}
 		fi, statErr := os.Stat(spec.Dev)
 		wasEmpty := statErr == nil && fi.Mode().IsRegular() && fi.Size() == 0
+		if abs, err := filepath.Abs(spec.Dev); err == nil {
+			if err := st.imageFree(abs); err != nil {
+				return configfs.StorageObject{}, "", fmt.Errorf("fileio %s: %w", spec.Name, err)
+			}
+		}
 		dev, size, isBlock, err := prepareFileIO(spec.Dev, spec.Size, spec.Sparse)
 		if err != nil {
 			return configfs.StorageObject{}, "", err
@@ -153,6 +158,9 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 	case "user":
 		if err := st.validateUser(spec.Config, spec.Size); err != nil {
 			return configfs.StorageObject{}, "", err
+		}
+		if err := st.imageFree(UserImagePath(spec.Config)); err != nil {
+			return configfs.StorageObject{}, "", fmt.Errorf("user backstore %s: %w", spec.Name, err)
 		}
 		cs.Control = []configfs.KV{{Key: "dev_config", Value: spec.Config}, {Key: "dev_size", Value: strconv.FormatInt(spec.Size, 10)}}
 		if spec.HwMaxSectors > 0 {
@@ -234,6 +242,19 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 		}
 	}
 	return so, msg, nil
+}
+
+// imageFree refuses a file that already backs a storage object (a fileio
+// image or a user:file one): two backstores on one file are two writers
+// that know nothing of each other, each caching its own view of the blocks.
+func (st Store) imageFree(file string) error {
+	if file == "" {
+		return nil
+	}
+	if owner, ok := st.BackingFiles()[filepath.Clean(file)]; ok {
+		return fmt.Errorf("%s is already the image of %s: two backstores on one file would both write it, each unaware of the other (export %s instead, or give another file)", file, owner, owner)
+	}
+	return nil
 }
 
 func (st Store) validateUser(devConfig string, size int64) error {

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,3 +42,64 @@ func TestDamagedPrefsFileIsKept(t *testing.T) {
 		}
 	}
 }
+// Two backstores on one image file are two writers unaware of each
+// other: refused, whichever kinds they are.
+func TestSecondBackstoreOnOneImageIsRefused(t *testing.T) {
+	sh, out, l := newTestShell(t, false)
+	sh.env.Engine = &fakeEngine{lio: l}
+	ctx := context.Background()
+	image := filepath.Join(t.TempDir(), "u.img")
+	if err := sh.Exec(ctx, "/backstores/user:file create u1 1M "+image); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, line := range []string{
+		"/backstores/user:file create u2 1M " + image,
+		"/backstores/user:file create u3 1M " + image + ";grow=true",
+		"/backstores/fileio create f2 " + image + " 1M",
+	} {
+		err := sh.Exec(ctx, line)
+		if err == nil || !strings.Contains(err.Error(), image+" is already the image of /backstores/user:file/u1") {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+	// And the other way round: a fileio image taken by a user:file one.
+	disk1, err := sh.Resolve("/backstores/fileio/disk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := l.StorageObjectInfo(disk1.so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Exec(ctx, "/backstores/user:file create u4 1M "+si.Dev); err == nil || !strings.Contains(err.Error(), "is already the image of /backstores/fileio/disk1") {
+		t.Errorf("user:file on fileio disk1's image: %v", err)
+	}
+	if sos, _ := l.StorageObjects(); len(sos) != 2 {
+		t.Errorf("storage objects after the refusals: %v", sos)
+	}
+}
+
+// user:file's help shows the cfgstring a create command takes, and the
+// dev_config spelling typed as a cfgstring gets an error that says what to
+// type instead.
+func TestUserFileHelpAndErrorLeadToACfgstringThatWorks(t *testing.T) {
+	sh, out, _ := newTestShell(t, false)
+	sh.env.UserSubtypes = []string{"file", "ram"}
+	ctx := context.Background()
+	out.Reset()
+	if err := sh.Exec(ctx, "/backstores/user:file help create"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "/backstores/user:file create disk0 10G /var/lib/tcmsh/disk0.img") {
+		t.Errorf("help create does not show a cfgstring:\n%s", out)
+	}
+	image := filepath.Join(t.TempDir(), "u.img")
+	err := sh.Exec(ctx, "/backstores/user:file create u1 1M file/"+image)
+	if err == nil || !strings.Contains(err.Error(), "cfgstring is the path alone ("+image+")") {
+		t.Errorf("cfgstring file/%s: %v", image, err)
+	}
+	if err := sh.Exec(ctx, "/backstores/user:file create u1 1M "+image); err != nil {
+		t.Errorf("the cfgstring the error names is refused too: %v", err)
+	}
+}
+
