@@ -42,6 +42,7 @@ func TestDamagedPrefsFileIsKept(t *testing.T) {
 		}
 	}
 }
+
 // Two backstores on one image file are two writers unaware of each
 // other: refused, whichever kinds they are.
 func TestSecondBackstoreOnOneImageIsRefused(t *testing.T) {
@@ -102,4 +103,3 @@ func TestUserFileHelpAndErrorLeadToACfgstringThatWorks(t *testing.T) {
 		t.Errorf("the cfgstring the error names is refused too: %v", err)
 	}
 }
-
