@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -232,8 +233,15 @@ func (d *decoder) num(m map[string]any, key, p string, required bool, min, max i
 		return 0
 	}
 	x, err := n.Int64()
-	if err != nil || x < min || (max > 0 && x > max) {
+	switch {
+	case max > 0 && (err != nil || x < min || x > max):
 		d.errf(p+"."+key, "%s is not an integer from %d to %d", n, min, max)
+	case err != nil && strings.ContainsAny(n.String(), ".eE"):
+		d.errf(p+"."+key, "%s is not an integer (write it without a fraction or an exponent)", n)
+	case err != nil:
+		d.errf(p+"."+key, "%s is too large (at most %d)", n, int64(math.MaxInt64))
+	case x < min:
+		d.errf(p+"."+key, "%s is not an integer of %d or more", n, min)
 	}
 	return x
 }

@@ -20,6 +20,11 @@ func TestParseSaveconfigErrors(t *testing.T) {
 		{`{"targets": [{"fabric": "iscsi", "wwn": "iqn.2003-01.org.example:a", "tpgs": [{"tag": 1, "luns": [{"index": 0, "storage_object": "/backstores/fileio/x", "alias": ".."}]}]}]}`, `luns[0].alias`},
 		{`{"fabric_modules": [{"name": "iscsi", "discovery_enable_auth": "yes"}]}`, `fabric_modules[0].discovery_enable_auth: expected true or false`},
 		{`{"storage_objects": [], "extra": 1}`, `$: unknown key "extra"`},
+		{`{"storage_objects": [{"name": "a", "plugin": "ramdisk", "size": -1}]}`, `storage_objects[0].size: -1 is not an integer of 0 or more`},
+		{`{"storage_objects": [{"name": "a", "plugin": "ramdisk", "size": 1.5}]}`, `storage_objects[0].size: 1.5 is not an integer (write it without a fraction or an exponent)`},
+		{`{"storage_objects": [{"name": "a", "plugin": "ramdisk", "size": 1e3}]}`, `storage_objects[0].size: 1e3 is not an integer (write it without`},
+		{`{"storage_objects": [{"name": "a", "plugin": "ramdisk", "size": 99999999999999999999}]}`, `storage_objects[0].size: 99999999999999999999 is too large (at most 9223372036854775807)`},
+		{`{"storage_objects": [{"name": "a", "plugin": "ramdisk", "size": 1, "hw_max_sectors": 0.5}]}`, `hw_max_sectors: 0.5 is not an integer from 0 to 1048576`},
 	}
 	for _, tt := range tests {
 		_, err := ParseSaveconfig([]byte(tt.in))
