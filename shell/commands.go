@@ -250,90 +250,12 @@ func cmdInfo(_ context.Context, sh *Shell, n *Node, _ Args) error {
 
 // Info collects what `info` shows about a node.
 func (sh *Shell) Info(n *Node) (map[string]any, error) {
-	l := sh.env.LIO
 	out := map[string]any{"path": n.path}
 	if cp := n.ConfigPath(); cp != "" {
 		out["configfs"] = cp
 	}
-	switch n.kind {
-	case kindRoot:
-		v, err := l.Version()
-		if err != nil {
-			return nil, err
-		}
-		out["target_core"] = v
-		out["kernel"] = sh.env.Kind
-	case kindStorageObject:
-		si, err := l.StorageObjectInfo(n.so)
-		if err != nil {
-			return nil, err
-		}
-		out["name"] = si.Object.Name
-		out["plugin"] = si.Kind()
-		out["hba"] = si.Object.HBA
-		out["enabled"] = si.Enabled
-		out["size"] = si.Size
-		out["write_back"] = si.WriteBack
-		out["wwn"] = si.UnitSerial
-		out["kernel_info"] = si.Info
-		if si.Dev != "" {
-			out["dev"] = si.Dev
-		}
-		if si.Config != "" {
-			out["config"] = si.Config
-		}
-		if n.so.Plugin == "user" && sh.env.Kind == "real" {
-			out["uio"], out["served_by"] = sh.userServer(n.so)
-		}
-	case kindTarget, kindTPG:
-		out["fabric"] = n.tpg.Fabric
-		if n.kind == kindTarget {
-			out["fabric"] = n.target.Fabric
-			out["wwn"] = n.target.WWN
-		}
-		if n.folded || n.kind == kindTPG {
-			out["tag"] = n.tpg.Tag
-			if nx := l.Nexus(n.tpg); nx != "" {
-				out["nexus"] = nx
-			}
-			if en, err := l.ReadAttr(path.Join(n.tpg.Path(), "enable")); err == nil {
-				out["enabled"] = en == "1"
-			}
-		}
-	case kindLUN:
-		out["index"] = n.lun.Index
-		if n.lun.Linked {
-			out["storage_object"] = n.lun.Storage.Path()
-			out["alias"] = n.lun.Alias
-		}
-	case kindACL:
-		out["node_wwn"] = n.acl.NodeWWN
-		if s, err := l.ReadAttr(path.Join(n.acl.Path(), "info")); err == nil {
-			out["sessions"] = s
-		}
-	case kindMappedLUN:
-		out["index"] = n.mappedLUN.Index
-		out["tpg_lun"] = n.mappedLUN.TPGLUN
-		out["write_protect"] = n.mappedLUN.WriteProtect
-	case kindPortal:
-		out["ip_address"] = n.portal.IP
-		out["port"] = n.portal.Port
-	case kindFabric:
-		info, known := configfs.LookupFabric(n.fabric)
-		out["fabric"] = n.fabric
-		out["loaded"] = l.Exists(n.ConfigPath())
-		if known {
-			out["module"] = info.Module
-		}
-		var types, feats []string
-		for _, t := range info.WWNTypes {
-			types = append(types, string(t))
-		}
-		for _, f := range info.Features {
-			feats = append(feats, string(f))
-		}
-		out["wwn_types"] = strings.Join(types, ", ")
-		out["features"] = strings.Join(feats, ", ")
+	if err := n.kind.info(sh, n, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -343,33 +265,7 @@ func (sh *Shell) Info(n *Node) (map[string]any, error) {
 func (sh *Shell) groupDirs(n *Node) map[string]string {
 	base := n.ConfigPath()
 	g := map[string]string{}
-	switch n.kind {
-	case kindStorageObject:
-		g["attribute"] = path.Join(base, "attrib")
-		g["wwn"] = path.Join(base, "wwn")
-	case kindTPG:
-		g["attribute"] = path.Join(base, "attrib")
-		g["parameter"] = path.Join(base, "param")
-		g["auth"] = path.Join(base, "auth")
-	case kindTarget:
-		if n.folded {
-			g["attribute"] = path.Join(base, "attrib")
-			g["parameter"] = path.Join(base, "param")
-			g["auth"] = path.Join(base, "auth")
-		}
-	case kindACL:
-		g["attribute"] = path.Join(base, "attrib")
-		g["auth"] = path.Join(base, "auth")
-		g["parameter"] = path.Join(base, "param")
-	case kindFabric:
-		g["discovery_auth"] = path.Join(base, "discovery_auth")
-	case kindTGPT:
-		g["alua"] = base
-	case kindLUN:
-		g["alua"] = base
-	case kindMappedLUN:
-		g["attribute"] = base
-	}
+	n.kind.groups(n, base, g)
 	for name, dir := range g {
 		if _, err := sh.env.LIO.FS().Stat(dir); err != nil {
 			delete(g, name)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/internal/suggest"
@@ -17,91 +16,7 @@ import (
 
 // nodeCommands are the commands a node has besides the global ones.
 func (sh *Shell) nodeCommands(n *Node) []*Command {
-	switch n.kind {
-	case kindBackstoreType:
-		return []*Command{backstoreCreateCommand(n), {
-			Name: "delete", Summary: "Delete a storage object and every LUN that exports it.",
-			Params: []Param{{Name: "name", Type: TypeName, Required: true}}, Run: cmdBackstoreDelete}}
-	case kindALUA:
-		return []*Command{
-			{Name: "create", Summary: "Create an ALUA target port group on this storage object.",
-				Params: []Param{{Name: "name", Type: TypeName, Required: true}, {Name: "tag", Type: TypeInt, Min: 1, Max: 65535, Required: true}}, Run: cmdALUACreate},
-			{Name: "delete", Summary: "Delete an ALUA target port group.",
-				Params: []Param{{Name: "name", Type: TypeName, Required: true}}, Run: cmdALUADelete},
-		}
-	case kindFabric:
-		return []*Command{
-			{Name: "create", Summary: "Create a target; the WWN is generated when not given. iSCSI also creates TPG 1; loopback and vhost create TPG 1 with an I_T nexus.",
-				Params: []Param{{Name: "wwn", Type: TypeWWN}}, Run: cmdTargetCreate},
-			{Name: "delete", Summary: "Delete a target and everything below it.",
-				Params: []Param{{Name: "wwn", Type: TypeWWN, Required: true}}, Run: cmdTargetDelete},
-		}
-	case kindTarget:
-		if n.folded {
-			return tpgStateCommands(n)
-		}
-		return []*Command{
-			{Name: "create", Summary: "Create a TPG; the tag is the lowest free one when not given.",
-				Params: []Param{{Name: "tag", Type: TypeInt, Min: 1, Max: 65535}}, Run: cmdTPGCreate},
-			{Name: "delete", Summary: "Delete a TPG and everything below it.",
-				Params: []Param{{Name: "tag", Type: TypeInt, Min: 1, Max: 65535, Required: true}}, Run: cmdTPGDelete},
-		}
-	case kindTPG:
-		return tpgStateCommands(n)
-	case kindLUNs:
-		return []*Command{
-			{Name: "create", Summary: "Export a storage object as a LUN: a /backstores path, or a file or block device for which a backstore is made.",
-				Params: []Param{{Name: "storage_object", Type: TypeNode, Required: true},
-					{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Help: "the LUN index; the lowest free one when not given"},
-					{Name: "add_mapped_luns", Type: TypeBool, Help: "map the LUN in every ACL (default: the auto_add_mapped_luns preference)"}},
-				Run: cmdLUNCreate},
-			{Name: "delete", Summary: "Delete a LUN and its mappings in ACLs.",
-				Params: []Param{{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Required: true}}, Run: cmdLUNDelete},
-		}
-	case kindPortals:
-		return []*Command{
-			{Name: "create", Summary: "Create a network portal.",
-				Params: []Param{{Name: "ip_address", Type: TypeString, Default: "0.0.0.0"}, {Name: "ip_port", Type: TypeInt, Min: 1, Max: 65535, Default: "3260"}}, Run: cmdPortalCreate},
-			{Name: "delete", Summary: "Delete a network portal.",
-				Params: []Param{{Name: "ip_address", Type: TypeString, Required: true}, {Name: "ip_port", Type: TypeInt, Min: 1, Max: 65535, Required: true}}, Run: cmdPortalDelete},
-		}
-	case kindPortal:
-		return []*Command{
-			{Name: "enable_iser", Summary: "Turn iSER on or off on this portal.", Params: []Param{{Name: "boolean", Type: TypeBool, Required: true}}, Run: portalFlag("iser")},
-			{Name: "enable_offload", Summary: "Turn offload (cxgbit) on or off on this portal.", Params: []Param{{Name: "boolean", Type: TypeBool, Required: true}}, Run: portalFlag("cxgbit")},
-		}
-	case kindACLs:
-		return []*Command{
-			{Name: "create", Summary: "Create a node ACL for an initiator.",
-				Params: []Param{{Name: "wwn", Type: TypeWWN, Required: true},
-					{Name: "add_mapped_luns", Type: TypeBool, Help: "map every LUN of the TPG (default: the auto_add_mapped_luns preference)"}}, Run: cmdACLCreate},
-			{Name: "delete", Summary: "Delete a node ACL.", Params: []Param{{Name: "wwn", Type: TypeWWN, Required: true}}, Run: cmdACLDelete},
-			{Name: "tag", Summary: "Tag a node ACL (ACLs with the same tag share their settings in the kernel).",
-				Params: []Param{{Name: "wwn_or_tag", Type: TypeString, Required: true}, {Name: "new_tag", Type: TypeName, Required: true}}, Run: cmdACLTag},
-			{Name: "untag", Summary: "Remove a node ACL's tag.", Params: []Param{{Name: "wwn_or_tag", Type: TypeString, Required: true}}, Run: cmdACLUntag},
-		}
-	case kindACL:
-		return []*Command{
-			{Name: "create", Summary: "Map a TPG LUN (by index, or by the backstore it exports) into this ACL.",
-				Params: []Param{{Name: "mapped_lun", Type: TypeInt, Min: 0, Max: 65535, Required: true},
-					{Name: "tpg_lun_or_backstore", Type: TypeNode, Required: true},
-					{Name: "write_protect", Type: TypeBool, Default: "false"}}, Run: cmdMappedLUNCreate},
-			{Name: "delete", Summary: "Delete a mapped LUN.", Params: []Param{{Name: "mapped_lun", Type: TypeInt, Min: 0, Max: 65535, Required: true}}, Run: cmdMappedLUNDelete},
-			{Name: "tag", Summary: "Tag this node ACL.", Params: []Param{{Name: "new_tag", Type: TypeName, Required: true}}, Run: cmdACLSelfTag},
-		}
-	}
-	return nil
-}
-
-func tpgStateCommands(n *Node) []*Command {
-	info, _ := configfs.LookupFabric(n.tpg.Fabric)
-	if !info.Has(configfs.FeatEnable) {
-		return nil
-	}
-	return []*Command{
-		{Name: "enable", Summary: "Enable the TPG (initiators can log in).", Run: tpgEnable("1")},
-		{Name: "disable", Summary: "Disable the TPG.", Run: tpgEnable("0")},
-	}
+	return n.kind.commands(n)
 }
 
 // announce prints a targetcli-style line, or the created/deleted path as JSON.
@@ -123,43 +38,6 @@ func (sh *Shell) afterCreate(p string) {
 }
 
 // ---- backstores ----
-
-func backstoreCreateCommand(n *Node) *Command {
-	name := Param{Name: "name", Type: TypeName, Required: true}
-	wwn := Param{Name: "wwn", Type: TypeString, Help: "the unit serial (a UUID); generated when not given"}
-	c := &Command{Name: "create", Run: cmdBackstoreCreate}
-	switch n.plugin {
-	case "fileio":
-		c.Summary = "Create a fileio storage object on a file (made when missing; size needed then) or a block device."
-		c.Params = []Param{name, {Name: "file_or_dev", Type: TypePath, Required: true}, {Name: "size", Type: TypeSize},
-			{Name: "write_back", Type: TypeBool, Default: "true"}, {Name: "sparse", Type: TypeBool, Default: "true"}, wwn}
-	case "iblock":
-		c.Summary = "Create a block storage object on a block device."
-		c.Params = []Param{name, {Name: "dev", Type: TypePath, Required: true}, {Name: "readonly", Type: TypeBool, Default: "false"}, wwn,
-			{Name: "exclusive", Type: TypeBool, Default: "true"}}
-	case "pscsi":
-		c.Summary = "Create a pscsi storage object passing a SCSI device through (a path or H:C:T:L)."
-		c.Params = []Param{name, {Name: "dev", Type: TypePath, Required: true}}
-	case "rd_mcp":
-		c.Summary = "Create a ramdisk storage object."
-		c.Params = []Param{name, {Name: "size", Type: TypeSize, Required: true}, {Name: "nullio", Type: TypeBool, Default: "false"}, wwn}
-	case "user":
-		c.Summary = fmt.Sprintf("Create a user:%s storage object served by tcmsh's TCMU engine.", n.subtype)
-		c.Help = backendHelp(n.subtype)
-		c.Params = []Param{name, {Name: "size", Type: TypeSize, Required: true},
-			{Name: "cfgstring", Type: TypeString, Help: "the handler's configuration (optional where the subtype needs none)"}, wwn,
-			{Name: "hw_max_sectors", Type: TypeInt, Min: 1, Max: 1 << 20}, {Name: "control", Type: TypeString, Help: "more control tokens, comma separated (max_data_area_mb=…)"}}
-	}
-	return c
-}
-
-func backendHelp(subtype string) string {
-	h, err := backends.Help(subtype)
-	if err != nil {
-		return ""
-	}
-	return h
-}
 
 func cmdBackstoreCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
 	spec := config.BackstoreSpec{Plugin: n.plugin, Subtype: n.subtype, Name: a.Str("name"), Size: a.Size("size"), WWN: a.Str("wwn")}

@@ -343,6 +343,15 @@ func Split(line string) ([]string, error) {
 	return words, nil
 }
 
+// Quote makes a word safe for Split: it is returned as it is when it has
+// no blank, quote or backslash, and in single quotes otherwise.
+func Quote(w string) string {
+	if w != "" && !strings.ContainsAny(w, " \t'\"\\") {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
+}
+
 // sortedKeys returns a map's keys in order.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

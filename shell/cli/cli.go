@@ -223,10 +223,7 @@ func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr 
 func QuoteWords(words []string) string {
 	out := make([]string, len(words))
 	for i, w := range words {
-		if w == "" || strings.ContainsAny(w, " \t'\"\\") {
-			w = "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
-		}
-		out[i] = w
+		out[i] = shell.Quote(w)
 	}
 	return strings.Join(out, " ")
 }

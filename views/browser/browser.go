@@ -654,7 +654,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 				m.status = views.StatusMsg{Text: "unchanged: " + m.editing.attr.Name}
 				return nil
 			}
-			line := fmt.Sprintf("%s set %s %s=%s", quote(m.det.Path), m.editing.group, m.editing.attr.Name, quote(v))
+			line := fmt.Sprintf("%s set %s %s=%s", shell.Quote(m.det.Path), m.editing.group, m.editing.attr.Name, shell.Quote(v))
 			return m.exec(line, "", "set "+m.editing.attr.Name)
 		}
 		var cmd tea.Cmd
@@ -863,39 +863,13 @@ func (m *Model) startEdit() tea.Cmd {
 	return m.input.Focus()
 }
 
-// deleteLine is the command that deletes a node: its parent's delete with
-// the node's name as the parent's command wants it.
-func deleteLine(kind, p, name string) (line, what string, ok bool) {
-	parent := quote(path.Dir(p))
-	switch kind {
-	case "storage_object":
-		return parent + " delete " + quote(name), "storage object " + p + " and every LUN that exports it", true
-	case "target":
-		return parent + " delete " + quote(name), "target " + p + " and everything below it", true
-	case "tpg":
-		return parent + " delete " + strings.TrimPrefix(name, "tpg"), "TPG " + p + " and everything below it", true
-	case "lun":
-		return parent + " delete " + strings.TrimPrefix(name, "lun"), "LUN " + p + " and its mappings", true
-	case "acl":
-		return parent + " delete " + quote(name), "ACL " + p, true
-	case "mapped_lun":
-		return parent + " delete " + strings.TrimPrefix(name, "mapped_lun"), "mapped LUN " + p, true
-	case "portal":
-		host, port := splitPortal(name)
-		return parent + " delete " + quote(host) + " " + port, "portal " + p, true
-	case "alua_group":
-		return parent + " delete " + quote(name), "ALUA group " + p, true
-	}
-	return "", "", false
-}
-
 func (m *Model) askDelete() tea.Cmd {
 	n := m.nodes[m.sel]
 	if n == nil {
 		return nil
 	}
-	line, what, ok := deleteLine(n.Kind, n.Path, n.Name)
-	if !ok {
+	line, what := n.DeleteLine, n.DeleteWhat
+	if line == "" {
 		err := fmt.Errorf("%s cannot be deleted (it is part of its parent)", m.sel)
 		m.setErr(err)
 		return nil
@@ -920,7 +894,7 @@ func (m *Model) toggle() tea.Cmd {
 	if d.Enabled != nil && *d.Enabled {
 		verb = "disable"
 	}
-	return m.exec(quote(d.Path)+" "+verb, "", verb+"d "+d.Path)
+	return m.exec(shell.Quote(d.Path)+" "+verb, "", verb+"d "+d.Path)
 }
 
 // ---- help ----

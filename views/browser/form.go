@@ -155,10 +155,10 @@ func validator(p shell.Param) func(string) error {
 
 // line is the command the form's values make.
 func (cf *createForm) line() string {
-	words := []string{quote(cf.cc.Node), "create"}
+	words := []string{shell.Quote(cf.cc.Node), "create"}
 	for _, name := range cf.order {
 		if v := strings.TrimSpace(*cf.values[name]); v != "" && v != cf.defaults[name] {
-			words = append(words, name+"="+quote(v))
+			words = append(words, name+"="+shell.Quote(v))
 		}
 	}
 	return strings.Join(words, " ")

@@ -25,11 +25,18 @@ type row struct {
 	Path, Name, Kind string
 	Summary          string
 	Status           shell.Status
+	// DeleteLine deletes the node, DeleteWhat says what goes with it (for
+	// the confirmation); "" when it is part of its parent.
+	DeleteLine, DeleteWhat string
 }
 
 func rowOf(sh *shell.Shell, n *shell.Node) row {
 	s, st := sh.Summary(n)
-	return row{Path: n.Path(), Name: n.Name(), Kind: n.Kind(), Summary: s, Status: st}
+	r := row{Path: n.Path(), Name: n.Name(), Kind: n.Kind(), Summary: s, Status: st}
+	if line, what, ok := sh.DeleteCall(n); ok {
+		r.DeleteLine, r.DeleteWhat = line, what
+	}
+	return r
 }
 
 // children lists the rows below p. The caller holds the lock.
@@ -113,7 +120,7 @@ func (r *runner) details(p string) (*details, error) {
 	if d.Groups, err = r.sh.Groups(n); err != nil {
 		return nil, fmt.Errorf("configuration groups of %s: %w", p, err)
 	}
-	d.Recreate = recreateLine(d.Kind, d.Path, d.Name, d.Summary, info, d.Groups)
+	d.Recreate = r.sh.RecreateLine(n)
 	for _, c := range r.sh.CommandsFor(n) {
 		if c.Name == "enable" || c.Name == "disable" || c.Name == "create" || c.Name == "delete" {
 			d.Commands = append(d.Commands, c.Name)
@@ -154,7 +161,7 @@ func (r *runner) exec(ctx context.Context, line, watch string) (res result) {
 	defer func() {
 		r.sh.SetOutput(out, errw)
 		if r.sh.Cwd() != cwd {
-			_ = r.sh.Exec(ctx, "cd "+quote(cwd))
+			_ = r.sh.Exec(ctx, "cd "+shell.Quote(cwd))
 		}
 		if p := recover(); p != nil {
 			res = result{Err: fmt.Errorf("internal error running %q: %v", line, p)}
@@ -277,7 +284,7 @@ func (r *runner) creates(p string) ([]createCmd, error) {
 			if p.Type != shell.TypeWWN {
 				continue
 			}
-			for _, s := range r.sh.Complete(quote(out[i].Node) + " create " + p.Name + "=") {
+			for _, s := range r.sh.Complete(shell.Quote(out[i].Node) + " create " + p.Name + "=") {
 				if out[i].Suggestions == nil {
 					out[i].Suggestions = map[string][]string{}
 				}
