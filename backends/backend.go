@@ -78,6 +78,14 @@ type Prefetcher interface {
 	Prefetch(off, length int64) (cached bool, err error)
 }
 
+// Copier copies a byte range from another backend into this one by itself
+// (EXTENDED COPY), without the data passing through the caller; it returns
+// an error wrapping errors.ErrUnsupported when it cannot copy from src, and
+// the caller then reads and writes.
+type Copier interface {
+	CopyFrom(src Backend, srcOff, dstOff, length int64) error
+}
+
 // ZeroWriter writes zeroes to a byte range without a data buffer.
 type ZeroWriter interface {
 	WriteZeroes(off, length int64) error

@@ -459,6 +459,42 @@ func (b *fileBackend) Flush() error {
 	return nil
 }
 
+// CopyFrom copies from another image file with copy_file_range, which
+// reflinks or copies within the kernel (and the file system) without the
+// data coming to userspace. Any other source is ErrUnsupported.
+func (b *fileBackend) CopyFrom(src Backend, srcOff, dstOff, length int64) error {
+	s, ok := src.(*fileBackend)
+	if !ok {
+		return fmt.Errorf("copy into %q from a %T: %w", b.cfg.path, src, errors.ErrUnsupported)
+	}
+	if b.cfg.readonly {
+		return writeProtected()
+	}
+	if err := checkRange(srcOff, length, s.size.Load()); err != nil {
+		return err
+	}
+	if err := checkRange(dstOff, length, b.size.Load()); err != nil {
+		return err
+	}
+	for length > 0 {
+		roff, woff := srcOff, dstOff
+		n, err := unix.CopyFileRange(s.fd, &roff, b.fd, &woff, int(min(length, 1<<30)), 0)
+		if err != nil {
+			if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EINVAL) {
+				return fmt.Errorf("copy_file_range %q → %q: %w (%w)", s.cfg.path, b.cfg.path, errors.ErrUnsupported, err)
+			}
+			return wrapErr(err, "copy_file_range %q offset %d → %q offset %d length %d", s.cfg.path, srcOff, b.cfg.path, dstOff, length)
+		}
+		if n == 0 {
+			return fmt.Errorf("copy_file_range %q offset %d: %w", s.cfg.path, srcOff, io.ErrUnexpectedEOF)
+		}
+		srcOff += int64(n)
+		dstOff += int64(n)
+		length -= int64(n)
+	}
+	return nil
+}
+
 // Prefetch asks the page cache to read the range ahead
 // (POSIX_FADV_WILLNEED). With direct=true there is no cache to fill.
 func (b *fileBackend) Prefetch(off, length int64) (bool, error) {

@@ -188,3 +188,19 @@ func (a *configfsALUA) SetPortGroupStates(states map[uint16]byte) error {
 	}
 	return nil
 }
+
+// localCopyTargets lets EXTENDED COPY reach every disk this engine serves.
+type localCopyTargets struct{ l *Local }
+
+// DiskByNAA finds the served disk whose VPD 0x83 NAA designator is naa.
+func (c localCopyTargets) DiskByNAA(naa [16]byte) *scsi.Disk {
+	for _, s := range c.l.servedDevices() {
+		if s.disk == nil {
+			continue
+		}
+		if n, ok := s.disk.NAA(); ok && n == naa {
+			return s.disk
+		}
+	}
+	return nil
+}

@@ -136,6 +136,7 @@ func (l *Local) newServed(configPath string, so configfs.StorageObject) (*served
 		Revision:       attrs.Revision,
 		UnitSerial:     attrs.UnitSerial,
 		ALUA:           &configfsALUA{lio: l.lio, configPath: configPath},
+		CopyTargets:    localCopyTargets{l},
 	}, b)
 	if err != nil {
 		b.Close()

@@ -47,6 +47,10 @@ type DiskConfig struct {
 	// single target port) the VPD 0x83 port designators, which then
 	// replace RelativePortID and TargetPortGroup.
 	ALUA ALUA
+	// CopyTargets, when set, are the disks EXTENDED COPY reaches besides
+	// this one (the 3PC bit, EXTENDED COPY and RECEIVE COPY RESULTS are
+	// offered only then).
+	CopyTargets CopyTargets
 
 	// MaxUnmapBlocks, MaxUnmapDescriptors and MaxWriteSameBlocks are the
 	// limits advertised in the block limits page and enforced; 0 means a
@@ -132,6 +136,7 @@ type Disk struct {
 	targetPortGroup    uint16
 	hasTargetPortGroup bool
 	alua               ALUA
+	copyTargets        CopyTargets
 
 	blocks     atomic.Uint64 // capacity in logical blocks
 	writeCache atomic.Bool
@@ -223,6 +228,7 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 	d.targetPortGroup = cfg.TargetPortGroup
 	d.hasTargetPortGroup = cfg.HasTargetPortGroup
 	d.alua = cfg.ALUA
+	d.copyTargets = cfg.CopyTargets
 
 	if d.caps.Unmap {
 		u, ok := b.(backends.Unmapper)

@@ -51,10 +51,15 @@ func FuzzExecute(f *testing.F) {
 		if split&0x80 != 0 {
 			cfg.ALUA = twoGroups() // REPORT and SET TARGET PORT GROUPS
 		}
+		pool := &copyPool{}
+		if split&0x40 != 0 {
+			cfg.CopyTargets = pool // EXTENDED COPY within the disk
+		}
 		d, err := NewDisk(cfg, m)
 		if err != nil {
 			t.Fatalf("NewDisk: %v", err)
 		}
+		*pool = append(*pool, d)
 		// Cut the data into buffers at sizes derived from split, so that
 		// transfers cross buffer boundaries at odd places.
 		var bufs [][]byte

@@ -35,6 +35,9 @@ func (d *Disk) inquiry(cmd *Command, _ *initiatorState) senseData {
 		var buf [standardInquiryLen]byte
 		d.standardInquiry(buf[:])
 		buf[5] |= tpgs(d.portGroups())
+		if d.copyTargets != nil {
+			buf[5] |= 0x08 // 3PC: EXTENDED COPY
+		}
 		d.dataIn(cmd, buf[:], alloc)
 		return good
 	}

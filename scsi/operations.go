@@ -151,6 +151,14 @@ func (d *Disk) registerOperations() {
 	add(&operation{opcode: opModeSense10,
 		usage: []byte{opModeSense10, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0},
 		exec:  (*Disk).modeSense})
+	if d.copyTargets != nil {
+		add(&operation{opcode: opExtendedCopy, serviceAction: saExtendedCopyLID1, hasServiceAction: true,
+			usage:  []byte{opExtendedCopy, saExtendedCopyLID1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0},
+			writes: false, recommendedTimeout: longTimeout, exec: (*Disk).extendedCopy})
+		add(&operation{opcode: opReceiveCopyResults, serviceAction: saOperatingParameters, hasServiceAction: true,
+			usage: []byte{opReceiveCopyResults, saOperatingParameters, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0},
+			exec:  (*Disk).receiveCopyResults})
+	}
 	add(&operation{opcode: opRead16,
 		usage: []byte{opRead16, 0x1e, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0},
 		exec:  (*Disk).read})
