@@ -46,7 +46,7 @@ func FuzzBatch(f *testing.F) {
 				continue
 			}
 			if readOnly[c.Cmd.Name] {
-				if err := sh.Run(context.Background(), c); errors.Is(err, ErrExit) {
+				if _, err := sh.Run(context.Background(), c, IO{Out: &out, Err: &out}); errors.Is(err, ErrExit) {
 					return
 				}
 			}

@@ -2,6 +2,8 @@ package shell
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +46,42 @@ func TestDeleteCallAndRecreateLine(t *testing.T) {
 		if got := sh.RecreateLine(n); got != tt.recreate && !(tt.path == "/backstores/ramdisk/r 1" && len(got) > len(tt.recreate) && got[:len(tt.recreate)] == tt.recreate) {
 			t.Errorf("RecreateLine(%s) = %q, want %q", tt.path, got, tt.recreate)
 		}
+	}
+}
+
+// Run writes to the writers it is handed, leaves the shell's own alone,
+// and says what the command created and deleted and where the shell is.
+func TestRunResult(t *testing.T) {
+	sh, out, _ := newTestShell(t, false)
+	ctx := context.Background()
+	run := func(line string) (Result, string) {
+		t.Helper()
+		c, err := sh.Parse(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w strings.Builder
+		res, err := sh.Run(ctx, c, IO{Out: &w, Err: &w})
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		return res, w.String()
+	}
+	out.Reset()
+	res, text := run("/loopback create naa.5001405ccccccccc")
+	if want := []string{"/loopback/naa.5001405ccccccccc"}; !slices.Equal(res.Created, want) || res.Deleted != nil || res.Cwd != "/" {
+		t.Errorf("create: %+v, want created %v at /", res, want)
+	}
+	if !strings.Contains(text, "Created target naa.5001405ccccccccc.") || out.Len() != 0 {
+		t.Errorf("output %q went to the handed writer, %q to the shell's", text, out)
+	}
+	if res, _ = run("cd /loopback"); res.Cwd != "/loopback" || res.Created != nil {
+		t.Errorf("cd: %+v", res)
+	}
+	if res, _ = run("delete naa.5001405ccccccccc"); !slices.Equal(res.Deleted, []string{"/loopback/naa.5001405ccccccccc"}) {
+		t.Errorf("delete: %+v", res)
+	}
+	if err := sh.Chdir("/backstores"); err != nil || sh.Cwd() != "/backstores" {
+		t.Errorf("Chdir: %v, at %s", err, sh.Cwd())
 	}
 }

@@ -21,6 +21,14 @@ func (sh *Shell) nodeCommands(n *Node) []*Command {
 
 // announce prints a targetcli-style line, or the created/deleted path as JSON.
 func (sh *Shell) announce(verb, nodePath, text string) {
+	if sh.result != nil {
+		switch verb {
+		case "created":
+			sh.result.Created = append(sh.result.Created, nodePath)
+		case "deleted":
+			sh.result.Deleted = append(sh.result.Deleted, nodePath)
+		}
+	}
 	if sh.opts.JSON {
 		_ = sh.printJSON(map[string]string{verb: nodePath})
 		return

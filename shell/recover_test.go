@@ -80,7 +80,7 @@ func TestPanicInACommandIsAnErrorNamingIt(t *testing.T) {
 	}
 	if c, perr := sh.Parse("version"); perr != nil {
 		t.Fatal(perr)
-	} else if err := sh.Run(ctx, c); !errors.As(err, &pe) || !strings.Contains(err.Error(), "`version` at /") {
+	} else if _, err := sh.Run(ctx, c, IO{}); !errors.As(err, &pe) || !strings.Contains(err.Error(), "`version` at /") {
 		t.Fatalf("Run = %v", err)
 	}
 

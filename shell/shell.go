@@ -6,8 +6,10 @@
 //   - Resolve, Children, Summary, Info: the tree and what is shown of it;
 //   - CommandsFor(node): the commands of a node, each with typed Params
 //     (name, type, default, enumeration, help) and Usage;
-//   - Parse(line) → *Call, then Run(ctx, call): one command, with its
-//     output going to the writers of Options (SetOutput changes them);
+//   - Parse(line) → *Call, then Run(ctx, call, IO) → Result: one command,
+//     its output going to the writers it is handed, returning what it
+//     created and deleted and where the shell is now (Exec(line) is both,
+//     with the writers of Options);
 //   - Complete(textBeforeCursor): completion candidates;
 //
 // The configuration as data (saveconfig.json, plan, apply, backstore
@@ -83,6 +85,8 @@ type Shell struct {
 	prefs   *Prefs
 	// commands is the command table (commandTable).
 	commands []*Command
+	// result collects what the command Run runs creates and deletes.
+	result *Result
 	// undo records what commands change outside configfs while an
 	// --atomic run or export may have to undo it.
 	undo *config.Undo
@@ -222,15 +226,39 @@ func (sh *Shell) Parse(line string) (*Call, error) {
 	return &Call{Node: n, Cmd: cmd, Args: args}, nil
 }
 
-// Run executes a parsed Call inside the recovery boundary: a panic comes
-// back as a *guard.PanicError naming the command.
-func (sh *Shell) Run(ctx context.Context, c *Call) error {
+// IO is where one command writes: its output and its warnings and notes.
+// A nil writer discards.
+type IO struct{ Out, Err io.Writer }
+
+// Result is what one command did: the targetcli paths it created and
+// deleted (as it announced them), and where the shell is afterwards.
+type Result struct {
+	Created, Deleted []string
+	Cwd              string
+}
+
+// Run executes a parsed Call, its output going to w, inside the recovery
+// boundary: a panic comes back as a *guard.PanicError naming the command.
+// The shell's own writers (Options) are left as they were.
+func (sh *Shell) Run(ctx context.Context, c *Call, w IO) (Result, error) {
 	if c == nil {
-		return nil
+		return Result{Cwd: sh.cwd}, nil
 	}
-	return guard.Run(fmt.Sprintf("`%s` at %s", c.Cmd.Name, c.Node.path), func() error {
+	if w.Out == nil {
+		w.Out = io.Discard
+	}
+	if w.Err == nil {
+		w.Err = io.Discard
+	}
+	out, errw, rec := sh.opts.Out, sh.opts.Err, sh.result
+	sh.opts.Out, sh.opts.Err, sh.result = w.Out, w.Err, &Result{}
+	defer func() { sh.opts.Out, sh.opts.Err, sh.result = out, errw, rec }()
+	err := guard.Run(fmt.Sprintf("`%s` at %s", c.Cmd.Name, c.Node.path), func() error {
 		return c.Cmd.Run(ctx, sh, c.Node, c.Args)
 	})
+	res := *sh.result
+	res.Cwd = sh.cwd
+	return res, err
 }
 
 // Exec parses and runs one command line inside the recovery boundary (a
@@ -263,6 +291,15 @@ func (sh *Shell) isChildPath(w string) bool {
 // looksLikePath tells a leading path from a command word.
 func looksLikePath(w string) bool {
 	return strings.HasPrefix(w, "/") || strings.HasPrefix(w, ".") || strings.Contains(w, "/") || w == "-"
+}
+
+// Chdir makes p the current node, as cd does.
+func (sh *Shell) Chdir(p string) error {
+	n, err := sh.Resolve(p)
+	if err != nil {
+		return err
+	}
+	return sh.changeDir(n)
 }
 
 func (sh *Shell) changeDir(n *Node) error {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -148,45 +147,33 @@ type result struct {
 	Added []string
 }
 
-// exec runs one command line through the shell, with its output
-// captured. The new children of watch (a node path, may be empty) are
-// reported in Added.
+// exec runs one command line through the shell (shell.Run), with its
+// output captured. The children of watch (a node path, may be empty) that
+// the command created are reported in Added.
 func (r *runner) exec(ctx context.Context, line, watch string) (res result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// The shell is shared with the REPL: keep its current node and put
-	// its output back, whatever the command does.
-	cwd := r.sh.Cwd()
-	out, errw := r.sh.Output()
 	defer func() {
-		r.sh.SetOutput(out, errw)
-		if r.sh.Cwd() != cwd {
-			_ = r.sh.Exec(ctx, "cd "+shell.Quote(cwd))
-		}
 		if p := recover(); p != nil {
 			res = result{Err: fmt.Errorf("internal error running %q: %v", line, p)}
 		}
 	}()
-	var before map[string]bool
-	if watch != "" {
-		before = map[string]bool{}
-		if rows, err := r.children(watch); err == nil {
-			for _, x := range rows {
-				before[x.Path] = true
-			}
-		}
+	// The shell is shared with the REPL: its current node stays.
+	cwd := r.sh.Cwd()
+	c, err := r.sh.Parse(line)
+	if err != nil {
+		return result{Err: err}
 	}
 	var buf bytes.Buffer
-	r.sh.SetOutput(&buf, &buf)
-	err := r.sh.Exec(ctx, line)
-	r.sh.SetOutput(io.Discard, io.Discard)
+	done, err := r.sh.Run(ctx, c, shell.IO{Out: &buf, Err: &buf})
+	if done.Cwd != cwd {
+		_ = r.sh.Chdir(cwd)
+	}
 	res = result{Out: strings.TrimSpace(buf.String()), Err: err}
 	if watch != "" && err == nil {
-		if rows, err := r.children(watch); err == nil {
-			for _, x := range rows {
-				if !before[x.Path] {
-					res.Added = append(res.Added, x.Path)
-				}
+		for _, p := range done.Created {
+			if path.Dir(p) == watch {
+				res.Added = append(res.Added, p)
 			}
 		}
 	}
