@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/tcmsh/tcmsh/shell/cli"
+	"github.com/tcmsh/tcmsh/cli"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }

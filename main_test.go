@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcmsh/tcmsh/cli"
 	"github.com/tcmsh/tcmsh/shell"
-	"github.com/tcmsh/tcmsh/shell/cli"
 )
 
 // tcmsh runs the command line in-process with stdin from a string.

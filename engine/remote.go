@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tcmsh/tcmsh/serve/control"
+	"github.com/tcmsh/tcmsh/engine/control"
 )
 
 // DefaultSocket is where a `tcmsh serve` daemon listens unless told

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/engine/control"
 	"github.com/tcmsh/tcmsh/serve"
-	"github.com/tcmsh/tcmsh/serve/control"
 	"github.com/tcmsh/tcmsh/serve/servetest"
 )
 

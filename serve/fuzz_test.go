@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcmsh/tcmsh/serve/control"
+	"github.com/tcmsh/tcmsh/engine/control"
 	"github.com/tcmsh/tcmsh/serve/servetest"
 )
 

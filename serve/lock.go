@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/tcmsh/tcmsh/serve/control"
+	"github.com/tcmsh/tcmsh/engine/control"
 )
 
 // socketLock is the exclusive lock a running daemon holds on

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcmsh/tcmsh/serve/control"
+	"github.com/tcmsh/tcmsh/engine/control"
 )
 
 // A request the engine panics on is answered with an error naming it, and

@@ -31,7 +31,7 @@ import (
 
 	"github.com/tcmsh/tcmsh/backends"
 	"github.com/tcmsh/tcmsh/engine"
-	"github.com/tcmsh/tcmsh/serve/control"
+	"github.com/tcmsh/tcmsh/engine/control"
 	"github.com/tcmsh/tcmsh/serve/tcmuservice"
 )
 

@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/engine/control"
 	"github.com/tcmsh/tcmsh/internal/guard"
-	"github.com/tcmsh/tcmsh/serve/control"
 )
 
 // maxInflightPerConn bounds the requests one connection runs at once: a

@@ -15,7 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/tcmsh/tcmsh/shell/cli"
+	"github.com/tcmsh/tcmsh/cli"
 )
 
 func TestMain(m *testing.M) {

@@ -23,10 +23,10 @@ import (
 
 	"github.com/tcmsh/tcmsh/backends"
 	_ "github.com/tcmsh/tcmsh/backends/rbd" // registers the rbd subtype
+	"github.com/tcmsh/tcmsh/cli"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/shell"
-	"github.com/tcmsh/tcmsh/shell/cli"
 	"github.com/tcmsh/tcmsh/sim"
 	"github.com/tcmsh/tcmsh/sim/initiator"
 )

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcmsh/tcmsh/cli"
 	"github.com/tcmsh/tcmsh/engine"
-	"github.com/tcmsh/tcmsh/shell/cli"
 	"github.com/tcmsh/tcmsh/sim/initiator"
 	"github.com/tcmsh/tcmsh/test/cephtest"
 )

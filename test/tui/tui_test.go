@@ -18,7 +18,7 @@ import (
 
 	// What the binary is built from: imported so that go test's cache
 	// runs these tests again when any of it changes.
-	_ "github.com/tcmsh/tcmsh/shell/cli"
+	_ "github.com/tcmsh/tcmsh/cli"
 )
 
 // binary is tcmsh, built once by TestMain.

@@ -1,6 +1,7 @@
-// Package cli is tcmsh's command line: flags, the choice of kernel, and
-// the three modes (one-shot, batch, interactive). main calls Run; the
-// end-to-end tests run it in-process through testscript.
+// Package cli is tcmsh's command line and composition root: flags, the
+// choice of kernel and engine, and the wiring of the shell, the TUI and the
+// daemon, in the three modes (one-shot, batch, interactive). main calls
+// Run; the end-to-end tests run it in-process through testscript.
 package cli
 
 import (
@@ -27,7 +28,7 @@ import (
 	"github.com/tcmsh/tcmsh/sim"
 )
 
-// Version is set at build time with -ldflags "-X github.com/tcmsh/tcmsh/shell/cli.Version=…".
+// Version is set at build time with -ldflags "-X github.com/tcmsh/tcmsh/cli.Version=…".
 var Version = "0.1.0-dev"
 
 const usageText = `tcmsh — admin shell, TUI and TCMU storage engine for the Linux SCSI target (LIO)
