@@ -165,7 +165,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // runServe is `tcmsh serve`: the daemon that keeps user backstores served
 // when no shell runs, with the control socket shells attach to.
 func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr io.Writer) int {
-	opts := serve.Options{
+	var opts serve.Options
+	opts = serve.Options{
 		Version: Version,
 		NewEngine: func(log *slog.Logger) (engine.Engine, error) {
 			return engine.NewLocal(engine.Options{LIO: env.LIO, Sim: env.sim, AutoServe: true, Logf: serve.Logf(log)})
@@ -182,7 +183,9 @@ func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr 
 			if abs, err := filepath.Abs(file); err == nil {
 				file = abs
 			}
-			_, err = st.Restore(ctx, file, config.RestoreOptions{})
+			// As rtslib at boot: everything that can be restored is, and
+			// each failure is named.
+			_, err = st.Restore(ctx, file, config.RestoreOptions{Partial: true, WaitDevices: opts.RestoreWait})
 			return err
 		},
 	}

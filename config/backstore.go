@@ -220,6 +220,11 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 	if model != "" && spec.Plugin != "user" {
 		_ = st.LIO.WriteAttr(path.Join(so.Path(), "wwn", "product_id"), model)
 	}
+	if n, err := st.restoreAPTPL(so); err != nil {
+		st.warnf("warning: %s: persistent reservations (APTPL) not restored: %v\n", spec.Name, err)
+	} else if n > 0 {
+		msg = strings.TrimSuffix(msg, ".") + fmt.Sprintf(". Restored %d persistent reservation registration(s) saved with APTPL.", n)
+	}
 	if spec.Plugin == "user" {
 		if st.Hooks == nil {
 			st.warnf("warning: no TCMU engine in this process: %s is created but nothing serves it\n", spec.Name)

@@ -78,6 +78,10 @@ type Options struct {
 	// failed restore is logged and the daemon goes on serving what exists,
 	// as target.service failing does not stop tcmu-runner.
 	RestoreFile string
+	// RestoreWait is how long the restore waits for block devices the
+	// file names that are not there yet (--restore-wait); the caller's
+	// Restore reads it.
+	RestoreWait time.Duration
 	// Restore restores a saveconfig file; required when RestoreFile is set.
 	Restore func(ctx context.Context, eng engine.Engine, file string) error
 
@@ -141,6 +145,7 @@ func BindFlags(fs *flag.FlagSet, opts *Options) {
 	fs.IntVar(&opts.AllowedUID, "allow-uid", os.Geteuid(), "the only uid allowed to use the control socket (default: the daemon's own, root for the real kernel)")
 	fs.StringVar(&opts.MetricsAddr, "metrics", "", "serve Prometheus metrics on this address (a bare port means 127.0.0.1:PORT); off when empty")
 	fs.Var(&restoreFlag{opts}, "restore", "restore a saveconfig file at start: --restore alone reads "+DefaultRestoreFile+", --restore=FILE another")
+	fs.DurationVar(&opts.RestoreWait, "restore-wait", 0, "with --restore: wait up to this long (e.g. 30s) for block devices the file names that are not there yet")
 	fs.StringVar(&opts.DBus, "dbus", tcmuservice.SystemBus, "offer tcmu-runner's D-Bus service org.kernel.TCMUService1 (targetcli-fb's user: backstores) on this bus: system, a D-Bus address, or empty for none")
 	fs.StringVar(&opts.LogFile, "log-file", "", "log to this file instead of stderr (reopened on SIGHUP)")
 	fs.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")

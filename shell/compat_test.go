@@ -1,12 +1,30 @@
 package shell
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/sim"
 )
+
+// aptplWrites records what is written to pr/res_aptpl_metadata.
+type aptplWrites struct {
+	configfs.FS
+	writes []string
+}
+
+func (a *aptplWrites) WriteFile(p string, data []byte) error {
+	if strings.HasSuffix(p, "/pr/res_aptpl_metadata") {
+		a.writes = append(a.writes, string(data))
+	}
+	return a.FS.WriteFile(p, data)
+}
 
 // execAll runs shell lines, failing the test on the first error.
 func execAll(t *testing.T, sh *Shell, lines ...string) {
@@ -48,5 +66,124 @@ func TestSaveconfigIPv6Portal(t *testing.T) {
 		if !strings.Contains(out.String(), "0.0.0.0:3260") || !strings.Contains(out.String(), "[::1]:3261") {
 			t.Errorf("%s restored portals:\n%s", filepath.Base(f), out)
 		}
+	}
+}
+
+// A partial restore (the boot restore) sets up everything but what needs a
+// missing block device, reports each failure by its JSON path, and fails;
+// the LUN of the missing device and the ACL's mapped LUN of it are left
+// out, the rest of the target is there. Without partial=true nothing is
+// restored.
+func TestPartialRestoreMissingDevice(t *testing.T) {
+	sh, out, _ := newTestShell(t, false)
+	dir := t.TempDir()
+	img := filepath.Join(dir, "ok.img")
+	file := filepath.Join(dir, "boot.json")
+	if err := os.WriteFile(file, []byte(`{
+  "fabric_modules": [],
+  "storage_objects": [
+    {"name": "ok", "plugin": "fileio", "dev": "`+img+`", "size": 1048576, "write_back": false, "attributes": {}},
+    {"name": "zvol", "plugin": "block", "dev": "/dev/tcmsh-test-missing-zvol", "readonly": false, "attributes": {}},
+    {"name": "rd", "plugin": "ramdisk", "size": 1048576, "attributes": {}}
+  ],
+  "targets": [{"fabric": "iscsi", "wwn": "iqn.2003-01.org.example:boot", "tpgs": [{"tag": 1, "enable": true,
+    "attributes": {}, "parameters": {},
+    "luns": [{"index": 0, "storage_object": "/backstores/fileio/ok"}, {"index": 1, "storage_object": "/backstores/block/zvol"}],
+    "portals": [],
+    "node_acls": [{"node_wwn": "iqn.1994-05.com.example:c", "attributes": {}, "mapped_luns": [
+      {"index": 0, "tpg_lun": 0, "write_protect": false}, {"index": 1, "tpg_lun": 1, "write_protect": false}]}]}]}]
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	execAll(t, sh, "clearconfig confirm=true")
+	if err := sh.Exec(context.Background(), "restoreconfig "+file); err == nil {
+		t.Fatal("restore without partial=true succeeded with a missing device")
+	}
+	out.Reset()
+	execAll(t, sh, "ls /")
+	if strings.Contains(out.String(), "ok") || strings.Contains(out.String(), "boot") {
+		t.Fatalf("an all-or-nothing restore left objects:\n%s", out)
+	}
+
+	err := sh.Exec(context.Background(), "restoreconfig "+file+" partial=true wait_devices=1")
+	if err == nil {
+		t.Fatal("partial restore with a failure succeeded")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"3 of 4 objects restored; 2 failed", // 3 storage objects and 1 target; the zvol and its LUN failed
+		"storage_objects[1] (/backstores/block/zvol)",
+		"targets[0].tpgs[0].luns[1] (/iscsi/iqn.2003-01.org.example:boot/tpg1/luns/lun1 → /backstores/block/zvol)",
+		"devices still missing after the wait: /dev/tcmsh-test-missing-zvol",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	out.Reset()
+	execAll(t, sh, "ls / 10")
+	ls := out.String()
+	for _, want := range []string{"o- ok", "o- rd", "iqn.2003-01.org.example:boot", "o- lun0", "iqn.1994-05.com.example:c", "mapped_lun0"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("after the partial restore, ls lacks %q:\n%s", want, ls)
+		}
+	}
+	for _, absent := range []string{"zvol", "o- lun1", "mapped_lun1"} {
+		if strings.Contains(ls, absent) {
+			t.Errorf("after the partial restore, ls has %q:\n%s", absent, ls)
+		}
+	}
+}
+
+// A backstore created with the unit serial of a device that had APTPL
+// persistent reservations gets them back from the file the kernel wrote
+// (<dbroot>/pr/aptpl_<serial>), one write of pr/res_aptpl_metadata per
+// registration, as rtslib does; restoreconfig with the saved serial does
+// it too.
+func TestAPTPLRegistrationsRestored(t *testing.T) {
+	dir := t.TempDir()
+	k, err := sim.Open(filepath.Join(dir, "sim"), sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	rec := &aptplWrites{FS: k}
+	l, err := configfs.Open(rec, "/sys/kernel/config", configfs.Options{Kind: "sim", LockPath: filepath.Join(dir, "hba.lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbroot := filepath.Join(dir, "target")
+	if err := os.MkdirAll(filepath.Join(dbroot, "pr"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteAttr("target/dbroot", dbroot); err != nil {
+		t.Fatal(err)
+	}
+	const serial = "0a7c7bd8-5a39-4c39-9b6c-3d2f6a1b2c3d"
+	reg := func(n int, key string) string {
+		return fmt.Sprintf("PR_REG_START: %d\ninitiator_fabric=iSCSI\ninitiator_node=iqn.1994-05.com.example:c%d\nsa_res_key=%s\nres_holder=0\nmapped_lun=0\ntarget_fabric=iSCSI\ntarget_node=iqn.2003-01.org.example:t\ntpgt=1\nport_rtpi=1\ntarget_lun=0\nPR_REG_END: %d\n", n, n, key, n)
+	}
+	if err := os.WriteFile(filepath.Join(dbroot, "pr", "aptpl_"+serial), []byte(reg(0, "4660")+reg(1, "22136")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sh := New(Env{LIO: l, Kind: "sim", AvailableFabrics: sim.DefaultFabrics}, Options{Out: &out, Err: &out, Width: 80, Version: "test"})
+	trace := func() []string { return rec.writes }
+	execAll(t, sh, "/backstores/ramdisk create pr1 8M wwn="+serial)
+	if got := trace(); len(got) != 2 || !strings.Contains(got[0], "initiator_node=iqn.1994-05.com.example:c0,sa_res_key=4660") || strings.Contains(got[0], "PR_REG") {
+		t.Fatalf("res_aptpl_metadata writes: %q", got)
+	}
+	if !strings.Contains(out.String(), "Restored 2 persistent reservation registration(s) saved with APTPL") {
+		t.Errorf("create did not say so:\n%s", out.String())
+	}
+	file := filepath.Join(dir, "saveconfig.json")
+	execAll(t, sh, "saveconfig "+file, "clearconfig confirm=true", "restoreconfig "+file)
+	if got := trace(); len(got) != 4 {
+		t.Errorf("restoreconfig: %d res_aptpl_metadata writes in all, want 4", len(got))
+	}
+	execAll(t, sh, "/backstores/ramdisk create other 8M")
+	if got := trace(); len(got) != 4 {
+		t.Errorf("a backstore of another serial got APTPL writes: %d", len(got))
 	}
 }

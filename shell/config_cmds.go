@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
@@ -65,7 +66,8 @@ func (sh *Shell) SaveConfig(file string, force bool) error {
 func cmdRestoreconfig(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	file := sh.saveFile(a)
 	plan, err := sh.store().Restore(ctx, file, config.RestoreOptions{ClearExisting: a.Bool("clear_existing"),
-		Target: a.Str("target"), StorageObject: a.Str("storage_object")})
+		Target: a.Str("target"), StorageObject: a.Str("storage_object"),
+		Partial: a.Bool("partial"), WaitDevices: time.Duration(a.Int("wait_devices", 0)) * time.Second})
 	if err != nil {
 		return err
 	}

@@ -64,3 +64,37 @@ if [ "$(find "$LIO" | sort)" = "$tree_before" ]; then
 else
   fail apply-idempotent "apply of the current configuration changed configfs"
 fi
+
+# The boot restore (partial=true, as rtslib's): a block device that is not
+# there costs its backstore and its LUN, everything else is set up, each
+# failure is named by its JSON path and the command fails. An IPv6 portal
+# in the file ("[::]") is made, and saveconfig writes it back in brackets.
+run tc clearconfig confirm=true
+BIQN=iqn.2003-01.org.example.tcmsh:boot40
+cat >/tmp/boot40.json <<JSON
+{"fabric_modules": [],
+ "storage_objects": [
+  {"name": "ok40", "plugin": "fileio", "dev": "/tmp/ok40.img", "size": 1048576, "write_back": false, "attributes": {}},
+  {"name": "zv40", "plugin": "block", "dev": "/dev/tcmsh-missing-zvol", "readonly": false, "attributes": {}}],
+ "targets": [{"fabric": "iscsi", "wwn": "$BIQN", "tpgs": [{"tag": 1, "enable": true, "attributes": {}, "parameters": {},
+   "luns": [{"index": 0, "storage_object": "/backstores/fileio/ok40"}, {"index": 1, "storage_object": "/backstores/block/zv40"}],
+   "portals": [{"ip_address": "[::]", "port": 3261, "iser": false, "offload": false}],
+   "node_acls": [{"node_wwn": "iqn.1994-05.com.example:c40", "attributes": {},
+     "mapped_luns": [{"index": 0, "tpg_lun": 0, "write_protect": false}, {"index": 1, "tpg_lun": 1, "write_protect": false}]}]}]}]}
+JSON
+run tc restoreconfig /tmp/boot40.json
+check_rc all-or-nothing-refuses 1
+check no-partial-leftover test ! -e "$LIO/iscsi/$BIQN"
+run tc restoreconfig /tmp/boot40.json partial=true wait_devices=1
+check_rc partial-restore-fails 1
+check_out partial-names-failures "storage_objects[1] (/backstores/block/zv40)" "targets[0].tpgs[0].luns[1]" "2 of 3 objects restored"
+check partial-fileio lio_so fileio ok40
+check partial-lun0 test -e "$LIO/iscsi/$BIQN/tpgt_1/lun/lun_0"
+check partial-no-lun1 test ! -e "$LIO/iscsi/$BIQN/tpgt_1/lun/lun_1"
+check partial-mapped-lun0 test -e "$LIO/iscsi/$BIQN/tpgt_1/acls/iqn.1994-05.com.example:c40/lun_0"
+check partial-tpg-enabled test "$(cat "$LIO/iscsi/$BIQN/tpgt_1/enable")" = 1
+check ipv6-portal test -d "$LIO/iscsi/$BIQN/tpgt_1/np/[::]:3261"
+run tc saveconfig /tmp/boot40-saved.json
+check_rc saveconfig-after-partial 0
+check_file_has ipv6-saved-in-brackets /tmp/boot40-saved.json '"ip_address": "[::]"'
+run tc clearconfig confirm=true

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/tcmsh/tcmsh/configfs"
+)
+
+// Persistent reservations made with APTPL (activate persist through power
+// loss) are written by the kernel itself, to <dbroot>/pr/aptpl_<unit
+// serial> (dbroot is /etc/target when it exists, else /var/target), but it
+// never reads that file back: whoever configures the device must hand each
+// registration to pr/res_aptpl_metadata before the device is exported, as
+// rtslib does whenever it configures a storage object. So does tcmsh, for
+// every backstore it creates (restoreconfig included): a restore keeps the
+// initiators' registrations and reservation.
+
+// aptplRegistrations parses the kernel's APTPL file: each registration is
+// the lines between "PR_REG_START: n" and "PR_REG_END: n", key=value
+// lines, handed to the kernel joined by commas.
+func aptplRegistrations(data string) []string {
+	var regs []string
+	var cur []string
+	in := false
+	for _, line := range strings.Split(data, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "PR_REG_START:"):
+			in, cur = true, nil
+		case strings.HasPrefix(line, "PR_REG_END:"):
+			if in && len(cur) > 0 {
+				regs = append(regs, strings.Join(cur, ","))
+			}
+			in = false
+		case in && line != "":
+			cur = append(cur, line)
+		}
+	}
+	return regs
+}
+
+// restoreAPTPL hands a new storage object the registrations the kernel
+// saved for its unit serial; it returns how many. No file is no error.
+func (st Store) restoreAPTPL(so configfs.StorageObject) (int, error) {
+	if so.Plugin == "pscsi" {
+		return 0, nil // the device's own reservations, not the kernel's
+	}
+	si, err := st.LIO.StorageObjectInfo(so)
+	if err != nil || si.UnitSerial == "" {
+		return 0, err
+	}
+	dbroot, err := st.LIO.ReadAttr(path.Join(configfs.Root, "dbroot"))
+	if err != nil {
+		return 0, nil // an old kernel without dbroot writes no APTPL files
+	}
+	file := filepath.Join(strings.TrimSpace(dbroot), "pr", "aptpl_"+si.UnitSerial)
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("APTPL file: %w", err)
+	}
+	regs := aptplRegistrations(string(data))
+	for i, r := range regs {
+		if err := st.LIO.WriteAttr(path.Join(so.Path(), "pr", "res_aptpl_metadata"), r); err != nil {
+			return i, fmt.Errorf("%s: registration %d of %d: %w", file, i+1, len(regs), err)
+		}
+	}
+	return len(regs), nil
+}
