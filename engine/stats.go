@@ -185,40 +185,16 @@ func latencyHistogram(h *tcmu.LatencyHistogram) []LatencyBucket {
 }
 
 // LatencyQuantile returns quantile q (0 < q ≤ 1) of the latencies counted
-// in buckets (in order of latency, as in DeviceStats.LatencyHistogram),
-// interpolated linearly within the bucket that holds it: within the
-// bucket's width (≤ 6.25 %) of the exact one. 0 without counts; callers
-// cap it at the maximum latency seen.
+// in buckets (in order of latency, as in DeviceStats.LatencyHistogram):
+// tcmu.LatencyHistogram.Quantile of the same counts, interpolated within
+// the bucket that holds it (within the bucket's width, ≤ 6.25 %, of the
+// exact one). 0 without counts; callers cap it at the maximum latency seen.
 func LatencyQuantile(buckets []LatencyBucket, q float64) time.Duration {
-	var total uint64
+	var h tcmu.LatencyHistogram
 	for _, b := range buckets {
-		total += b.Count
+		h[LatencyBucketIndex(b.LowNS)] += b.Count
 	}
-	if total == 0 {
-		return 0
-	}
-	target := q * float64(total)
-	var cum uint64
-	last := -1
-	for i, b := range buckets {
-		if b.Count == 0 {
-			continue
-		}
-		last = i
-		if float64(cum+b.Count) >= target {
-			return interpolate(b, (target-float64(cum))/float64(b.Count))
-		}
-		cum += b.Count
-	}
-	return interpolate(buckets[last], 1)
-}
-
-func interpolate(b LatencyBucket, f float64) time.Duration {
-	v := float64(b.LowNS) + min(max(f, 0), 1)*(float64(b.HighNS)-float64(b.LowNS))
-	if v >= math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return time.Duration(v)
+	return h.Quantile(q)
 }
 
 // bucketQuantile returns the upper bound of the log2 bucket that holds

@@ -12,7 +12,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -20,8 +19,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tcmsh/tcmsh/internal/size"
 	"github.com/tcmsh/tcmsh/scsi"
 	"github.com/tcmsh/tcmsh/sim/ring"
+	"github.com/tcmsh/tcmsh/tcmu"
 )
 
 // Target is what the initiator sends commands to: a sim/ring device.
@@ -94,13 +95,13 @@ func ParseArgs(args []string) (Config, error) {
 			cfg.RW = v
 		case "bs":
 			var n int64
-			n, err = parseSize(v)
+			n, err = size.Parse(v)
 			cfg.BS = int(n)
 		case "size":
-			cfg.Size, err = parseSize(v)
+			cfg.Size, err = size.Parse(v)
 		case "blocksize":
 			var n int64
-			n, err = parseSize(v)
+			n, err = size.Parse(v)
 			cfg.BlockSize = int(n)
 		case "qd", "iodepth":
 			cfg.QD, err = strconv.Atoi(v)
@@ -126,20 +127,6 @@ func ParseArgs(args []string) (Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(strings.ToLower(s), "k"):
-		mult, s = 1<<10, s[:len(s)-1]
-	case strings.HasSuffix(strings.ToLower(s), "m"):
-		mult, s = 1<<20, s[:len(s)-1]
-	case strings.HasSuffix(strings.ToLower(s), "g"):
-		mult, s = 1<<30, s[:len(s)-1]
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n * mult, err
 }
 
 type mode struct{ random, reads, writes bool }
@@ -526,57 +513,24 @@ func CheckPattern(buf []byte, blockSize int, lba, gen uint64) string {
 	return ""
 }
 
-// histogram is log-linear: 8 sub-buckets per power of two of nanoseconds.
+// histogram counts a workload's latencies in tcmu's log-linear buckets
+// (tcmu.LatencyHistogram, the engine's too), with the maximum seen.
 type histogram struct {
-	counts [64 * 8]uint64
-	total  uint64
+	counts tcmu.LatencyHistogram
 	max    time.Duration
 }
 
 func (h *histogram) record(d time.Duration) {
-	ns := uint64(max(d, 0))
-	h.counts[histIndex(ns)]++
-	h.total++
+	h.counts[tcmu.LatencyBucketIndex(int64(d))]++
 	h.max = max(h.max, d)
-}
-
-func histIndex(ns uint64) int {
-	if ns < 8 {
-		return int(ns)
-	}
-	exp := bits.Len64(ns) - 1 // ≥ 3
-	sub := (ns >> (exp - 3)) & 7
-	return exp*8 + int(sub)
-}
-
-// histUpper is the upper bound of bucket i.
-func histUpper(i int) time.Duration {
-	if i < 8 {
-		return time.Duration(i)
-	}
-	exp, sub := i/8, uint64(i%8)
-	return time.Duration((8 + sub + 1) << (exp - 3))
 }
 
 func (h *histogram) add(o *histogram) {
 	for i, c := range o.counts {
 		h.counts[i] += c
 	}
-	h.total += o.total
 	h.max = max(h.max, o.max)
 }
 
-func (h *histogram) quantile(q float64) time.Duration {
-	if h.total == 0 {
-		return 0
-	}
-	rank := max(uint64(q*float64(h.total)+0.5), 1)
-	var cum uint64
-	for i, c := range h.counts {
-		cum += c
-		if cum >= rank {
-			return min(histUpper(i), h.max)
-		}
-	}
-	return h.max
-}
+// quantile is tcmu.LatencyHistogram.Quantile, capped at the maximum.
+func (h *histogram) quantile(q float64) time.Duration { return min(h.counts.Quantile(q), h.max) }

@@ -7,6 +7,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/tcmsh/tcmsh/internal/size"
 )
 
 // width is the cells s takes on screen. Most of what the monitor draws is
@@ -187,20 +188,8 @@ func fmtMBps(v float64) string {
 	return fmt.Sprintf("%.1f", v)
 }
 
-// fmtBytes is a size in IEC units: 512B, 12.0KiB, 1.0GiB.
-func fmtBytes(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return fmt.Sprintf("%dB", n)
-	}
-	f := float64(n)
-	i := -1
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f%ciB", f, units[i])
-}
+// fmtBytes is a size in IEC units: 512B, 12.0KiB, 1.0GiB (size.Format).
+func fmtBytes(n uint64) string { return size.Format(int64(min(n, math.MaxInt64))) }
 
 // fmtMicros is a latency given in µs: 0.8µs, 64µs, 1.2ms, 2.50s.
 func fmtMicros(us float64) string {
