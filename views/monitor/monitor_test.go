@@ -288,6 +288,15 @@ func TestSparkline(t *testing.T) {
 	if got, want := b.String(), "  ▁ ▂ ▄ ▅ ▇█"; got != want || peak != 700 {
 		t.Fatalf("spark = %q (peak %v), want %q (peak 700)", got, peak, want)
 	}
+
+	// Two samples in the last column, 820 then 952 (the current value):
+	// the column shows their mean, "max" is the highest sample, not 886.
+	h.add(sample{t: now.Add(time.Second).UnixNano(), iops: 820})
+	h.add(sample{t: now.Add(2 * time.Second).UnixNano(), iops: 952})
+	b.Reset()
+	if peak := spark(&b, &h, false, now.Add(2*time.Second).UnixNano(), 12, cols, cnt); peak != 952 {
+		t.Fatalf("spark's max = %v with the current sample at 952 (%q)", peak, b.String())
+	}
 }
 
 func TestGauge(t *testing.T) {

@@ -231,7 +231,9 @@ var sparkRunes = []rune("▁▂▃▄▅▆▇█")
 
 // spark draws the samples of h over the window ending at now as width
 // columns (each the mean of the samples that fall in it, blank where none
-// do), scaled to the highest column, which it returns. cols and cnt are
+// do), scaled to the highest column. It returns the highest sample: a
+// column's mean can be below the samples in it, the current one included,
+// and "max" below the value beside it reads as a bug. cols and cnt are
 // scratch space of at least width entries.
 func spark(b *strings.Builder, h *history, mbps bool, now int64, width int, cols []float64, cnt []int32) float64 {
 	cols, cnt = cols[:width], cnt[:width]
@@ -239,6 +241,7 @@ func spark(b *strings.Builder, h *history, mbps bool, now int64, width int, cols
 		cols[i], cnt[i] = 0, 0
 	}
 	start := now - int64(window)
+	highest := 0.0
 	for i := range h.n {
 		s := h.at(i)
 		if s.t <= start || s.t > now {
@@ -246,12 +249,13 @@ func spark(b *strings.Builder, h *history, mbps bool, now int64, width int, cols
 		}
 		c := int((s.t - start) * int64(width) / int64(window))
 		c = min(max(c, 0), width-1)
+		v := s.iops
 		if mbps {
-			cols[c] += s.mbps
-		} else {
-			cols[c] += s.iops
+			v = s.mbps
 		}
+		cols[c] += v
 		cnt[c]++
+		highest = max(highest, v)
 	}
 	peak := 0.0
 	for i := range cols {
@@ -271,7 +275,7 @@ func spark(b *strings.Builder, h *history, mbps bool, now int64, width int, cols
 		}
 		b.WriteRune(sparkRunes[min(max(lvl, 0), len(sparkRunes)-1)])
 	}
-	return peak
+	return highest
 }
 
 // gauge draws used against size as a bar of width cells, with a marker
