@@ -209,6 +209,9 @@ type execMsg struct {
 	res    result
 	choose string // select the created object (the first one added)
 	what   string // for the status line when the command prints nothing
+	// form is the create form that submitted the line: refused, it opens
+	// again with what was typed.
+	form *createForm
 }
 
 type createsMsg struct {
@@ -434,6 +437,11 @@ func (m *Model) forget(p string) {
 func (m *Model) onExec(msg execMsg) tea.Cmd {
 	res := msg.res
 	switch {
+	case res.Err != nil && msg.form != nil && m.mode == modeNormal:
+		// Nothing typed is lost: the form opens again, filled in, with
+		// why it was refused.
+		m.status = views.StatusMsg{Text: res.Err.Error(), Err: res.Err}
+		return tea.Batch(m.reopenCreateForm(msg.form, res.Err), m.reload(""))
 	case res.Err != nil:
 		text := res.Err.Error()
 		m.status = views.StatusMsg{Text: text, Err: res.Err}
@@ -469,8 +477,17 @@ func (m *Model) onCreates(msg createsMsg) tea.Cmd {
 	return m.openForm(modeChoose, huh.NewGroup(sel))
 }
 
+// reopenCreateForm opens a refused create form again with its values.
+func (m *Model) reopenCreateForm(prev *createForm, why error) tea.Cmd {
+	cf, fields := newCreateForm(prev.cc, m.gen, prev)
+	cf.refused = why.Error()
+	m.cform = cf
+	m.formNode = prev.cc.Node
+	return m.openForm(modeForm, huh.NewGroup(fields...).Title(prev.cc.Cmd.Summary))
+}
+
 func (m *Model) openCreateForm(cc createCmd) tea.Cmd {
-	cf, fields := newCreateForm(cc, m.gen)
+	cf, fields := newCreateForm(cc, m.gen, nil)
 	m.cform = cf
 	m.formNode = cc.Node
 	if len(fields) == 0 {
@@ -527,7 +544,12 @@ func (m *Model) submitCreate() tea.Cmd {
 	line := cf.line()
 	m.closeForm()
 	m.status = views.StatusMsg{Text: "running: " + line}
-	return m.exec(line, cf.cc.Node, "created")
+	run := m.exec(line, cf.cc.Node, "created")
+	return func() tea.Msg {
+		msg := run().(execMsg)
+		msg.form = cf
+		return msg
+	}
 }
 
 func (m *Model) onComplete(msg completeMsg) tea.Cmd {

@@ -688,3 +688,37 @@ func TestAutoRefreshShowsOtherShellsChanges(t *testing.T) {
 		t.Fatal("a stale tick started a command")
 	}
 }
+
+// A create the shell or kernel refuses opens the form again with what was
+// typed and says why; fixing one field and submitting again creates it.
+func TestRefusedCreateFormKeepsWhatWasTyped(t *testing.T) {
+	f := newFixture(t, 100, 30)
+	f.shell("/backstores/ramdisk create r9 16M")
+	f.jump("/backstores/ramdisk")
+	f.keys("c")
+	f.typeText("r9")
+	f.keys("enter")
+	f.typeText("32M")
+	f.keys("enter", "enter", "enter")
+	if f.m.mode != modeForm || f.m.cform == nil {
+		t.Fatalf("the refused form is not open again (mode %v, status %q):\n%s", f.m.mode, f.m.status.Text, f.screen())
+	}
+	if got := f.m.cform.line(); got != "/backstores/ramdisk create name=r9 size=32M" {
+		t.Errorf("the form's values after the refusal make %q", got)
+	}
+	if scr := f.screen(); !strings.Contains(scr, "refused:") || !strings.Contains(scr, "already exists") {
+		t.Errorf("the form does not say why it was refused:\n%s", scr)
+	}
+	if f.m.status.Err == nil {
+		t.Errorf("status %+v", f.m.status)
+	}
+	f.keys("backspace")
+	f.typeText("8")
+	f.keys("enter", "enter", "enter", "enter")
+	if f.m.mode != modeNormal {
+		t.Fatalf("the corrected form is still open:\n%s", f.screen())
+	}
+	if _, err := f.lio.FindStorageObject("rd_mcp", "r8"); err != nil {
+		t.Fatalf("r8 was not created (status %q): %v", f.m.status.Text, err)
+	}
+}

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,9 @@ type createForm struct {
 	values   map[string]*string
 	defaults map[string]string
 	order    []string
+	// refused is why the kernel, the engine or the shell refused what the
+	// form last submitted; the form is open again with what was typed.
+	refused string
 }
 
 // wwnGenerator makes the default WWN of a new target of a fabric.
@@ -70,12 +74,18 @@ func generateWWN(fabric string) string {
 
 // newCreateForm builds the form of a create command from its parameters:
 // enumerations and booleans as choices, a storage object as a list of the
-// existing ones, everything else as a text field with its default.
-func newCreateForm(cc createCmd, gen wwnGenerator) (*createForm, []huh.Field) {
+// existing ones, everything else as a text field with its default. With
+// prev (a refused submission), the fields start with prev's values.
+func newCreateForm(cc createCmd, gen wwnGenerator, prev *createForm) (*createForm, []huh.Field) {
 	cf := &createForm{cc: cc, values: map[string]*string{}, defaults: map[string]string{}}
 	var fields []huh.Field
 	for _, p := range cc.Cmd.Params {
 		v := p.Default
+		typed, retyped := "", false
+		if prev != nil && prev.values[p.Name] != nil {
+			typed, retyped = *prev.values[p.Name], true
+			v = typed
+		}
 		cf.values[p.Name] = &v
 		cf.defaults[p.Name] = p.Default
 		cf.order = append(cf.order, p.Name)
@@ -103,7 +113,9 @@ func newCreateForm(cc createCmd, gen wwnGenerator) (*createForm, []huh.Field) {
 			fields = append(fields, huh.NewSelect[string]().Key(p.Name).Title(title).Description(desc).
 				Options(opts...).Inline(true).Value(&v))
 		case p.Name == "storage_object" && len(cc.StorageObjects) > 0:
-			v = cc.StorageObjects[0]
+			if !retyped || !slices.Contains(cc.StorageObjects, typed) {
+				v = cc.StorageObjects[0]
+			}
 			opts := make([]huh.Option[string], len(cc.StorageObjects))
 			for i, so := range cc.StorageObjects {
 				opts[i] = huh.NewOption(so, so)
@@ -111,7 +123,7 @@ func newCreateForm(cc createCmd, gen wwnGenerator) (*createForm, []huh.Field) {
 			fields = append(fields, huh.NewSelect[string]().Key(p.Name).Title(title).
 				Options(opts...).Inline(true).Value(&v))
 		default:
-			if p.Type == shell.TypeWWN && cc.Kind == "fabric" && p.Name == "wwn" && gen != nil {
+			if p.Type == shell.TypeWWN && cc.Kind == "fabric" && p.Name == "wwn" && gen != nil && !retyped {
 				v = gen(lastElem(cc.Node))
 			}
 			in := huh.NewInput().Key(p.Name).Title(title).Description(desc).Value(&v).Validate(validator(p))

@@ -437,6 +437,14 @@ func (m *Model) formView() string {
 				cmdLines = append(cmdLines, " "+m.Styles.Dim.Render(l))
 			}
 		}
+		if m.cform.refused != "" {
+			refused := strings.Split(ansi.Wordwrap("refused: "+m.cform.refused, max(fw, 1), ""), "\n")
+			if len(cmdLines)+len(refused) <= max(m.bodyHeight()-8, 0)/2+2 {
+				for _, l := range refused {
+					cmdLines = append(cmdLines, " "+m.Styles.Err.Render(l))
+				}
+			}
+		}
 	}
 	lines := fitLines(strings.Split(m.form.View(), "\n"), fw, max(m.bodyHeight()-3-len(cmdLines), 0))
 	for i, l := range lines {
