@@ -1,7 +1,10 @@
 package configfs
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -9,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // RealFS is the kernel's configfs, mounted at Root (normally
@@ -54,22 +59,82 @@ func entryOf(name string, fi fs.FileInfo) DirEntry {
 	return e
 }
 
-// ReadDir implements FS.
+// ReadDir implements FS. The kind of each entry comes from getdents'
+// d_type, so that only attributes cost an lstat (for their permissions):
+// configfs makes every directory 0755 and every symlink 0777, and a
+// listing of lun/ or core/ then costs one open and a few getdents
+// whatever its size.
 func (r *RealFS) ReadDir(p string) ([]DirEntry, error) {
-	des, err := os.ReadDir(r.abs(p))
+	dir := r.abs(p)
+	fd, err := openNoEINTR(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, wrap("readdir", p, err)
 	}
-	out := make([]DirEntry, 0, len(des))
-	for _, de := range des {
-		fi, err := de.Info()
-		if err != nil {
-			continue // removed while listing
+	defer unix.Close(fd)
+	var out []DirEntry
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
 		}
-		out = append(out, entryOf(de.Name(), fi))
+		if err != nil {
+			return nil, wrap("readdir", p, err)
+		}
+		if n <= 0 {
+			break
+		}
+		out = appendDirents(out, buf[:n], func(name string) (DirEntry, bool) {
+			fi, err := os.Lstat(filepath.Join(dir, name))
+			if err != nil {
+				return DirEntry{}, false // removed while listing
+			}
+			return entryOf(name, fi), true
+		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// appendDirents parses linux_dirent64 records (d_ino u64, d_off s64,
+// d_reclen u16, d_type u8, d_name NUL-terminated). Directories and links
+// are known from d_type; anything else is described by stat.
+func appendDirents(out []DirEntry, buf []byte, stat func(name string) (DirEntry, bool)) []DirEntry {
+	for len(buf) >= 19 {
+		reclen := int(binary.NativeEndian.Uint16(buf[16:18]))
+		if reclen < 19 || reclen > len(buf) {
+			break
+		}
+		typ := buf[18]
+		name := buf[19:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		buf = buf[reclen:]
+		if len(name) == 0 || string(name) == "." || string(name) == ".." {
+			continue
+		}
+		switch typ {
+		case unix.DT_DIR:
+			out = append(out, DirEntry{Name: string(name), Kind: KindDir, Perm: 0o755})
+		case unix.DT_LNK:
+			out = append(out, DirEntry{Name: string(name), Kind: KindLink, Perm: 0o777})
+		default:
+			if e, ok := stat(string(name)); ok {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+func openNoEINTR(p string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(p, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }
 
 // Stat implements FS.
@@ -81,21 +146,54 @@ func (r *RealFS) Stat(p string) (DirEntry, error) {
 	return entryOf(path.Base(p), fi), nil
 }
 
-// ReadFile implements FS.
+// ReadFile implements FS. configfs fills an attribute's whole value (at
+// most a page) on the first read, so a read shorter than the buffer is
+// the end: open, one read, close, without the stat and the second read
+// os.ReadFile makes.
 func (r *RealFS) ReadFile(p string) ([]byte, error) {
-	b, err := os.ReadFile(r.abs(p))
-	return b, wrap("read", p, err)
+	fd, err := openNoEINTR(r.abs(p), unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, wrap("read", p, err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 4096+1)
+	total := 0
+	for {
+		n, err := unix.Read(fd, buf[total:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, wrap("read", p, err)
+		}
+		total += n
+		if n == 0 || total < len(buf) {
+			return buf[:total], nil
+		}
+		buf = append(buf, make([]byte, len(buf))...)
+	}
 }
 
 // WriteFile implements FS. configfs takes one write(2) per value, so the
 // file is opened without O_TRUNC or O_CREATE and written once.
 func (r *RealFS) WriteFile(p string, data []byte) error {
-	f, err := os.OpenFile(r.abs(p), os.O_WRONLY, 0)
+	fd, err := openNoEINTR(r.abs(p), unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return wrap("write", p, err)
 	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
+	var werr error
+	for {
+		var n int
+		n, werr = unix.Write(fd, data)
+		if werr == unix.EINTR {
+			continue
+		}
+		if werr == nil && n < len(data) {
+			werr = io.ErrShortWrite
+		}
+		break
+	}
+	cerr := unix.Close(fd)
 	if werr != nil {
 		return wrap("write", p, werr)
 	}

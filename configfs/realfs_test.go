@@ -2,6 +2,7 @@ package configfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +65,53 @@ func TestRealFSOnDirectory(t *testing.T) {
 	}
 	if err := r.Rmdir("target/core"); !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
 		t.Errorf("Rmdir of a non-empty dir: %v", err)
+	}
+}
+
+// TestRealFSReadDirKinds: directories and links are told apart by
+// getdents' d_type (no stat each), attributes keep their permissions.
+func TestRealFSReadDirKinds(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"g", "g/sub", "g/lun_0"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "g/ro"), []byte("1\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "g/wo"), nil, 0o200); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("sub", filepath.Join(root, "g/link")); err != nil {
+		t.Fatal(err)
+	}
+	// Enough entries to take several getdents calls.
+	for i := 0; i < 400; i++ {
+		if err := os.Mkdir(filepath.Join(root, "g/sub", fmt.Sprintf("lun_%03d_with_a_long_name_to_fill_the_buffer", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := NewRealFS(root).ReadDir("g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprintf("%s:%s:%o", e.Name, e.Kind, e.Perm))
+	}
+	want := "link:link:777 lun_0:dir:755 ro:attr:444 sub:dir:755 wo:attr:200"
+	if strings.Join(got, " ") != want {
+		t.Errorf("ReadDir = %s, want %s", strings.Join(got, " "), want)
+	}
+	many, err := NewRealFS(root).ReadDir("g/sub")
+	if err != nil || len(many) != 400 || many[0].Name >= many[399].Name {
+		t.Errorf("ReadDir of 400 entries: %d entries, %v", len(many), err)
+	}
+	if _, err := NewRealFS(root).ReadDir("nope"); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("ReadDir of a missing directory: %v", err)
+	}
+	if b, err := NewRealFS(root).ReadFile("g/ro"); err != nil || string(b) != "1\n" {
+		t.Errorf("ReadFile = %q, %v", b, err)
 	}
 }
