@@ -243,12 +243,18 @@ func (st Store) Apply(ctx context.Context, want *Config, opts PlanOptions) (*Pla
 	if err != nil {
 		return nil, err
 	}
+	return st.applyFrom(ctx, before, want, opts)
+}
+
+// applyFrom is Apply from a snapshot the caller just read (restoreconfig
+// reads the configuration once, not three times).
+func (st Store) applyFrom(ctx context.Context, before, want *Config, opts PlanOptions) (*Plan, error) {
 	// The steps record in st.Undo: it is set before they are made.
 	if st.Undo == nil {
 		st.Undo = &Undo{}
 	}
 	mark := st.Undo.Mark()
-	opts.Unmanaged = st.Unmanaged()
+	opts.Unmanaged = before.Unmanaged()
 	plan := st.MakePlan(before, want, opts)
 	// A panic in a step is rolled back like any failed step.
 	if err := guard.Run("applying the configuration", func() error { return st.Execute(ctx, plan) }); err != nil {
@@ -280,21 +286,13 @@ func (st Store) Rollback(before *Config, mark int) ([]string, error) {
 	return done, errors.Join(append([]error{err}, errs...)...)
 }
 
-// Unmanaged lists storage objects that Snapshot cannot read: plans never
-// delete them.
-func (st Store) Unmanaged() map[string]bool {
-	out := map[string]bool{}
-	sos, err := st.LIO.StorageObjects()
-	if err != nil {
-		return out
+// Unmanaged lists the storage objects a snapshot could not read (their
+// /backstores paths): plans never delete them.
+func (c *Config) Unmanaged() map[string]bool {
+	if c.unmanaged == nil {
+		return map[string]bool{}
 	}
-	for _, so := range sos {
-		si, err := st.LIO.StorageObjectInfo(so)
-		if err != nil || !si.Enabled {
-			out[soPath(configfs.BackstoreName(so.Plugin), so.Name)] = true
-		}
-	}
-	return out
+	return c.unmanaged
 }
 
 // rollback makes the kernel match a snapshot again. It runs without
@@ -304,7 +302,7 @@ func (st Store) rollback(before *Config) error {
 	if err != nil {
 		return err
 	}
-	plan := st.MakePlan(now, before, PlanOptions{Unmanaged: st.Unmanaged()})
+	plan := st.MakePlan(now, before, PlanOptions{Unmanaged: now.Unmanaged()})
 	var errs []error
 	for _, s := range plan.Steps {
 		if err := s.do(context.Background()); err != nil {

@@ -83,7 +83,10 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 		// A refused create must leave nothing behind: not even the image
 		// file, so the name is checked before the file is made, and a file
 		// made here is removed if the kernel then refuses the object.
-		if _, err := st.LIO.FindStorageObject(spec.Plugin, spec.Name); err == nil {
+		if taken, err := st.LIO.HasStorageObject(spec.Plugin, spec.Name); err != nil || taken {
+			if err != nil {
+				return configfs.StorageObject{}, "", err
+			}
 			return configfs.StorageObject{}, "", fmt.Errorf("a fileio storage object named %q already exists", spec.Name)
 		}
 		fi, statErr := os.Stat(spec.Dev)
@@ -415,6 +418,6 @@ func BackstoreNameFor(p string) string {
 
 // fileioExists reports whether a fileio storage object of that name exists.
 func (st Store) fileioExists(name string) bool {
-	_, err := st.LIO.FindStorageObject("fileio", name)
-	return err == nil
+	taken, err := st.LIO.HasStorageObject("fileio", name)
+	return err == nil && taken
 }

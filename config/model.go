@@ -21,6 +21,9 @@ type Config struct {
 	FabricModules  []*FabricConf
 	// Skipped names objects that could not be read (warnings for saveconfig).
 	Skipped []string
+	// unmanaged holds the /backstores paths of the storage objects that
+	// Snapshot could not read: plans never delete them.
+	unmanaged map[string]bool
 }
 
 // SOConf is one storage object.

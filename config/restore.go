@@ -74,7 +74,7 @@ func (st Store) Restore(ctx context.Context, file string, opts RestoreOptions) (
 	for _, s := range have.StorageObjects {
 		existing[soKey(s)] = true
 	}
-	for k := range st.Unmanaged() {
+	for k := range have.Unmanaged() {
 		existing[k] = true
 	}
 	filtered := opts.Target != "" || opts.StorageObject != ""
@@ -128,7 +128,7 @@ func (st Store) Restore(ctx context.Context, file string, opts RestoreOptions) (
 	if !opts.ClearExisting || filtered {
 		want, plan.KeepExtra = merge(have, cfg), true
 	}
-	return st.Apply(ctx, want, plan)
+	return st.applyFrom(ctx, have, want, plan)
 }
 
 // only is the part of c that a partial restore names.

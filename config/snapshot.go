@@ -15,7 +15,7 @@ import (
 // cannot be read are listed in Skipped and left out, with what refers to them.
 func (st Store) Snapshot() (*Config, error) {
 	l := st.LIO
-	cfg := &Config{}
+	cfg := &Config{unmanaged: map[string]bool{}}
 	sos, err := l.StorageObjects()
 	if err != nil {
 		return nil, err
@@ -25,6 +25,7 @@ func (st Store) Snapshot() (*Config, error) {
 		c, err := st.dumpStorageObject(so)
 		if err != nil {
 			cfg.Skipped = append(cfg.Skipped, fmt.Sprintf("%s/%s: %v", configfs.BackstoreName(so.Plugin), so.Name, err))
+			cfg.unmanaged[soPath(configfs.BackstoreName(so.Plugin), so.Name)] = true
 			continue
 		}
 		readable[so] = soPath(c.Plugin, c.Name)
@@ -91,7 +92,8 @@ func (st Store) dumpStorageObject(so configfs.StorageObject) (*SOConf, error) {
 	if !si.Enabled {
 		return nil, fmt.Errorf("not enabled, its parameters cannot be read")
 	}
-	c := &SOConf{Name: so.Name, Plugin: configfs.BackstoreName(so.Plugin), WWN: si.UnitSerial, Size: si.Size, WriteBack: si.WriteBack}
+	serial, _ := l.UnitSerial(so)
+	c := &SOConf{Name: so.Name, Plugin: configfs.BackstoreName(so.Plugin), WWN: serial, Size: si.Size, WriteBack: si.WriteBack}
 	c.Attributes = st.writableGroup(path.Join(so.Path(), "attrib"))
 	fields := infoFieldsOf(si.Info)
 	switch so.Plugin {

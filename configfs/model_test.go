@@ -86,8 +86,9 @@ func TestStorageObjectsEveryPlugin(t *testing.T) {
 		if err != nil {
 			t.Fatalf("info %s: %v", so.Name, err)
 		}
-		if !si.Enabled || !configfs.ValidUnitSerial(si.UnitSerial) {
-			t.Errorf("%s: enabled=%v serial=%q", so.Name, si.Enabled, si.UnitSerial)
+		serial, err := l.UnitSerial(so)
+		if !si.Enabled || err != nil || !configfs.ValidUnitSerial(serial) {
+			t.Errorf("%s: enabled=%v serial=%q (%v)", so.Name, si.Enabled, serial, err)
 		}
 	}
 	if si, _ := l.StorageObjectInfo(made[3]); si.Kind() != "user:ram" || si.Size != 67108864 {

@@ -231,6 +231,22 @@ func (l *LIO) FindStorageObject(plugin, name string) (StorageObject, error) {
 	return l.findStorageObjectSlow(plugin, name)
 }
 
+// HasStorageObject reports whether an object of plugin with that name
+// exists, as far as a fresh listing of core/ tells: HBA directories read
+// before are trusted to hold what they held (rtslib and tcmsh put one
+// object in each), so that a create's name check costs one listing and not
+// a read of every HBA, which made a batch of N creates quadratic.
+func (l *LIO) HasStorageObject(plugin, name string) (bool, error) {
+	if so, ok := l.rememberedObject(plugin, name); ok && l.exists(so.Path()) {
+		return true, nil
+	}
+	if _, err := l.soIndex(); err != nil {
+		return false, err
+	}
+	so, ok := l.rememberedObject(plugin, name)
+	return ok && l.exists(so.Path()), nil
+}
+
 func (l *LIO) findStorageObjectSlow(plugin, name string) (StorageObject, error) {
 	l.Refresh()
 	all, err := l.StorageObjects()
@@ -459,12 +475,7 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 	// every target (the kernel refuses with EBUSY or ENOTEMPTY otherwise).
 	if err := l.fs.Rmdir(so.Path()); err == nil {
 		defer l.forgetHBA(path.Base(hbaDir))
-		if rest, _ := l.dirs(hbaDir); len(rest) == 0 {
-			if err := l.fs.Rmdir(hbaDir); err != nil && !errors.Is(err, syscall.ENOENT) {
-				return l.explain(err)
-			}
-		}
-		return nil
+		return l.removeHBA(hbaDir)
 	}
 	luns, err := l.LUNsOf(so)
 	if err != nil {
@@ -493,24 +504,28 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 	if err := l.fs.Rmdir(so.Path()); err != nil {
 		return l.explain(err)
 	}
-	if rest, _ := l.dirs(hba); len(rest) == 0 {
-		if err := l.fs.Rmdir(hba); err != nil && !errors.Is(err, syscall.ENOENT) {
-			return l.explain(err)
-		}
+	return l.removeHBA(hba)
+}
+
+// removeHBA removes an HBA directory unless another object is still in it
+// (the kernel refuses with ENOTEMPTY then: no listing needed first).
+func (l *LIO) removeHBA(hbaDir string) error {
+	err := l.fs.Rmdir(hbaDir)
+	if err == nil || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EBUSY) {
+		return nil
 	}
-	return nil
+	return l.explain(err)
 }
 
 // StorageInfo is what `ls` and `info` show of a storage object.
 type StorageInfo struct {
-	Object     StorageObject
-	Enabled    bool
-	Size       int64  // bytes; 0 when unknown
-	Dev        string // file or device (fileio, block, pscsi: udev_path)
-	Config     string // user: dev_config
-	WriteBack  bool   // emulate_write_cache
-	UnitSerial string
-	Info       string // the kernel's info text
+	Object    StorageObject
+	Enabled   bool
+	Size      int64  // bytes; 0 when unknown
+	Dev       string // file or device (fileio, block, pscsi: udev_path)
+	Config    string // user: dev_config
+	WriteBack bool   // emulate_write_cache
+	Info      string // the kernel's info text
 }
 
 // Subtype is the user backstore's handler subtype ("ram" of "ram/…").
@@ -531,7 +546,16 @@ func (si StorageInfo) Kind() string {
 	return BackstoreName(si.Object.Plugin)
 }
 
-// StorageObjectInfo reads what is shown about a storage object.
+// UnitSerial reads a storage object's T10 unit serial (wwn/vpd_unit_serial).
+func (l *LIO) UnitSerial(so StorageObject) (string, error) {
+	s, err := l.ReadAttr(path.Join(so.Path(), "wwn", "vpd_unit_serial"))
+	return strings.TrimPrefix(s, "T10 VPD Unit Serial Number: "), err
+}
+
+// StorageObjectInfo reads what is shown about a storage object: its info,
+// enable and emulate_write_cache, udev_path where info does not name the
+// backing file, and a user object's dev_config and dev_size (a listing
+// reads this for every object, so it reads no more).
 func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
 	si := StorageInfo{Object: so}
 	p := so.Path()
@@ -542,13 +566,13 @@ func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
 	si.Info = info
 	en, _ := l.ReadAttr(path.Join(p, "enable"))
 	si.Enabled = en == "1"
-	si.Dev, _ = l.ReadAttr(path.Join(p, "udev_path"))
 	if wc, _ := l.ReadAttr(path.Join(p, "attrib", "emulate_write_cache")); wc == "1" {
 		si.WriteBack = true
 	}
-	si.UnitSerial, _ = l.ReadAttr(path.Join(p, "wwn", "vpd_unit_serial"))
-	si.UnitSerial = strings.TrimPrefix(si.UnitSerial, "T10 VPD Unit Serial Number: ")
 	fields := infoFields(info)
+	if so.Plugin != "fileio" || fields["File"] == "" {
+		si.Dev, _ = l.ReadAttr(path.Join(p, "udev_path"))
+	}
 	switch so.Plugin {
 	case "fileio":
 		si.Dev = firstNonEmpty(fields["File"], si.Dev)

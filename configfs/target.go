@@ -193,12 +193,15 @@ func (l *LIO) DeleteTPG(tpg TPG) error {
 			return err
 		}
 	}
-	luns, err := l.LUNs(tpg)
+	// The ACLs are gone, and their mappings with them: each LUN goes
+	// without looking for mappings again (which made a TPG's deletion
+	// read its ACLs once per LUN).
+	luns, err := l.LUNIndexes(tpg)
 	if err != nil {
 		return err
 	}
-	for _, lun := range luns {
-		if err := l.DeleteLUN(lun.LUN); err != nil {
+	for _, n := range luns {
+		if err := l.removeLUN(LUN{TPG: tpg, Index: n}); err != nil {
 			return err
 		}
 	}
@@ -290,6 +293,23 @@ func (l *LIO) LUNs(tpg TPG) ([]LUNInfo, error) {
 	return out, nil
 }
 
+// LUNIndexes lists the indexes of a TPG's LUNs, sorted, with one listing
+// of lun/ (no read of each LUN's link).
+func (l *LIO) LUNIndexes(tpg TPG) ([]int, error) {
+	ds, err := l.dirs(path.Join(tpg.Path(), "lun"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, 0, len(ds))
+	for _, d := range ds {
+		if n, ok := indexOf(d, "lun_"); ok {
+			out = append(out, n)
+		}
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
 func indexOf(name, prefix string) (int, bool) {
 	s, ok := strings.CutPrefix(name, prefix)
 	if !ok {
@@ -303,15 +323,13 @@ func indexOf(name, prefix string) (int, bool) {
 func (l *LIO) CreateLUN(tpg TPG, index int, so StorageObject, alias string) (LUN, error) {
 	if index < 0 {
 		// One read of lun/: the free index does not need each LUN's link.
-		names, err := l.dirs(path.Join(tpg.Path(), "lun"))
+		idx, err := l.LUNIndexes(tpg)
 		if err != nil {
 			return LUN{}, err
 		}
-		used := map[int]bool{}
-		for _, d := range names {
-			if n, ok := indexOf(d, "lun_"); ok {
-				used[n] = true
-			}
+		used := make(map[int]bool, len(idx))
+		for _, n := range idx {
+			used[n] = true
 		}
 		for index = 0; used[index]; index++ {
 		}
@@ -337,13 +355,15 @@ func (l *LIO) CreateLUN(tpg TPG, index int, so StorageObject, alias string) (LUN
 }
 
 // DeleteLUN removes the mapped LUNs that point at lun, then the LUN.
+// configfs keeps no list of a LUN's mappings: every mapping of the TPG's
+// ACLs is read (its link only).
 func (l *LIO) DeleteLUN(lun LUN) error {
 	acls, err := l.ACLs(lun.TPG)
 	if err != nil {
 		return err
 	}
 	for _, a := range acls {
-		mls, err := l.MappedLUNs(a)
+		mls, err := l.mappedLUNs(a, false)
 		if err != nil {
 			return err
 		}
@@ -355,18 +375,29 @@ func (l *LIO) DeleteLUN(lun LUN) error {
 			}
 		}
 	}
-	es, err := l.fs.ReadDir(lun.Path())
+	return l.removeLUN(lun)
+}
+
+// removeLUN unlinks and removes a LUN that no ACL maps any more.
+func (l *LIO) removeLUN(lun LUN) error {
+	return l.unlinkAndRemove(lun.Path())
+}
+
+// unlinkAndRemove removes the symlinks of a LUN or mapped LUN directory
+// (found with one listing), then the directory.
+func (l *LIO) unlinkAndRemove(dir string) error {
+	es, err := l.fs.ReadDir(dir)
 	if err != nil {
 		return l.explain(err)
 	}
 	for _, e := range es {
 		if e.Kind == KindLink {
-			if err := l.fs.Unlink(path.Join(lun.Path(), e.Name)); err != nil {
+			if err := l.fs.Unlink(path.Join(dir, e.Name)); err != nil {
 				return l.explain(err)
 			}
 		}
 	}
-	return l.explainErr(l.fs.Rmdir(lun.Path()))
+	return l.explainErr(l.fs.Rmdir(dir))
 }
 
 // LUNAt reads one LUN of a TPG; ok is false when it does not exist.
@@ -505,18 +536,28 @@ func (l *LIO) CreateACL(tpg TPG, wwn string) (ACL, error) {
 	return a, nil
 }
 
-// DeleteACL removes an ACL and its mapped LUNs.
+// DeleteACL removes an ACL and its mapped LUNs (found from one listing of
+// the ACL: their links need not be read to remove them).
 func (l *LIO) DeleteACL(a ACL) error {
-	mls, err := l.MappedLUNs(a)
+	mls, err := l.MappedLUNIndexes(a)
 	if err != nil {
 		return err
 	}
-	for _, ml := range mls {
-		if err := l.DeleteMappedLUN(ml.MappedLUN); err != nil {
+	for _, n := range sortedIndexes(mls) {
+		if err := l.DeleteMappedLUN(MappedLUN{ACL: a, Index: n}); err != nil {
 			return err
 		}
 	}
 	return l.explainErr(l.fs.Rmdir(a.Path()))
+}
+
+func sortedIndexes(set map[int]bool) []int {
+	out := make([]int, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out
 }
 
 // MappedLUN is lun_<index> of an ACL.
@@ -537,7 +578,10 @@ type MappedLUNInfo struct {
 }
 
 // MappedLUNs lists an ACL's mapped LUNs.
-func (l *LIO) MappedLUNs(a ACL) ([]MappedLUNInfo, error) {
+func (l *LIO) MappedLUNs(a ACL) ([]MappedLUNInfo, error) { return l.mappedLUNs(a, true) }
+
+// mappedLUNs lists an ACL's mapped LUNs, with write_protect read or not.
+func (l *LIO) mappedLUNs(a ACL, withWriteProtect bool) ([]MappedLUNInfo, error) {
 	ds, err := l.dirs(a.Path())
 	if err != nil {
 		return nil, err
@@ -565,12 +609,30 @@ func (l *LIO) MappedLUNs(a ACL) ([]MappedLUNInfo, error) {
 				mi.Alias, mi.TPGLUN = e.Name, idx
 			}
 		}
-		wp, _ := l.ReadAttr(path.Join(mi.Path(), "write_protect"))
-		mi.WriteProtect = wp == "1"
+		if withWriteProtect {
+			wp, _ := l.ReadAttr(path.Join(mi.Path(), "write_protect"))
+			mi.WriteProtect = wp == "1"
+		}
 		out = append(out, mi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out, nil
+}
+
+// MappedLUNIndexes lists the indexes an ACL's mapped LUNs take, with one
+// listing of the ACL (no read of each mapping).
+func (l *LIO) MappedLUNIndexes(a ACL) (map[int]bool, error) {
+	ds, err := l.dirs(a.Path())
+	if err != nil {
+		return nil, err
+	}
+	used := make(map[int]bool, len(ds))
+	for _, d := range ds {
+		if n, ok := indexOf(d, "lun_"); ok {
+			used[n] = true
+		}
+	}
+	return used, nil
 }
 
 // CreateMappedLUN maps TPG LUN tpgLUN into the ACL as mapped LUN index.
@@ -600,20 +662,7 @@ func (l *LIO) CreateMappedLUN(a ACL, index, tpgLUN int, writeProtect bool) (Mapp
 }
 
 // DeleteMappedLUN removes a mapped LUN.
-func (l *LIO) DeleteMappedLUN(ml MappedLUN) error {
-	es, err := l.fs.ReadDir(ml.Path())
-	if err != nil {
-		return l.explain(err)
-	}
-	for _, e := range es {
-		if e.Kind == KindLink {
-			if err := l.fs.Unlink(path.Join(ml.Path(), e.Name)); err != nil {
-				return l.explain(err)
-			}
-		}
-	}
-	return l.explainErr(l.fs.Rmdir(ml.Path()))
-}
+func (l *LIO) DeleteMappedLUN(ml MappedLUN) error { return l.unlinkAndRemove(ml.Path()) }
 
 // Portal is np/<ip>:<port> of a TPG.
 type Portal struct {

@@ -105,6 +105,7 @@ type treeJSON struct {
 }
 
 func cmdLs(ctx context.Context, sh *Shell, n *Node, a Args) error {
+	defer sh.beginListing()()
 	depth := int(a.Int("depth", -1))
 	if p := a.Str("path"); p != "" {
 		// `ls 2` means depth 2 of the current node.

@@ -125,7 +125,7 @@ func cmdDiff(_ context.Context, sh *Shell, _ *Node, a Args) error {
 	if err != nil {
 		return err
 	}
-	return sh.printPlan(st.MakePlan(have, want, config.PlanOptions{Unmanaged: st.Unmanaged()}), false)
+	return sh.printPlan(st.MakePlan(have, want, config.PlanOptions{Unmanaged: have.Unmanaged()}), false)
 }
 
 func cmdApply(ctx context.Context, sh *Shell, _ *Node, a Args) error {

@@ -28,7 +28,7 @@ func (backstoreTypeKind) children(sh *Shell, n *Node) ([]*Node, error) {
 			continue
 		}
 		if n.plugin == "user" {
-			si, err := l.StorageObjectInfo(so)
+			si, err := sh.storageInfo(so)
 			if err != nil || si.Subtype() != n.subtype {
 				continue
 			}

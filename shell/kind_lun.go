@@ -23,7 +23,7 @@ func (lunKind) summary(sh *Shell, n *Node) (string, Status) {
 	if !n.lun.Linked {
 		return "not linked", StatusWarn
 	}
-	si, err := l.StorageObjectInfo(n.lun.Storage)
+	si, err := sh.storageInfo(n.lun.Storage)
 	if err != nil {
 		return "error: " + err.Error(), StatusWarn
 	}

@@ -17,8 +17,7 @@ func (lunsKind) configPath(n *Node) string {
 }
 
 func (lunsKind) children(sh *Shell, n *Node) ([]*Node, error) {
-	l := sh.env.LIO
-	luns, err := l.LUNs(n.tpg)
+	luns, err := sh.tpgLUNs(n.tpg)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ func (mappedLUNKind) configPath(n *Node) string {
 }
 
 func (mappedLUNKind) summary(sh *Shell, n *Node) (string, Status) {
-	l := sh.env.LIO
 	mode := "rw"
 	if n.mappedLUN.WriteProtect {
 		mode = "ro"
@@ -23,12 +22,11 @@ func (mappedLUNKind) summary(sh *Shell, n *Node) (string, Status) {
 	if n.mappedLUN.TPGLUN < 0 {
 		return "not linked", StatusWarn
 	}
-	for _, x := range mustLUNs(l, n.mappedLUN.TPG) {
-		if x.Index == n.mappedLUN.TPGLUN && x.Linked {
-			if si, err := l.StorageObjectInfo(x.Storage); err == nil {
-				target += " " + si.Kind() + "/" + si.Object.Name
-			}
-		}
+	// Only the mapped LUN's own TPG LUN is read (its link names the
+	// storage object): reading every LUN of the TPG for each mapped LUN
+	// made a listing quadratic.
+	if x, found, err := sh.tpgLUN(n.mappedLUN.TPG, n.mappedLUN.TPGLUN); err == nil && found && x.Linked {
+		target += " " + sh.storageKind(x.Storage) + "/" + x.Storage.Name
 	}
 	return target + " (" + mode + ")", StatusOK
 }

@@ -30,8 +30,7 @@ func (storageObjectKind) lookup(sh *Shell, n *Node, name string) (*Node, error) 
 }
 
 func (storageObjectKind) summary(sh *Shell, n *Node) (string, Status) {
-	l := sh.env.LIO
-	si, err := l.StorageObjectInfo(n.so)
+	si, err := sh.storageInfo(n.so)
 	if err != nil {
 		return "error: " + err.Error(), StatusWarn
 	}
@@ -50,7 +49,7 @@ func (storageObjectKind) info(sh *Shell, n *Node, out map[string]any) error {
 	out["enabled"] = si.Enabled
 	out["size"] = si.Size
 	out["write_back"] = si.WriteBack
-	out["wwn"] = si.UnitSerial
+	out["wwn"], _ = l.UnitSerial(n.so)
 	out["kernel_info"] = si.Info
 	if si.Dev != "" {
 		out["dev"] = si.Dev

@@ -56,7 +56,21 @@ func child(parent *Node, kind nodeKind, name string) *Node {
 }
 
 // Children lists a node's children in display order.
-func (sh *Shell) Children(n *Node) ([]*Node, error) { return n.kind.children(sh, n) }
+func (sh *Shell) Children(n *Node) ([]*Node, error) {
+	if sh.memo == nil {
+		return n.kind.children(sh, n)
+	}
+	// While a listing runs, each node's children are read once: its
+	// summary's count and the tree below it share them.
+	if kids, ok := sh.memo.kids[n.path]; ok {
+		return kids, nil
+	}
+	kids, err := n.kind.children(sh, n)
+	if err == nil {
+		sh.memo.kids[n.path] = kids
+	}
+	return kids, err
+}
 
 // fabricNames lists the fabrics shown at the root: those present in
 // configfs and those whose module the kernel can load.
@@ -92,7 +106,7 @@ func (sh *Shell) userSubtypes() ([]string, error) {
 		if so.Plugin != "user" {
 			continue
 		}
-		if si, err := sh.env.LIO.StorageObjectInfo(so); err == nil && si.Subtype() != "" {
+		if si, err := sh.storageInfo(so); err == nil && si.Subtype() != "" {
 			seen[si.Subtype()] = true
 		}
 	}

@@ -254,7 +254,11 @@ func cmdLUNCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
 			return err
 		}
 		for _, acl := range acls {
-			m, err := sh.mapIntoACL(acl, lun.Index, -1)
+			used, err := sh.env.LIO.MappedLUNIndexes(acl)
+			if err != nil {
+				return err
+			}
+			m, err := sh.mapIntoACL(acl, lun.Index, used)
 			if err != nil {
 				return err
 			}
@@ -267,28 +271,21 @@ func cmdLUNCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
 	return nil
 }
 
-// mapIntoACL maps a TPG LUN into an ACL at index, or (index < 0) at the
-// TPG LUN's own index when free, else the lowest free one.
-func (sh *Shell) mapIntoACL(acl configfs.ACL, tpgLUN, index int) (configfs.MappedLUN, error) {
-	if index < 0 {
-		existing, err := sh.env.LIO.MappedLUNs(acl)
-		if err != nil {
-			return configfs.MappedLUN{}, err
-		}
-		used := map[int]bool{}
-		for _, m := range existing {
-			used[m.Index] = true
-			if m.TPGLUN == tpgLUN {
-				return m.MappedLUN, nil // already mapped
-			}
-		}
-		index = tpgLUN
-		if used[index] {
-			for index = 0; used[index]; index++ {
-			}
+// mapIntoACL maps a new TPG LUN into an ACL at the TPG LUN's own index
+// when free, else at the lowest free one. used holds the ACL's mapped LUN
+// indexes (one listing of the ACL, kept up to date here), so that mapping
+// N LUNs costs N mappings and not N listings of a growing ACL.
+func (sh *Shell) mapIntoACL(acl configfs.ACL, tpgLUN int, used map[int]bool) (configfs.MappedLUN, error) {
+	index := tpgLUN
+	if used[index] {
+		for index = 0; used[index]; index++ {
 		}
 	}
-	return sh.env.LIO.CreateMappedLUN(acl, index, tpgLUN, false)
+	m, err := sh.env.LIO.CreateMappedLUN(acl, index, tpgLUN, false)
+	if err == nil {
+		used[index] = true
+	}
+	return m, err
 }
 
 // storageObjectArg resolves a `luns create` argument: a /backstores path,
@@ -410,12 +407,13 @@ func cmdACLCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
 		addMapped = a.Bool("add_mapped_luns")
 	}
 	if addMapped {
-		luns, err := sh.env.LIO.LUNs(n.tpg)
+		luns, err := sh.env.LIO.LUNIndexes(n.tpg)
 		if err != nil {
 			return err
 		}
+		used := map[int]bool{}
 		for _, lun := range luns {
-			m, err := sh.mapIntoACL(acl, lun.Index, -1)
+			m, err := sh.mapIntoACL(acl, lun, used)
 			if err != nil {
 				return err
 			}

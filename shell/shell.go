@@ -90,6 +90,8 @@ type Shell struct {
 	// undo records what commands change outside configfs while an
 	// --atomic run or export may have to undo it.
 	undo *config.Undo
+	// memo holds what a listing command read (nil outside one).
+	memo *listing
 }
 
 // store is the configuration layer as this shell sees it now: its kernel,

@@ -30,11 +30,6 @@ func (sh *Shell) countChildren(n *Node, label string) (string, Status) {
 	return fmt.Sprintf("%s: %d", label, len(kids)), StatusNone
 }
 
-func mustLUNs(l *configfs.LIO, tpg configfs.TPG) []configfs.LUNInfo {
-	luns, _ := l.LUNs(tpg)
-	return luns
-}
-
 func hasNexus(fabric string) bool {
 	info, _ := configfs.LookupFabric(fabric)
 	return info.Has(configfs.FeatNexus)

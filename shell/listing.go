@@ -1,0 +1,108 @@
+package shell
+
+import "github.com/tcmsh/tcmsh/configfs"
+
+// listing remembers, for the length of one listing command (ls), what was
+// read of configfs, so that each node's children, each storage object and
+// each TPG's LUNs are read once however many lines show them: the summary
+// of a node with a count lists its children, which the tree then draws,
+// and every LUN and mapped LUN names its storage object. Nothing outlives
+// the command, so the tree never goes stale.
+type listing struct {
+	kids map[string][]*Node
+	so   map[configfs.StorageObject]soRead
+	luns map[configfs.TPG][]configfs.LUNInfo
+	lun  map[configfs.LUN]lunRead
+}
+
+type lunRead struct {
+	info  configfs.LUNInfo
+	found bool
+}
+
+type soRead struct {
+	info configfs.StorageInfo
+	err  error
+}
+
+// beginListing starts remembering reads; the returned function stops.
+// Nested calls share the outer listing.
+func (sh *Shell) beginListing() func() {
+	if sh.memo != nil {
+		return func() {}
+	}
+	sh.memo = &listing{kids: map[string][]*Node{}, so: map[configfs.StorageObject]soRead{},
+		luns: map[configfs.TPG][]configfs.LUNInfo{}, lun: map[configfs.LUN]lunRead{}}
+	return func() { sh.memo = nil }
+}
+
+// storageInfo reads what is shown of a storage object, once per listing.
+func (sh *Shell) storageInfo(so configfs.StorageObject) (configfs.StorageInfo, error) {
+	if sh.memo != nil {
+		if r, ok := sh.memo.so[so]; ok {
+			return r.info, r.err
+		}
+	}
+	si, err := sh.env.LIO.StorageObjectInfo(so)
+	if sh.memo != nil {
+		sh.memo.so[so] = soRead{si, err}
+	}
+	return si, err
+}
+
+// tpgLUNs lists a TPG's LUNs, once per listing; LUNs a mapped LUN's
+// summary already read are not read again.
+func (sh *Shell) tpgLUNs(tpg configfs.TPG) ([]configfs.LUNInfo, error) {
+	if sh.memo == nil {
+		return sh.env.LIO.LUNs(tpg)
+	}
+	if luns, ok := sh.memo.luns[tpg]; ok {
+		return luns, nil
+	}
+	idx, err := sh.env.LIO.LUNIndexes(tpg)
+	if err != nil {
+		return nil, err
+	}
+	luns := make([]configfs.LUNInfo, 0, len(idx))
+	for _, n := range idx {
+		x, found, err := sh.tpgLUN(tpg, n)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			luns = append(luns, x)
+		}
+	}
+	sh.memo.luns[tpg] = luns
+	return luns, nil
+}
+
+// tpgLUN reads one LUN of a TPG, once per listing.
+func (sh *Shell) tpgLUN(tpg configfs.TPG, index int) (configfs.LUNInfo, bool, error) {
+	if sh.memo == nil {
+		return sh.env.LIO.LUNAt(tpg, index)
+	}
+	key := configfs.LUN{TPG: tpg, Index: index}
+	if r, ok := sh.memo.lun[key]; ok {
+		return r.info, r.found, nil
+	}
+	x, found, err := sh.env.LIO.LUNAt(tpg, index)
+	if err == nil {
+		sh.memo.lun[key] = lunRead{x, found}
+	}
+	return x, found, err
+}
+
+// storageKind is targetcli's backstore directory of an object (block,
+// fileio, pscsi, ramdisk or user:<subtype>): only a user object needs a
+// read, of its dev_config.
+func (sh *Shell) storageKind(so configfs.StorageObject) string {
+	if so.Plugin != "user" {
+		return configfs.BackstoreName(so.Plugin)
+	}
+	si, err := sh.storageInfo(so)
+	if err != nil {
+		return "user"
+	}
+	return si.Kind()
+}
