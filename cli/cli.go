@@ -333,6 +333,18 @@ func (env *kernelEnv) attachEngine(stderr io.Writer, interactive bool) {
 		}
 		fmt.Fprintf(stderr, "tcmsh: a tcmsh serve daemon listens at %s but refused this shell (%v): serving in this process\n", env.socket, err)
 	}
+	if env.sim == nil {
+		// On the real kernel the engine's netlink listener is opened
+		// only when a user backstore is served: a one-shot `ls` or a
+		// batch of other objects does without it.
+		lazy := engine.NewLazy(func() (engine.Engine, error) {
+			return engine.NewLocal(engine.Options{LIO: env.LIO})
+		})
+		env.Engine = lazy
+		closeKernel := env.close
+		env.close = func() { lazy.Close(); closeKernel() }
+		return
+	}
 	// Without the engine (no target_core_user, no uio) the shell still
 	// manages LIO.
 	eng, err := engine.NewLocal(engine.Options{LIO: env.LIO, Sim: env.sim})
