@@ -104,10 +104,11 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 			// An empty file given a size goes back to empty when refused;
 			// one that stays is recorded, for a run that is undone.
 			defer func() {
+				made := st.fileioExists(spec.Name)
 				switch {
-				case st.fileioExists(spec.Name) && wasEmpty:
+				case made && wasEmpty:
 					st.Undo.GrewImage(dev, 0)
-				case st.fileioExists(spec.Name):
+				case made:
 					st.Undo.MadeImage(dev)
 				case wasEmpty:
 					_ = os.Truncate(dev, 0)
@@ -259,7 +260,9 @@ func (st Store) imageFree(file string) error {
 	if file == "" {
 		return nil
 	}
-	if owner, ok := st.BackingFiles()[filepath.Clean(file)]; ok {
+	// The objects as the name check just listed them: a second listing
+	// of core/ for each create costs a read of every HBA directory name.
+	if owner, ok := st.backingFilesOf(st.LIO.StorageObjectsListed())[filepath.Clean(file)]; ok {
 		return fmt.Errorf("%s is already the image of %s: two backstores on one file would both write it, each unaware of the other (export %s instead, or give another file)", file, owner, owner)
 	}
 	return nil

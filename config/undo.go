@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tcmsh/tcmsh/configfs"
 )
 
 // Undo records what a run changes outside configfs — image files it
@@ -218,22 +220,31 @@ func UndoneText(done []string) string {
 // BackingFiles lists the files that storage objects use (fileio images,
 // user:file images), each with the backstore using it.
 func (st Store) BackingFiles() map[string]string {
-	out := map[string]string{}
 	sos, err := st.LIO.StorageObjects()
 	if err != nil {
-		return out
+		return map[string]string{}
 	}
+	return st.backingFilesOf(sos)
+}
+
+// backingFilesOf is BackingFiles of the objects given.
+func (st Store) backingFilesOf(sos []configfs.StorageObject) map[string]string {
+	out := map[string]string{}
 	for _, so := range sos {
-		si, err := st.LIO.StorageObjectInfo(so)
+		// What an object is made on does not change: read once per
+		// object by the model, not at every create.
+		b, err := st.LIO.BackingOf(so)
 		if err != nil {
 			continue
 		}
-		f := si.Dev
+		f, kind := b.Dev, configfs.BackstoreName(so.Plugin)
 		if so.Plugin == "user" {
-			f = UserImagePath(si.Config)
+			f = UserImagePath(b.Config)
+			sub, _, _ := strings.Cut(b.Config, "/")
+			kind = "user:" + sub
 		}
 		if f != "" {
-			out[filepath.Clean(f)] = soPath(si.Kind(), so.Name)
+			out[filepath.Clean(f)] = soPath(kind, so.Name)
 		}
 	}
 	return out

@@ -29,6 +29,7 @@ type LIO struct {
 	mu       sync.Mutex
 	hbaNames map[string][]string // HBA directory → storage object names
 	byName   map[string]string   // "plugin/name" → HBA directory
+	backing  map[StorageObject]Backing
 	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
 	Kind string
 }
@@ -93,6 +94,10 @@ func (l *LIO) ReadAttr(p string) (string, error) {
 
 // WriteAttr writes an attribute; EINVAL and friends come back explained.
 func (l *LIO) WriteAttr(p, value string) error {
+	if strings.HasPrefix(p, Root+"/core/") && (strings.HasSuffix(p, "/control") || strings.HasSuffix(p, "/dev_config") || strings.HasSuffix(p, "/udev_path")) {
+		// What the object is made on may change.
+		l.forgetBacking(p)
+	}
 	if err := l.fs.WriteFile(p, []byte(value)); err != nil {
 		if hint := l.refusedWhileExported(err, value); hint != "" {
 			var ce *Error

@@ -92,6 +92,10 @@ func (l *LIO) StorageObjects() ([]StorageObject, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sortedObjects(idx), nil
+}
+
+func sortedObjects(idx map[string][]string) []StorageObject {
 	var out []StorageObject
 	for h, names := range idx {
 		plugin, n, _ := parseHBADir(h)
@@ -108,7 +112,21 @@ func (l *LIO) StorageObjects() ([]StorageObject, error) {
 		}
 		return out[i].HBA < out[j].HBA
 	})
-	return out, nil
+	return out
+}
+
+// StorageObjectsListed lists the storage objects as the model last listed
+// them (HasStorageObject, StorageObjects and FindStorageObject list core/),
+// without listing core/ again, sorted like StorageObjects. For a check
+// made right after one of those.
+func (l *LIO) StorageObjectsListed() []StorageObject {
+	l.mu.Lock()
+	idx := make(map[string][]string, len(l.hbaNames))
+	for h, names := range l.hbaNames {
+		idx[h] = names
+	}
+	l.mu.Unlock()
+	return sortedObjects(idx)
 }
 
 // soIndex returns HBA directory → object names. rtslib gives every object
@@ -170,7 +188,12 @@ func (l *LIO) setHBALocked(h string, names []string) {
 }
 
 func (l *LIO) dropHBALocked(h string) {
-	plugin, _, _ := parseHBADir(h)
+	plugin, n, _ := parseHBADir(h)
+	for so := range l.backing {
+		if so.Plugin == plugin && so.HBA == n {
+			delete(l.backing, so)
+		}
+	}
 	for _, n := range l.hbaNames[h] {
 		if l.byName[plugin+"/"+n] == h {
 			delete(l.byName, plugin+"/"+n)
@@ -209,7 +232,7 @@ func (l *LIO) rememberHBA(hbaDir string, names []string) {
 // for when another tool changed an HBA directory in place.
 func (l *LIO) Refresh() {
 	l.mu.Lock()
-	l.hbaNames, l.byName = nil, nil
+	l.hbaNames, l.byName, l.backing = nil, nil, nil
 	l.mu.Unlock()
 }
 
@@ -315,6 +338,7 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 			return
 		}
 		l.rememberHBA(path.Base(hbaPath), []string{so.Name})
+		l.rememberBacking(so, spec)
 	}()
 	if err := l.fs.Mkdir(so.Path()); err != nil {
 		return so, l.explain(err)
@@ -544,6 +568,93 @@ func (si StorageInfo) Kind() string {
 		return "user:" + si.Subtype()
 	}
 	return BackstoreName(si.Object.Plugin)
+}
+
+// Backing is what a storage object is made on: its file or device (Dev)
+// and a user object's dev_config (Config).
+type Backing struct {
+	Dev, Config string
+}
+
+// BackingOf reads what a storage object is made on, once per object for
+// the life of the model (it changes only through the object's control or
+// dev_config, which WriteAttr notices, or by its removal, which the HBA
+// index notices): a create's check that no other object uses its file
+// then reads each object once, not every object at every create.
+func (l *LIO) BackingOf(so StorageObject) (Backing, error) {
+	l.mu.Lock()
+	b, ok := l.backing[so]
+	l.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	p := so.Path()
+	switch so.Plugin {
+	case "fileio":
+		info, err := l.ReadAttr(path.Join(p, "info"))
+		if err != nil {
+			return b, err
+		}
+		b.Dev = infoFields(info)["File"]
+		if b.Dev == "" {
+			b.Dev, _ = l.ReadAttr(path.Join(p, "udev_path"))
+		}
+	case "user":
+		c, err := l.ReadAttr(path.Join(p, "attrib", "dev_config"))
+		if err != nil {
+			return b, err
+		}
+		b.Config = c
+	default:
+		d, err := l.ReadAttr(path.Join(p, "udev_path"))
+		if err != nil {
+			return b, err
+		}
+		b.Dev = d
+	}
+	l.mu.Lock()
+	if l.backing == nil {
+		l.backing = map[StorageObject]Backing{}
+	}
+	l.backing[so] = b
+	l.mu.Unlock()
+	return b, nil
+}
+
+// rememberBacking records what an object this process made is made on, as
+// BackingOf would read it.
+func (l *LIO) rememberBacking(so StorageObject, spec StorageSpec) {
+	b := Backing{Dev: spec.UdevPath}
+	for _, kv := range spec.Control {
+		switch {
+		case so.Plugin == "fileio" && kv.Key == "fd_dev_name":
+			b.Dev = kv.Value
+		case so.Plugin == "user" && kv.Key == "dev_config":
+			b.Config = kv.Value
+		}
+	}
+	l.mu.Lock()
+	if l.backing == nil {
+		l.backing = map[StorageObject]Backing{}
+	}
+	l.backing[so] = b
+	l.mu.Unlock()
+}
+
+// forgetBacking drops what BackingOf remembers of the object a write to
+// configfs path p changes.
+func (l *LIO) forgetBacking(p string) {
+	parts := strings.SplitN(p, "/", 5)
+	if len(parts) < 4 {
+		return
+	}
+	so, ok := StorageObjectAt(strings.Join(parts[:4], "/"))
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	delete(l.backing, so)
+	l.mu.Unlock()
 }
 
 // UnitSerial reads a storage object's T10 unit serial (wwn/vpd_unit_serial).
