@@ -286,6 +286,23 @@ func (st Store) Rollback(before *Config, mark int) ([]string, error) {
 	return done, errors.Join(append([]error{err}, errs...)...)
 }
 
+// Unmanaged lists storage objects that Snapshot cannot read (read now):
+// plans never delete them.
+func (st Store) Unmanaged() map[string]bool {
+	out := map[string]bool{}
+	sos, err := st.LIO.StorageObjects()
+	if err != nil {
+		return out
+	}
+	for _, so := range sos {
+		si, err := st.LIO.StorageObjectInfo(so)
+		if err != nil || !si.Enabled {
+			out[soPath(configfs.BackstoreName(so.Plugin), so.Name)] = true
+		}
+	}
+	return out
+}
+
 // Unmanaged lists the storage objects a snapshot could not read (their
 // /backstores paths): plans never delete them.
 func (c *Config) Unmanaged() map[string]bool {

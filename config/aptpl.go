@@ -51,15 +51,15 @@ func (st Store) restoreAPTPL(so configfs.StorageObject) (int, error) {
 	if so.Plugin == "pscsi" {
 		return 0, nil // the device's own reservations, not the kernel's
 	}
-	si, err := st.LIO.StorageObjectInfo(so)
-	if err != nil || si.UnitSerial == "" {
+	serial, err := st.LIO.UnitSerial(so)
+	if err != nil || serial == "" {
 		return 0, err
 	}
 	dbroot, err := st.LIO.ReadAttr(path.Join(configfs.Root, "dbroot"))
 	if err != nil {
 		return 0, nil // an old kernel without dbroot writes no APTPL files
 	}
-	file := filepath.Join(strings.TrimSpace(dbroot), "pr", "aptpl_"+si.UnitSerial)
+	file := filepath.Join(strings.TrimSpace(dbroot), "pr", "aptpl_"+serial)
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
