@@ -22,19 +22,6 @@ import (
 	"github.com/tcmsh/tcmsh/tcmu/netlink"
 )
 
-func TestNames(t *testing.T) {
-	for op, want := range map[byte]string{0x28: "READ(10)", 0x8a: "WRITE(16)", 0x00: "TEST UNIT READY", 0x12: "INQUIRY", 0xee: "OPCODE 0xee"} {
-		if got := OpcodeName(op); got != want {
-			t.Errorf("OpcodeName(%#x) = %q, want %q", op, got, want)
-		}
-	}
-	for key, want := range map[byte]string{2: "not_ready", 5: "illegal_request", 6: "unit_attention", 0xe: "miscompare", 0x15: "illegal_request"} {
-		if got := SenseKeyName(key); got != want {
-			t.Errorf("SenseKeyName(%#x) = %q, want %q", key, got, want)
-		}
-	}
-}
-
 func TestBucketQuantile(t *testing.T) {
 	b := make([]uint64, latencyBucketCount)
 	if got := bucketQuantile(b, 0.5); got != 0 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/tcmsh/tcmsh/scsi"
 	"github.com/tcmsh/tcmsh/tcmu"
 )
 
@@ -97,7 +98,7 @@ func (s *served) stats() DeviceStats {
 			continue
 		}
 		ds.Commands += n
-		ds.ByOpcode = append(ds.ByOpcode, OpcodeStats{Opcode: byte(op), Name: OpcodeName(byte(op)), Commands: n, Bytes: t.bytes[op]})
+		ds.ByOpcode = append(ds.ByOpcode, OpcodeStats{Opcode: byte(op), Name: scsi.OpcodeName(byte(op)), Commands: n, Bytes: t.bytes[op]})
 		switch direction(byte(op)) {
 		case dirRead:
 			ds.ReadBytes += t.bytes[op]
@@ -108,7 +109,7 @@ func (s *served) stats() DeviceStats {
 	ds.CheckConditions = map[string]uint64{}
 	for k, n := range t.checkConditions {
 		if n > 0 {
-			ds.CheckConditions[SenseKeyName(byte(k))] += n
+			ds.CheckConditions[scsi.SenseKeyName(byte(k))] += n
 			ds.Errors += n
 		}
 	}
@@ -130,7 +131,7 @@ func (s *served) stats() DeviceStats {
 	for _, rc := range recent {
 		ds.Recent = append(ds.Recent, RecentCommand{
 			Opcode:    rc.Opcode,
-			Name:      OpcodeName(rc.Opcode),
+			Name:      scsi.OpcodeName(rc.Opcode),
 			LBA:       rc.LBA,
 			Length:    rc.Length,
 			LatencyUs: micros(rc.Latency),
@@ -246,80 +247,3 @@ func direction(op byte) dataDirection {
 	}
 	return dirNone
 }
-
-// opcodeNames are the SPC/SBC names of the commands a TCMU handler sees.
-var opcodeNames = map[byte]string{
-	0x00: "TEST UNIT READY",
-	0x03: "REQUEST SENSE",
-	0x04: "FORMAT UNIT",
-	0x08: "READ(6)",
-	0x0a: "WRITE(6)",
-	0x12: "INQUIRY",
-	0x15: "MODE SELECT(6)",
-	0x16: "RESERVE(6)",
-	0x17: "RELEASE(6)",
-	0x1a: "MODE SENSE(6)",
-	0x1b: "START STOP UNIT",
-	0x1c: "RECEIVE DIAGNOSTIC RESULTS",
-	0x1d: "SEND DIAGNOSTIC",
-	0x1e: "PREVENT ALLOW MEDIUM REMOVAL",
-	0x25: "READ CAPACITY(10)",
-	0x28: "READ(10)",
-	0x2a: "WRITE(10)",
-	0x2b: "SEEK(10)",
-	0x2e: "WRITE AND VERIFY(10)",
-	0x2f: "VERIFY(10)",
-	0x34: "PRE-FETCH(10)",
-	0x35: "SYNCHRONIZE CACHE(10)",
-	0x37: "READ DEFECT DATA(10)",
-	0x3b: "WRITE BUFFER",
-	0x3c: "READ BUFFER",
-	0x41: "WRITE SAME(10)",
-	0x42: "UNMAP",
-	0x4d: "LOG SENSE",
-	0x55: "MODE SELECT(10)",
-	0x56: "RESERVE(10)",
-	0x57: "RELEASE(10)",
-	0x5a: "MODE SENSE(10)",
-	0x5e: "PERSISTENT RESERVE IN",
-	0x5f: "PERSISTENT RESERVE OUT",
-	0x7f: "VARIABLE LENGTH",
-	0x83: "EXTENDED COPY",
-	0x84: "RECEIVE COPY RESULTS",
-	0x88: "READ(16)",
-	0x89: "COMPARE AND WRITE",
-	0x8a: "WRITE(16)",
-	0x8e: "WRITE AND VERIFY(16)",
-	0x8f: "VERIFY(16)",
-	0x90: "PRE-FETCH(16)",
-	0x91: "SYNCHRONIZE CACHE(16)",
-	0x93: "WRITE SAME(16)",
-	0x9e: "SERVICE ACTION IN(16)",
-	0xa0: "REPORT LUNS",
-	0xa3: "MAINTENANCE IN",
-	0xa4: "MAINTENANCE OUT",
-	0xa8: "READ(12)",
-	0xaa: "WRITE(12)",
-	0xaf: "VERIFY(12)",
-}
-
-// OpcodeName returns the SCSI name of an operation code ("READ(10)"), or
-// "OPCODE 0xNN" for one without a name here.
-func OpcodeName(op byte) string {
-	if n, ok := opcodeNames[op]; ok {
-		return n
-	}
-	return fmt.Sprintf("OPCODE 0x%02x", op)
-}
-
-// senseKeyNames are SPC's sense key names in the form the JSON output
-// uses as map keys.
-var senseKeyNames = [16]string{
-	"no_sense", "recovered_error", "not_ready", "medium_error",
-	"hardware_error", "illegal_request", "unit_attention", "data_protect",
-	"blank_check", "vendor_specific", "copy_aborted", "aborted_command",
-	"key_0xc", "volume_overflow", "miscompare", "completed",
-}
-
-// SenseKeyName returns the name of a sense key ("illegal_request").
-func SenseKeyName(key byte) string { return senseKeyNames[key&0xf] }

@@ -226,9 +226,9 @@ func TestBadOffsetsFailTheCommandOnly(t *testing.T) {
 	for i, c := range cases {
 		e := rr.entryAt(offs[i])
 		rsp := CmdResponse(e)
-		if e.CmdID() != uint16(i+1) || rsp.Status() != scsi.StatusCheckCondition || senseKey(rsp.Sense()) != c.key {
+		if e.CmdID() != uint16(i+1) || rsp.Status() != scsi.StatusCheckCondition || scsi.SenseKeyOf(rsp.Sense()) != c.key {
 			t.Errorf("%s: id %d status %#x sense key %#x, want id %d CHECK CONDITION key %#x",
-				c.name, e.CmdID(), rsp.Status(), senseKey(rsp.Sense()), i+1, c.key)
+				c.name, e.CmdID(), rsp.Status(), scsi.SenseKeyOf(rsp.Sense()), i+1, c.key)
 		}
 	}
 }

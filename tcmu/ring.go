@@ -520,7 +520,7 @@ func (r *Ring) fail(s *slot, key, asc, ascq byte) {
 // cdbLenAt returns the length of the CDB at off in region, 0 if unknown.
 func cdbLenAt(region []byte, off uint64) int {
 	op := region[off]
-	return cdbLen(op, func() (byte, bool) {
+	return scsi.CDBLength(op, func() (byte, bool) {
 		if off+7 < uint64(len(region)) {
 			return region[off+7], true
 		}

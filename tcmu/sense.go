@@ -28,45 +28,6 @@ func setCheckCondition(cmd *scsi.Command, key, asc, ascq byte) {
 	cmd.SenseLen = 18
 }
 
-// senseKey extracts the sense key from fixed or descriptor format sense.
-func senseKey(sense []byte) byte {
-	if len(sense) < 3 {
-		return 0
-	}
-	switch sense[0] & 0x7f {
-	case 0x70, 0x71:
-		return sense[2] & 0xf
-	case 0x72, 0x73:
-		return sense[1] & 0xf
-	}
-	return 0
-}
-
-// cdbLen returns the length of the CDB that starts with opcode op, from its
-// group code (SAM-5 5.2); 0x7f variable-length CDBs carry their additional
-// length in byte 7, read through more. It returns 0 for lengths it cannot
-// determine (reserved and vendor-specific groups).
-func cdbLen(op byte, more func() (byte, bool)) int {
-	switch op >> 5 {
-	case 0:
-		return 6
-	case 1, 2:
-		return 10
-	case 3:
-		if op == 0x7f {
-			if add, ok := more(); ok {
-				return 8 + int(add)
-			}
-		}
-		return 0
-	case 4:
-		return 16
-	case 5:
-		return 12
-	}
-	return 0
-}
-
 // cdbLBA returns the logical block address of the common block commands,
 // for the recent-commands log.
 func cdbLBA(cdb []byte) uint64 {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/tcmsh/tcmsh/scsi"
 )
 
 // latencyBuckets are log2 buckets: bucket b counts latencies in
@@ -190,7 +192,7 @@ func (c *completion) fill(sl *slot) {
 		c.lba = cdbLBA(sl.cmd.CDB)
 	}
 	if c.status == 0x02 {
-		c.senseKey = senseKey(sl.cmd.Sense[:min(max(sl.cmd.SenseLen, 0), len(sl.cmd.Sense))])
+		c.senseKey = scsi.SenseKeyOf(sl.cmd.Sense[:min(max(sl.cmd.SenseLen, 0), len(sl.cmd.Sense))])
 	}
 }
 

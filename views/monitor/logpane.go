@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/scsi"
 	"github.com/tcmsh/tcmsh/views"
 )
 
@@ -104,9 +105,9 @@ func (p *logPane) render(out []string, d *device) []string {
 	lines := make([]string, 0, rows+1)
 	lines = append(lines, st.Dim.Render(row("TIME", "OPCODE", "LBA", "LENGTH", "LATENCY", "STATUS")))
 	for _, c := range all[start:end] {
-		status := st.OK.Render(statusName(c.Status))
+		status := st.OK.Render(scsi.StatusName(c.Status))
 		if c.Status != 0 {
-			status = st.Err.Render(statusName(c.Status))
+			status = st.Err.Render(scsi.StatusName(c.Status))
 		}
 		lines = append(lines, row(c.Finished.In(p.loc).Format("15:04:05.000"), c.Name,
 			fmt.Sprint(c.LBA), fmtBytes(c.Length), fmtMicros(c.LatencyUs), status))

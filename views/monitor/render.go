@@ -204,29 +204,6 @@ func fmtMicros(us float64) string {
 	return fmt.Sprintf("%.2fs", us/1e6)
 }
 
-// statusName is SAM's name of a SCSI status byte.
-func statusName(s byte) string {
-	switch s {
-	case 0x00:
-		return "GOOD"
-	case 0x02:
-		return "CHECK CONDITION"
-	case 0x04:
-		return "CONDITION MET"
-	case 0x08:
-		return "BUSY"
-	case 0x18:
-		return "RESERVATION CONFLICT"
-	case 0x28:
-		return "TASK SET FULL"
-	case 0x30:
-		return "ACA ACTIVE"
-	case 0x40:
-		return "TASK ABORTED"
-	}
-	return fmt.Sprintf("STATUS 0x%02x", s)
-}
-
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")
 
 // spark draws the samples of h over the window ending at now as width
