@@ -93,7 +93,7 @@ func (c *Config) MarshalSaveconfig() ([]byte, error) {
 			pm["portals"] = portals
 			acls := []any{}
 			for _, a := range p.ACLs {
-				am := map[string]any{"node_wwn": a.WWN, "attributes": jsonAttrs(a.Attributes)}
+				am := map[string]any{"node_wwn": configfs.FromFabricWWN(t.Fabric, a.WWN), "attributes": jsonAttrs(a.Attributes)}
 				if a.Tag != "" {
 					am["tag"] = a.Tag
 				}
@@ -110,7 +110,9 @@ func (c *Config) MarshalSaveconfig() ([]byte, error) {
 			pm["node_acls"] = acls
 			tpgs = append(tpgs, pm)
 		}
-		tm := map[string]any{"fabric": t.Fabric, "wwn": t.WWN, "tpgs": tpgs}
+		// rtslib's names: the FCoE fabric is tcm_fc, FC ports and
+		// initiators naa.<16 hex>; both forms are read.
+		tm := map[string]any{"fabric": configfs.SavedFabricName(t.Fabric), "wwn": configfs.FromFabricWWN(t.Fabric, t.WWN), "tpgs": tpgs}
 		if len(t.Parameters) > 0 {
 			tm["parameters"] = t.Parameters
 		}
@@ -415,7 +417,7 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 		if m == nil {
 			continue
 		}
-		t := &TargetConf{Fabric: d.str(m, "fabric", p, true), WWN: d.str(m, "wwn", p, true), Parameters: d.attrs(m, "parameters", p)}
+		t := &TargetConf{Fabric: configfs.FabricFromSaved(d.str(m, "fabric", p, true)), WWN: d.str(m, "wwn", p, true), Parameters: d.attrs(m, "parameters", p)}
 		if err := configfs.ValidName("fabric", t.Fabric); err != nil && t.Fabric != "" {
 			d.errf(p+".fabric", "%v", err)
 		}
@@ -424,7 +426,7 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 			if norm, err := configfs.ValidateWWN(t.WWN, info.WWNTypes); err != nil {
 				d.errf(p+".wwn", "%v", err)
 			} else {
-				t.WWN = norm
+				t.WWN = configfs.ToFabricWWN(t.Fabric, norm)
 			}
 		}
 		if targetKeys[t.Fabric+"/"+t.WWN] {
@@ -503,7 +505,7 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 					if norm, err := configfs.ValidateWWN(ac.WWN, info.WWNTypes); err != nil {
 						d.errf(ap+".node_wwn", "%v", err)
 					} else {
-						ac.WWN = norm
+						ac.WWN = configfs.ToFabricWWN(t.Fabric, norm)
 					}
 				}
 				for _, a := range authFiles {

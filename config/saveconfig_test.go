@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,42 @@ func TestParseSaveconfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ParseSaveconfig(%s): %v, want %q", tt.in, err, tt.want)
 		}
+	}
+}
+
+// Fibre Channel targets in rtslib's names (fabric tcm_fc, naa. WWNs for the
+// port and the initiators) are read as configfs names them (fc, colon form),
+// colon forms are read too, and the file written uses rtslib's names again.
+func TestSaveconfigFibreChannelNames(t *testing.T) {
+	in := `{"storage_objects": [{"name": "r", "plugin": "ramdisk", "size": 1048576}],
+ "targets": [
+  {"fabric": "tcm_fc", "wwn": "naa.20000024ff314c48", "tpgs": [{"tag": 1, "luns": [{"index": 0, "storage_object": "/backstores/ramdisk/r"}],
+    "node_acls": [{"node_wwn": "naa.21000024ff314c49", "mapped_luns": [{"index": 0, "tpg_lun": 0}]}]}]},
+  {"fabric": "qla2xxx", "wwn": "21:00:00:24:FF:31:4C:4A", "tpgs": [{"tag": 1, "enable": true,
+    "node_acls": [{"node_wwn": "naa.21:00:00:24:ff:31:4c:4b"}]}]}]}`
+	cfg, err := ParseSaveconfig([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, tc := range cfg.Targets {
+		got = append(got, tc.Fabric+" "+tc.WWN+" "+tc.TPGs[0].ACLs[0].WWN)
+	}
+	want := "[fc 20:00:00:24:ff:31:4c:48 21:00:00:24:ff:31:4c:49 qla2xxx 21:00:00:24:ff:31:4c:4a 21:00:00:24:ff:31:4c:4b]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("read %v, want %s", got, want)
+	}
+	out, err := cfg.MarshalSaveconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"fabric": "tcm_fc"`, `"wwn": "naa.20000024ff314c48"`, `"node_wwn": "naa.21000024ff314c49"`,
+		`"fabric": "qla2xxx"`, `"wwn": "naa.21000024ff314c4a"`, `"node_wwn": "naa.21000024ff314c4b"`} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("written file lacks %s:\n%s", w, out)
+		}
+	}
+	if strings.Contains(string(out), `"fabric": "fc"`) {
+		t.Errorf("written file names the fabric fc:\n%s", out)
 	}
 }

@@ -1,5 +1,7 @@
 package configfs
 
+import "strings"
+
 // Feature is something a fabric module supports, as rtslib-fb names them.
 type Feature string
 
@@ -43,12 +45,62 @@ var KnownFabrics = []FabricInfo{
 	{Name: "loopback", Module: "tcm_loop", WWNTypes: []WWNType{WWNNAA}, Features: []Feature{FeatNexus}},
 	{Name: "vhost", Module: "vhost_scsi", WWNTypes: []WWNType{WWNNAA}, Features: []Feature{FeatNexus, FeatTPGTs}},
 	{Name: "xen-pvscsi", Module: "xen-scsiback", WWNTypes: []WWNType{WWNNAA}, Features: []Feature{FeatNexus, FeatTPGTs}},
-	{Name: "qla2xxx", Module: "tcm_qla2xxx", WWNTypes: []WWNType{WWNFCColon}, Features: []Feature{FeatACLs, FeatEnable, FeatACLTag}, FixedWWNs: true},
-	{Name: "efct", Module: "efct", WWNTypes: []WWNType{WWNFCColon}, Features: []Feature{FeatACLs, FeatEnable, FeatACLTag}, FixedWWNs: true},
-	{Name: "fc", Module: "tcm_fc", WWNTypes: []WWNType{WWNFCColon}, Features: []Feature{FeatACLs, FeatACLTag}, FixedWWNs: true},
+	{Name: "qla2xxx", Module: "tcm_qla2xxx", WWNTypes: []WWNType{WWNFCColon, WWNNAA}, Features: []Feature{FeatACLs, FeatEnable, FeatACLTag}, FixedWWNs: true},
+	{Name: "efct", Module: "efct", WWNTypes: []WWNType{WWNFCColon, WWNNAA}, Features: []Feature{FeatACLs, FeatEnable, FeatACLTag}, FixedWWNs: true},
+	{Name: "fc", Module: "tcm_fc", WWNTypes: []WWNType{WWNFCColon, WWNNAA}, Features: []Feature{FeatACLs, FeatACLTag}, FixedWWNs: true},
 	{Name: "srpt", Module: "ib_srpt", WWNTypes: []WWNType{WWNIB}, Features: []Feature{FeatACLs, FeatEnable, FeatACLTag}, FixedWWNs: true},
 	{Name: "sbp", Module: "sbp_target", WWNTypes: []WWNType{WWNEUI}, Features: []Feature{FeatEnable}, FixedWWNs: true},
 	{Name: "ibmvscsis", Module: "ibmvscsis", WWNTypes: []WWNType{WWNFreeForm}, Features: []Feature{FeatEnable}, FixedWWNs: true},
+}
+
+// SavedFabricName is the name saveconfig.json (rtslib) gives a fabric:
+// the FCoE fabric, whose configfs directory is "fc", is rtslib's "tcm_fc".
+// FabricFromSaved is the reverse; it takes both.
+func SavedFabricName(dir string) string {
+	if dir == "fc" {
+		return "tcm_fc"
+	}
+	return dir
+}
+
+// FabricFromSaved is the configfs directory of a fabric named in
+// saveconfig.json ("tcm_fc" or "fc" → "fc").
+func FabricFromSaved(name string) string {
+	if name == "tcm_fc" {
+		return "fc"
+	}
+	return name
+}
+
+// colonFabrics are the Fibre Channel fabrics: configfs names their ports
+// and initiators in colon form (21:00:00:24:ff:31:4c:48), rtslib and
+// targetcli-fb as NAA (naa.21000024ff314c48).
+var colonFabrics = map[string]bool{"qla2xxx": true, "efct": true, "fc": true}
+
+// ToFabricWWN is the configfs name of a validated WWN on fabric: an NAA
+// WWN of a Fibre Channel fabric becomes its colon form.
+func ToFabricWWN(fabric, wwn string) string {
+	if colonFabrics[fabric] && reNAA.MatchString(wwn) {
+		return colonize(wwn[len("naa."):])
+	}
+	return wwn
+}
+
+// FromFabricWWN is the WWN rtslib saves for a configfs name on fabric: a
+// Fibre Channel colon WWN becomes naa.<16 hex>.
+func FromFabricWWN(fabric, name string) string {
+	if colonFabrics[fabric] && reFC.MatchString(name) {
+		return "naa." + strings.ReplaceAll(name, ":", "")
+	}
+	return name
+}
+
+func colonize(hex string) string {
+	parts := make([]string, 0, len(hex)/2)
+	for i := 0; i+2 <= len(hex); i += 2 {
+		parts = append(parts, hex[i:i+2])
+	}
+	return strings.Join(parts, ":")
 }
 
 // LookupFabric returns what is known about a fabric, and a generic

@@ -92,6 +92,7 @@ func (l *LIO) CreateTarget(fabric, wwn string) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("fabric %s: %w", fabric, err)
 	}
+	norm = ToFabricWWN(fabric, norm)
 	if err := l.LoadFabric(fabric); err != nil {
 		return Target{}, err
 	}
@@ -529,6 +530,7 @@ func (l *LIO) CreateACL(tpg TPG, wwn string) (ACL, error) {
 	if err != nil {
 		return ACL{}, fmt.Errorf("initiator %w", err)
 	}
+	norm = ToFabricWWN(tpg.Fabric, norm)
 	a := ACL{TPG: tpg, NodeWWN: norm}
 	if err := l.fs.Mkdir(a.Path()); err != nil {
 		return ACL{}, l.explain(err)

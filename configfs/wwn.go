@@ -71,6 +71,20 @@ func ValidateWWN(wwn string, allowed []WWNType) (string, error) {
 			return w, nil
 		}
 	}
+	// The spellings rtslib cleans up: an NAA or EUI WWN given with colons,
+	// dashes or 0x, or without its prefix (naa.50:01:40:5a:…, 0x5001405a…).
+	for _, a := range allowed {
+		if a != WWNNAA && a != WWNEUI {
+			continue
+		}
+		c := strings.NewReplacer(":", "", "-", "").Replace(strings.TrimPrefix(w, "0x"))
+		if !strings.HasPrefix(c, string(a)+".") {
+			c = string(a) + "." + c
+		}
+		if ClassifyWWN(c) == a {
+			return c, nil
+		}
+	}
 	forms := make([]string, 0, len(allowed))
 	for _, a := range allowed {
 		forms = append(forms, wwnExample[a])

@@ -8,6 +8,7 @@ import (
 func TestValidateWWN(t *testing.T) {
 	iscsi, _ := LookupFabric("iscsi")
 	loop, _ := LookupFabric("loopback")
+	fc, _ := LookupFabric("qla2xxx")
 	tests := []struct {
 		wwn     string
 		allowed []WWNType
@@ -29,6 +30,14 @@ func TestValidateWWN(t *testing.T) {
 		{"", iscsi.WWNTypes, "", "empty"},
 		{"naa.5001405abc/ef012", loop.WWNTypes, "", "slash"},
 		{"anything-goes", []WWNType{WWNFreeForm}, "anything-goes", ""},
+		// The spellings rtslib cleans up (targetcli-fb's man page: "with
+		// or without colons").
+		{"naa.50:01:40:5a:bc:de:f0:12", loop.WWNTypes, "naa.5001405abcdef012", ""},
+		{"0x5001405ABCDEF012", loop.WWNTypes, "naa.5001405abcdef012", ""},
+		{"eui.00-14-05-01-23-45-67-89", iscsi.WWNTypes, "eui.0014050123456789", ""},
+		{"naa.21000024ff314c48", fc.WWNTypes, "naa.21000024ff314c48", ""},
+		{"21:00:00:24:FF:31:4C:48", fc.WWNTypes, "21:00:00:24:ff:31:4c:48", ""},
+		{"naa.4100", fc.WWNTypes, "", "not valid"},
 	}
 	for _, tt := range tests {
 		got, err := ValidateWWN(tt.wwn, tt.allowed)
@@ -98,5 +107,25 @@ func TestPortalName(t *testing.T) {
 	}
 	if got := PortalName("::1", 3260); got != "[::1]:3260" {
 		t.Errorf("IPv6 portal name %q", got)
+	}
+}
+
+// Fibre Channel fabrics: configfs names ports and initiators in colon form,
+// rtslib's files and targetcli-fb in naa. form; the FCoE fabric is tcm_fc
+// there and fc in configfs.
+func TestFibreChannelNames(t *testing.T) {
+	for _, f := range []string{"qla2xxx", "efct", "fc"} {
+		if got := ToFabricWWN(f, "naa.21000024ff314c48"); got != "21:00:00:24:ff:31:4c:48" {
+			t.Errorf("ToFabricWWN(%s) = %q", f, got)
+		}
+		if got := FromFabricWWN(f, "21:00:00:24:ff:31:4c:48"); got != "naa.21000024ff314c48" {
+			t.Errorf("FromFabricWWN(%s) = %q", f, got)
+		}
+	}
+	if got := ToFabricWWN("loopback", "naa.5001405abcdef012"); got != "naa.5001405abcdef012" {
+		t.Errorf("loopback WWN changed: %q", got)
+	}
+	if SavedFabricName("fc") != "tcm_fc" || FabricFromSaved("tcm_fc") != "fc" || FabricFromSaved("fc") != "fc" || SavedFabricName("iscsi") != "iscsi" {
+		t.Error("fabric names")
 	}
 }

@@ -298,6 +298,9 @@ func cmdGet(_ context.Context, sh *Shell, n *Node, a Args) error {
 			for _, k := range a.Extra {
 				v, ok := vals[k]
 				if !ok {
+					v, ok = vals[groupKeyAlias(g, k)]
+				}
+				if !ok {
 					msg := fmt.Sprintf("get: group %s has no %q", g, k)
 					if s := suggest.Nearest(k, sortedKeys(vals)); s != "" {
 						msg += fmt.Sprintf(" (did you mean %q?)", s)

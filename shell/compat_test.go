@@ -187,3 +187,37 @@ func TestAPTPLRegistrationsRestored(t *testing.T) {
 		t.Errorf("a backstore of another serial got APTPL writes: %d", len(got))
 	}
 }
+
+// Spellings targetcli-fb accepts: a LUN index written lun7 (create and
+// delete), a LUN's ALUA group set and read as alua_tg_pt_gp_name, and NAA
+// WWNs with colons.
+func TestTargetcliSpellings(t *testing.T) {
+	sh, out, l := newTestShell(t, false)
+	tpg := "/iscsi/" + testIQN + "/tpg1"
+	execAll(t, sh,
+		"/backstores/ramdisk create sp 8M",
+		tpg+"/luns create /backstores/ramdisk/sp lun=lun7",
+		"/backstores/ramdisk/sp/alua create gp2 2",
+		tpg+"/luns/lun7 set alua alua_tg_pt_gp_name=gp2",
+	)
+	gp, err := l.ReadAttr("target/iscsi/" + testIQN + "/tpgt_1/lun/lun_7/alua_tg_pt_gp")
+	if err != nil || !strings.Contains(gp, "gp2") {
+		t.Fatalf("lun_7 alua_tg_pt_gp = %q, %v", gp, err)
+	}
+	out.Reset()
+	execAll(t, sh, tpg+"/luns/lun7 get alua alua_tg_pt_gp_name")
+	if !strings.Contains(out.String(), "gp2") {
+		t.Errorf("get alua alua_tg_pt_gp_name:\n%s", out)
+	}
+	execAll(t, sh, tpg+"/luns delete LUN7", tpg+"/luns create /backstores/ramdisk/sp lun8", tpg+"/luns delete lun=lun8")
+	if l.Exists("target/iscsi/"+testIQN+"/tpgt_1/lun/lun_7") || l.Exists("target/iscsi/"+testIQN+"/tpgt_1/lun/lun_8") {
+		t.Error("lun7/lun8 still there")
+	}
+	if err := sh.Exec(context.Background(), tpg+"/luns create /backstores/ramdisk/sp lun=lunx"); err == nil || !strings.Contains(err.Error(), "lun") {
+		t.Errorf("lun=lunx: %v", err)
+	}
+	execAll(t, sh, "/loopback create naa.50:01:40:5a:bc:de:f0:99")
+	if !l.Exists("target/loopback/naa.5001405abcdef099") {
+		t.Error("naa. with colons: no loopback target naa.5001405abcdef099")
+	}
+}

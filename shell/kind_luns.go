@@ -49,11 +49,11 @@ func (lunsKind) commands(n *Node) []*Command {
 	return []*Command{
 		{Name: "create", Summary: "Export a storage object as a LUN: a /backstores path, or a file or block device for which a backstore is made.",
 			Params: []Param{{Name: "storage_object", Type: TypeNode, Required: true},
-				{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Help: "the LUN index; the lowest free one when not given"},
+				{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Prefix: "lun", Help: "the LUN index (7 or lun7); the lowest free one when not given"},
 				{Name: "add_mapped_luns", Type: TypeBool, Help: "map the LUN in every ACL (default: the auto_add_mapped_luns preference)"}},
 			Run: cmdLUNCreate},
 		{Name: "delete", Summary: "Delete a LUN and its mappings in ACLs.",
-			Params: []Param{{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Required: true}}, Run: cmdLUNDelete},
+			Params: []Param{{Name: "lun", Type: TypeInt, Min: 0, Max: 65535, Prefix: "lun", Required: true}}, Run: cmdLUNDelete},
 	}
 }
 

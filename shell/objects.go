@@ -533,12 +533,24 @@ func cmdMappedLUNDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
 
 // authAliases maps targetcli's auth and discovery_auth parameter names
 // (enable, mutual_userid, mutual_password) to the configfs files.
+// groupKeyAlias maps a key targetcli-fb's group uses to the configfs
+// attribute it stands for: a LUN's alua group calls alua_tg_pt_gp
+// alua_tg_pt_gp_name (`set alua alua_tg_pt_gp_name=…`, as in
+// saveconfig.json).
+func groupKeyAlias(group, key string) string {
+	if group == "alua" && key == "alua_tg_pt_gp_name" {
+		return "alua_tg_pt_gp"
+	}
+	return key
+}
+
 func authAliases(group string, pairs []KV) []KV {
-	if group != "auth" && group != "discovery_auth" {
+	if group != "auth" && group != "discovery_auth" && group != "alua" {
 		return pairs
 	}
 	out := make([]KV, len(pairs))
 	for i, kv := range pairs {
+		kv.Key = groupKeyAlias(group, kv.Key)
 		switch kv.Key {
 		case "mutual_userid":
 			kv.Key = "userid_mutual"

@@ -62,7 +62,10 @@ type Param struct {
 	Enum    []string
 	Min     int64
 	Max     int64 // 0: no upper bound
-	Help    string
+	// Prefix, for an integer, is a word targetcli-fb also accepts before
+	// it, in any case: lun=lun7 is lun=7.
+	Prefix string
+	Help   string
 }
 
 // Expect says what a value of this parameter must look like.
@@ -85,6 +88,14 @@ func (p Param) Expect() string {
 		return "a name without '/', '..' or control characters"
 	}
 	return "text"
+}
+
+// normalize drops an accepted Prefix from an integer's value.
+func (p Param) normalize(v string) string {
+	if p.Type == TypeInt && p.Prefix != "" && len(v) > len(p.Prefix) && strings.EqualFold(v[:len(p.Prefix)], p.Prefix) {
+		return v[len(p.Prefix):]
+	}
+	return v
 }
 
 // check validates a raw value against the parameter's type.
@@ -210,6 +221,7 @@ func (cmd *Command) bind(words []string) (Args, error) {
 			if a.given[k] {
 				return a, usagef("%s: parameter %s given twice", cmd.Name, k)
 			}
+			v = p.normalize(v)
 			if err := p.check(v); err != nil {
 				return a, usagef("%s: %s: %v", cmd.Name, k, err)
 			}
@@ -227,6 +239,7 @@ func (cmd *Command) bind(words []string) (Args, error) {
 			return a, usagef("%s: unexpected argument %q; usage: %s", cmd.Name, w, cmd.Usage())
 		}
 		p := cmd.Params[pos]
+		w = p.normalize(w)
 		if err := p.check(w); err != nil {
 			return a, usagef("%s: %s: %v", cmd.Name, p.Name, err)
 		}
