@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/shell"
+	"github.com/tcmsh/tcmsh/views"
 )
 
 // narrow is the width below which the details go under the tree.
@@ -228,7 +229,8 @@ func (m *Model) render() string {
 	return strings.Join(fitLines(lines, m.Width, m.Height), "\n")
 }
 
-// box frames lines (already at most w-2 wide) in a w × h border.
+// box frames lines in a w × h border (views.Boxes), the title as the
+// first inner line.
 func (m *Model) box(title string, lines []string, w, h int, focused bool) string {
 	if w < 3 || h < 3 {
 		return strings.Join(fitLines(nil, w, h), "\n")
@@ -237,9 +239,9 @@ func (m *Model) box(title string, lines []string, w, h int, focused bool) string
 	if focused {
 		st = m.Styles.BorderFocus
 	}
-	inner := append([]string{m.Styles.Title.Render(truncate(title, w-2))}, lines...)
-	inner = fitLines(inner, w-2, h-2)
-	return st.Render(strings.Join(inner, "\n"))
+	bx := views.NewBoxes(st, m.Styles.Title)
+	inner := append([]string{m.Styles.Title.Render(views.Cut(title, w-2))}, lines...)
+	return strings.Join(bx.Box(nil, "", inner, w, h), "\n")
 }
 
 func (m *Model) treeView() string {
@@ -274,11 +276,11 @@ func (m *Model) treeRow(r visRow, w int) string {
 	if r.path == m.sel {
 		cursor = "›"
 	}
-	left := truncate(cursor+strings.Repeat("  ", r.depth)+marker+n.Name, w)
+	left := views.Cut(cursor+strings.Repeat("  ", r.depth)+marker+n.Name, w)
 	room := w - lipgloss.Width(left) - 1
 	sum := ""
 	if room >= 4 && n.Summary != "" {
-		sum = truncate(n.Summary, room)
+		sum = views.Cut(n.Summary, room)
 	}
 	pad := max(w-lipgloss.Width(left)-lipgloss.Width(sum), 0)
 	if r.path == m.sel {
@@ -331,15 +333,15 @@ func (m *Model) renderDetails(w int) ([]string, int) {
 	d := m.det
 	if d == nil || d.Path != m.sel {
 		if m.detErr != nil && (d == nil || d.Path != m.sel) {
-			return []string{s.Err.Render(truncate(m.detErr.Error(), w))}, -1
+			return []string{s.Err.Render(views.Cut(m.detErr.Error(), w))}, -1
 		}
-		return []string{s.Dim.Render("reading " + truncate(m.sel, max(w-8, 1)) + "…")}, -1
+		return []string{s.Dim.Render("reading " + views.Cut(m.sel, max(w-8, 1)) + "…")}, -1
 	}
 	var lines []string
 	add := func(l string) { lines = append(lines, l) }
-	add(s.Dim.Render(truncate(d.Kind, w)))
+	add(s.Dim.Render(views.Cut(d.Kind, w)))
 	if d.Summary != "" {
-		add(m.summaryStyle(d.Status).Render(truncate(d.Summary, w)))
+		add(m.summaryStyle(d.Status).Render(views.Cut(d.Summary, w)))
 	}
 	keyW := 0
 	for _, x := range d.Info {
@@ -357,7 +359,7 @@ func (m *Model) renderDetails(w int) ([]string, int) {
 	idx := 0
 	for _, g := range d.Groups {
 		add("")
-		add(s.Title.Render(truncate(strings.ToUpper(g.Name), w)))
+		add(s.Title.Render(views.Cut(strings.ToUpper(g.Name), w)))
 		nameW := 0
 		for _, a := range g.Attrs {
 			nameW = max(nameW, len(a.Name))
@@ -371,7 +373,7 @@ func (m *Model) renderDetails(w int) ([]string, int) {
 			idx++
 			if m.mode == modeEdit && selected && m.editing.attr.Name == a.Name && m.editing.group == g.Name {
 				m.input.SetWidth(max(w-nameW-4, 1))
-				add(truncate(fmt.Sprintf("  %-*s ", nameW, truncate(a.Name, nameW))+m.input.View(), w))
+				add(views.Cut(fmt.Sprintf("  %-*s ", nameW, views.Cut(a.Name, nameW))+m.input.View(), w))
 				continue
 			}
 			val, valStyle, mark := oneLine(a.Value), s.Value, ""
@@ -379,13 +381,13 @@ func (m *Model) renderDetails(w int) ([]string, int) {
 				valStyle, mark = s.ReadOnly, " (ro)"
 			}
 			if selected {
-				plain := truncate(fmt.Sprintf("› %-*s %s%s", nameW, truncate(a.Name, nameW), val, mark), w)
+				plain := views.Cut(fmt.Sprintf("› %-*s %s%s", nameW, views.Cut(a.Name, nameW), val, mark), w)
 				add(s.Selected.Render(plain + strings.Repeat(" ", max(w-lipgloss.Width(plain), 0))))
 				continue
 			}
 			vw := max(w-nameW-3-len(mark), 1)
-			add("  " + s.Key.Render(fmt.Sprintf("%-*s", nameW, truncate(a.Name, nameW))) + " " +
-				valStyle.Render(truncate(val, vw)) + s.Dim.Render(mark))
+			add("  " + s.Key.Render(fmt.Sprintf("%-*s", nameW, views.Cut(a.Name, nameW))) + " " +
+				valStyle.Render(views.Cut(val, vw)) + s.Dim.Render(mark))
 		}
 	}
 	if d.Recreate != "" {
@@ -399,7 +401,7 @@ func (m *Model) renderDetails(w int) ([]string, int) {
 }
 
 func kvLine(ks, vs lipgloss.Style, k, v string, keyW, w int) string {
-	return "  " + ks.Render(fmt.Sprintf("%-*s", keyW, truncate(k, keyW))) + " " + vs.Render(truncate(v, max(w-keyW-3, 1)))
+	return "  " + ks.Render(fmt.Sprintf("%-*s", keyW, views.Cut(k, keyW))) + " " + vs.Render(views.Cut(v, max(w-keyW-3, 1)))
 }
 
 func oneLine(s string) string {
@@ -467,7 +469,7 @@ func (m *Model) statusLines() []string {
 	}
 	text := oneLine(m.status.Text)
 	if m.status.Err == nil {
-		return []string{fitLine(s.Status.Render(truncate(text, w)), w)}
+		return []string{fitLine(s.Status.Render(views.Cut(text, w)), w)}
 	}
 	return m.wrapped("error: "+text, s.StatusErr)
 }
@@ -484,7 +486,7 @@ func (m *Model) wrapped(text string, st lipgloss.Style) []string {
 	var lines []string
 	for text != "" {
 		if len(lines) == most-1 || lipgloss.Width(text) <= w {
-			lines = append(lines, truncate(text, w))
+			lines = append(lines, views.Cut(text, w))
 			break
 		}
 		cut := ansi.Truncate(text, w, "")
@@ -498,22 +500,12 @@ func (m *Model) wrapped(text string, st lipgloss.Style) []string {
 		text = text[len(cut):]
 	}
 	for i, l := range lines {
-		lines[i] = fitLine(st.Render(truncate(l, w)), w)
+		lines[i] = fitLine(st.Render(views.Cut(l, w)), w)
 	}
 	return lines
 }
 
 // ---- fitting ----
-
-func truncate(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	if lipgloss.Width(s) <= w {
-		return s
-	}
-	return ansi.Truncate(s, w, "…")
-}
 
 // fitLine pads or cuts a line to exactly w columns.
 func fitLine(l string, w int) string {

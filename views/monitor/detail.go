@@ -20,7 +20,7 @@ import (
 type detailPane struct {
 	views.Common
 	split bool
-	bx    *boxes
+	bx    *views.Boxes
 
 	// Scratch space reused from frame to frame.
 	cols []float64
@@ -53,7 +53,7 @@ func (p *detailPane) View(d *device) string { return strings.Join(p.render(nil, 
 // render appends the lines of View to out.
 func (p *detailPane) render(out []string, d *device) []string {
 	if d == nil {
-		return p.bx.box(out, "device", nil, p.Width, p.Height)
+		return p.bx.Box(out, "device", nil, p.Width, p.Height)
 	}
 	title := fmt.Sprintf("%s · %s · %s · qd %d", strings.TrimPrefix(d.cur.Path, "/backstores/"), plainState(&d.cur), d.cur.UIO, d.cur.QueueDepth)
 	rows := p.Height - 2
@@ -71,12 +71,12 @@ func (p *detailPane) render(out []string, d *device) []string {
 		}
 		one = append(one, extra...)
 		p.l = one
-		return p.bx.box(out, title, one, p.Width, p.Height)
+		return p.bx.Box(out, title, one, p.Width, p.Height)
 	}
 	rw := p.rightWidth()
 	lw := p.Width - rw
-	p.l = p.bx.box(p.l[:0], title, p.activity(d, lw-2), lw, p.Height)
-	p.r = p.bx.box(p.r[:0], "latency · opcodes", p.latency(d, rw-2, rows), rw, p.Height)
+	p.l = p.bx.Box(p.l[:0], title, p.activity(d, lw-2), lw, p.Height)
+	p.r = p.bx.Box(p.r[:0], "latency · opcodes", p.latency(d, rw-2, rows), rw, p.Height)
 	for i := range p.l {
 		out = append(out, p.l[i]+p.r[i])
 	}
@@ -252,7 +252,7 @@ func (p *detailPane) latency(d *device, iw, rows int) []string {
 		if all > 0 {
 			share = float64(o.Commands) / float64(all) * 100
 		}
-		lines = append(lines, fit(cut(o.Name, nw), nw)+fmt.Sprintf(" %5.1f%% %7s", share, fmtCount(float64(o.Commands))))
+		lines = append(lines, views.Fit(views.Cut(o.Name, nw), nw)+fmt.Sprintf(" %5.1f%% %7s", share, fmtCount(float64(o.Commands))))
 	}
 	return lines
 }

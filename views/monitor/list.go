@@ -18,7 +18,7 @@ import (
 type listPane struct {
 	views.Common
 	fleet *fleet
-	bx    *boxes
+	bx    *views.Boxes
 	sel   string // the selected device's key: it stays selected as others come and go
 	top   int    // first row shown
 }
@@ -108,9 +108,9 @@ func (p *listPane) render(out []string) []string {
 	row := func(mark, path, state, iops, mbps, infl, errs string, lat [3]string) string {
 		var b strings.Builder
 		b.WriteString(mark)
-		b.WriteString(fit(cut(path, pw), pw))
+		b.WriteString(views.Fit(views.Cut(path, pw), pw))
 		b.WriteByte(' ')
-		b.WriteString(fit(state, 7))
+		b.WriteString(views.Fit(state, 7))
 		fmt.Fprintf(&b, " %7s %7s %5s %s", iops, mbps, infl, errs)
 		if withLat {
 			fmt.Fprintf(&b, " %8s %8s %8s", lat[0], lat[1], lat[2])
@@ -145,7 +145,7 @@ func (p *listPane) render(out []string) []string {
 		lat := [3]string{p50, p99, fmtMicros(s.LatMaxus)}
 		if i == sel {
 			line := row("▸ ", path, plainState(s), iops, mbps, fmt.Sprint(s.Inflight), fmt.Sprintf("%7d", s.Errors), lat)
-			lines = append(lines, p.Styles.Selected.Render(fit(line, iw)))
+			lines = append(lines, p.Styles.Selected.Render(views.Fit(line, iw)))
 			continue
 		}
 		lines = append(lines, row("  ", path, p.state(s), iops, mbps, fmt.Sprint(s.Inflight), errs, lat))
@@ -154,7 +154,7 @@ func (p *listPane) render(out []string) []string {
 	if len(p.fleet.devs) > rows && rows > 0 {
 		title += fmt.Sprintf(" %d–%d", p.top+1, min(p.top+rows, len(p.fleet.devs)))
 	}
-	return p.bx.box(out, title, lines, p.Width, p.Height)
+	return p.bx.Box(out, title, lines, p.Width, p.Height)
 }
 
 func plainState(s *engine.DeviceStats) string {

@@ -19,7 +19,7 @@ import (
 type logPane struct {
 	views.Common
 	loc *time.Location
-	bx  *boxes
+	bx  *views.Boxes
 
 	paused bool
 	frozen []engine.RecentCommand // the log as it was when paused
@@ -126,5 +126,5 @@ func (p *logPane) render(out []string, d *device) []string {
 	if p.scroll > 0 {
 		title += fmt.Sprintf(" · %d newer below", p.scroll)
 	}
-	return p.bx.box(out, title, lines, p.Width, p.Height)
+	return p.bx.Box(out, title, lines, p.Width, p.Height)
 }

@@ -76,7 +76,7 @@ type Model struct {
 	errAt  time.Time // the newest data shown when err happened
 	frame  []string
 	layout layout
-	bx     *boxes
+	bx     *views.Boxes
 }
 
 var _ views.Pane = (*Model)(nil)
@@ -98,7 +98,7 @@ func NewWithOptions(c *views.Common, eng engine.Engine, opts Options) *Model {
 		opts.Location = time.Local
 	}
 	m := &Model{Common: *c, eng: eng, opts: opts, id: lastID.Add(1), fleet: newFleet(opts.Interval)}
-	m.bx = newBoxes(c.Styles.Border, c.Styles.Title)
+	m.bx = views.NewBoxes(c.Styles.Border, c.Styles.Title)
 	m.list = listPane{Common: *c, fleet: m.fleet, bx: m.bx}
 	m.detail = detailPane{Common: *c, bx: m.bx}
 	m.log = logPane{Common: *c, loc: opts.Location, bx: m.bx}
@@ -297,7 +297,7 @@ func (m *Model) View() string {
 		m.frame = append(m.frame, "")
 	}
 	m.frame = append(m.frame, m.status())
-	return fitBlock(m.frame, w, h)
+	return views.FitBlock(m.frame, w, h)
 }
 
 // message is a frame filling the body with a few lines of text.
@@ -307,7 +307,7 @@ func (m *Model) message(body int, text ...string) []string {
 	for _, t := range text {
 		lines = append(lines, "  "+t)
 	}
-	return m.bx.box(nil, "TCMU monitor", lines, m.Width, body)
+	return m.bx.Box(nil, "TCMU monitor", lines, m.Width, body)
 }
 
 // status is the bottom line: what is shown and how fresh, or why the last
@@ -338,7 +338,7 @@ func (m *Model) status() string {
 		return left
 	}
 	lw := m.Width - len([]rune(right)) - 1
-	return fit(left, lw) + " " + m.Styles.Status.Render(right)
+	return views.Fit(left, lw) + " " + m.Styles.Status.Render(right)
 }
 
 // backendsLost names the devices whose storage is unreachable, for the

@@ -421,8 +421,8 @@ func TestWidthAgreesWithAnsi(t *testing.T) {
 	st := newModel(nil, 80, 24).Styles
 	for _, s := range []string{"", "plain", "µs · ▸ ╭─╮ │ ▁▂█░ … –", st.Err.Render("CHECK CONDITION ·") + " x",
 		"wide 日本", "emoji ☕⌚◾", "e\u0301", st.Selected.Render("▸ user:ram/r1")} {
-		if got, want := width(s), ansi.StringWidth(s); got != want {
-			t.Errorf("width(%q) = %d, ansi.StringWidth = %d", s, got, want)
+		if got, want := views.Width(s), ansi.StringWidth(s); got != want {
+			t.Errorf("views.Width(%q) = %d, ansi.StringWidth = %d", s, got, want)
 		}
 	}
 }
