@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // A preferences file that cannot be read whole is kept beside itself
@@ -101,5 +103,69 @@ func TestUserFileHelpAndErrorLeadToACfgstringThatWorks(t *testing.T) {
 	}
 	if err := sh.Exec(ctx, "/backstores/user:file create u1 1M "+image); err != nil {
 		t.Errorf("the cfgstring the error names is refused too: %v", err)
+	}
+}
+
+// help fits the width and breaks lines between words only.
+func TestHelpWrapsBetweenWordsWithinTheWidth(t *testing.T) {
+	sh, out, _ := newTestShell(t, false)
+	sh.env.UserSubtypes = []string{"file"}
+	ctx := context.Background()
+	for _, line := range []string{"help", "/backstores/fileio help create", "help workload", "/backstores/user:file help create"} {
+		out.Reset()
+		if err := sh.Exec(ctx, line); err != nil {
+			t.Fatal(err)
+		}
+		words := map[string]bool{}
+		for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+			if w := ansi.StringWidth(l); w > 80 {
+				t.Errorf("%s: a line of %d columns: %q", line, w, l)
+			}
+			for _, w := range strings.Fields(l) {
+				words[w] = true
+			}
+		}
+		// Every word of every summary is whole somewhere in the output.
+		n, _ := sh.Resolve(sh.Cwd())
+		if strings.HasPrefix(line, "/") {
+			n, _ = sh.Resolve(strings.Fields(line)[0])
+		}
+		for _, c := range sh.CommandsFor(n) {
+			if line != "help" && !strings.HasSuffix(line, " "+c.Name) {
+				continue
+			}
+			for _, w := range strings.Fields(firstSentence(c.Summary)) {
+				if !words[w] {
+					t.Errorf("%s: the word %q of %s's summary is broken", line, w, c.Name)
+				}
+			}
+		}
+	}
+	if got := firstSentence("Wait for a while (in scripts, e.g. for a device to settle); Ctrl-C ends it. More."); got != "Wait for a while (in scripts, e.g. for a device to settle); Ctrl-C ends it." {
+		t.Errorf("firstSentence stops at e.g.: %q", got)
+	}
+}
+
+// ls pads tree lines by display width: a wide (CJK) name takes two
+// columns a character, and its line ends at the width like the others.
+func TestLsLinesWithWideNamesFitTheWidth(t *testing.T) {
+	sh, out, _ := newTestShell(t, false)
+	ctx := context.Background()
+	if err := sh.Exec(ctx, "/backstores/ramdisk create ディスク一 1M"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := sh.Exec(ctx, "ls /backstores/ramdisk"); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		if w := ansi.StringWidth(l); w != 80 {
+			t.Errorf("a line of %d columns, want 80: %q", w, l)
+		}
+		found = found || strings.Contains(l, "ディスク一")
+	}
+	if !found {
+		t.Fatalf("no line for the object:\n%s", out)
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/internal/suggest"
@@ -224,7 +224,8 @@ func treeLine(head, summary string, width int) string {
 	if summary == "" {
 		tail = "[...]"
 	}
-	dots := width - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 2
+	// Display columns: a wide (CJK) character takes two.
+	dots := width - ansi.StringWidth(head) - ansi.StringWidth(tail) - 2
 	if dots < 3 {
 		dots = 3
 	}
@@ -455,9 +456,10 @@ func cmdHelp(_ context.Context, sh *Shell, n *Node, a Args) error {
 		if sh.opts.JSON {
 			return sh.printJSON(commandJSON(cmd))
 		}
-		sh.printf("%s\n\n%s\n", cmd.Usage(), cmd.Summary)
+		w := sh.opts.Width
+		sh.printf("%s\n\n%s\n", wrapHanging(cmd.Usage(), w, len(cmd.Name)+1), wrapParagraphs(cmd.Summary, w))
 		if cmd.Help != "" {
-			sh.printf("\n%s\n", cmd.Help)
+			sh.printf("\n%s\n", wrapParagraphs(cmd.Help, w))
 		}
 		if len(cmd.Params) > 0 {
 			sh.printf("\nParameters:\n")
@@ -471,7 +473,7 @@ func cmdHelp(_ context.Context, sh *Shell, n *Node, a Args) error {
 				} else if p.Type == TypeEnum || p.Type == TypeBool || p.Type == TypeSize {
 					line += ": " + p.Expect()
 				}
-				sh.printf("%s\n", line)
+				sh.printf("%s\n", wrapHanging(line, w, 21))
 			}
 		}
 		return nil
@@ -483,9 +485,11 @@ func cmdHelp(_ context.Context, sh *Shell, n *Node, a Args) error {
 		}
 		return sh.printJSON(out)
 	}
-	sh.printf("Commands on %s (a leading path runs the command on that node; a bare path changes to it):\n", n.path)
+	sh.printf("%s\n", wrapHanging(fmt.Sprintf("Commands on %s (a leading path runs the command on that node; a bare path changes to it):", n.path), sh.opts.Width, 2))
 	for _, c := range cmds {
-		sh.printf("  %-40s %s\n", c.Usage(), firstSentence(c.Summary))
+		usage := wrapHanging("  "+c.Usage(), sh.opts.Width, 4+len(c.Name))
+		last := usage[strings.LastIndexByte(usage, '\n')+1:]
+		sh.printf("%s%s\n", usage[:len(usage)-len(last)], column(last, 43, firstSentence(c.Summary), sh.opts.Width))
 	}
 	return nil
 }
@@ -506,11 +510,20 @@ func commandJSON(c *Command) map[string]any {
 	return map[string]any{"name": c.Name, "usage": c.Usage(), "summary": c.Summary, "params": params}
 }
 
+// firstSentence is s up to its first full stop, not counting those of
+// "e.g." and "i.e.".
 func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
+	for from := 0; ; {
+		i := strings.Index(s[from:], ". ")
+		if i < 0 {
+			return s
+		}
+		end := from + i + 1
+		if !strings.HasSuffix(s[:end], "e.g.") && !strings.HasSuffix(s[:end], "i.e.") {
+			return s[:end]
+		}
+		from = end
 	}
-	return s
 }
 
 // userServer names the uio device of a user backstore on the real kernel
