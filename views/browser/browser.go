@@ -5,8 +5,14 @@
 // built from the shell's command table, delete with confirmation,
 // enable/disable, save and a status line.
 //
+// Three components make the Model, each with its state and code in its own
+// file: the tree (tree.go), the details (details.go) and the prompt and
+// forms (prompt.go, form.go); browser.go routes messages and keys, view.go
+// lays the panes out, runner.go is the shell behind them.
+//
 // Every change goes through the shell's own command layer (shell.Parse and
-// Run of a command line), in tea.Cmds; the Model never touches the kernel
+// shell.Run of a command line, whose Result says what it created), in
+// tea.Cmds; the Model never touches the kernel
 // in Update or View. A mutex in the model's runner serializes the shell,
 // which is used by one goroutine at a time.
 package browser
@@ -14,14 +20,11 @@ package browser
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/huh/v2"
 
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/views"
@@ -67,48 +70,19 @@ type Model struct {
 	run *runner
 	gen wwnGenerator
 
-	nodes  map[string]*node
-	sel    string
-	offset int // first visible tree row
-	focus  pane
-	mode   mode
+	tree
+	detailsPane
+	prompt
 
-	filter string
-	input  textinput.Model // filter, jump and inline edit
-	// jumpPrefilled is true while the jump input still holds the selected
-	// path it opened with: typing "/" then starts a new absolute path.
-	jumpPrefilled bool
-
-	det       *details
-	detErr    error
-	detSel    int // index into attrs()
-	detOffset int
-	editing   attrRef
-
-	form     *huh.Form
-	creates  []createCmd
-	choice   *int
-	cform    *createForm
-	formNode string
-
-	confirmLine, confirmWhat string
+	focus pane
+	mode  mode
 
 	view string // the last View, until something changes
-
-	// Sequence numbers of the listings and details asked for, so that
-	// an older answer arriving late is dropped.
-	loadSeq, loadApplied, detSeq int
 
 	// every is the auto-refresh interval (0: off); everyGen drops the
 	// ticks of an interval set before.
 	every    time.Duration
 	everyGen int
-
-	detCache struct {
-		key   detailsKey
-		lines []string
-		at    int
-	}
 
 	status views.StatusMsg
 }
@@ -120,26 +94,10 @@ func New(c *views.Common, sh *shell.Shell) *Model {
 		ctx:    context.Background(),
 		run:    &runner{sh: sh},
 		gen:    generateWWN,
-		nodes:  map[string]*node{"/": {row: row{Path: "/", Name: "/", Kind: "root"}, expanded: true}},
-		sel:    "/",
+		tree:   tree{nodes: map[string]*node{"/": {row: row{Path: "/", Name: "/", Kind: "root"}, expanded: true}}, sel: "/"},
 	}
 	m.input = m.newInput()
 	return m
-}
-
-func (m *Model) newInput() textinput.Model {
-	ti := textinput.New()
-	st := ti.Styles()
-	st.Cursor.Blink = false
-	st.Cursor.Color = nil
-	for _, s := range []*textinput.StyleState{&st.Focused, &st.Blurred} {
-		s.Prompt = m.Styles.Key
-		s.Text = m.Styles.Value
-		s.Placeholder = m.Styles.Dim
-		s.Suggestion = m.Styles.Dim
-	}
-	ti.SetStyles(st)
-	return ti
 }
 
 // Init loads the root's children and details, and starts the
@@ -231,31 +189,6 @@ type completeMsg struct {
 }
 
 // ---- commands (all I/O is here) ----
-
-// reload lists again the children of every expanded node and of expand.
-func (m *Model) reload(choose string, expand ...string) tea.Cmd {
-	paths := append([]string(nil), expand...)
-	for p, n := range m.nodes {
-		if n.expanded {
-			paths = append(paths, p)
-		}
-	}
-	m.loadSeq++
-	r, seq := m.run, m.loadSeq
-	return func() tea.Msg {
-		kids, gone, err := r.load(paths)
-		return loadedMsg{seq: seq, kids: kids, gone: gone, err: err, expand: expand, choose: choose}
-	}
-}
-
-func (m *Model) loadDetails() tea.Cmd {
-	m.detSeq++
-	p, r, seq := m.sel, m.run, m.detSeq
-	return func() tea.Msg {
-		d, err := r.details(p)
-		return detailsMsg{seq: seq, path: p, d: d, err: err}
-	}
-}
 
 func (m *Model) exec(line, watch, what string) tea.Cmd {
 	r, ctx := m.run, m.ctx
@@ -351,89 +284,6 @@ func (m *Model) setErr(err error) {
 	m.status = views.StatusMsg{Text: err.Error(), Err: err}
 }
 
-func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
-	// Commands run concurrently: a listing older than one already applied
-	// could bring back what was deleted since.
-	if msg.seq <= m.loadApplied {
-		return nil
-	}
-	m.loadApplied = msg.seq
-	for _, p := range msg.gone {
-		m.forget(p)
-	}
-	// Parents before children, so that a jump's chain of ancestors links
-	// up; a node whose parent was never loaded is not reachable.
-	for _, p := range sortedByDepth(msg.kids) {
-		n := m.nodes[p]
-		if n == nil {
-			continue
-		}
-		rows := msg.kids[p]
-		old := map[string]bool{}
-		for _, k := range n.kids {
-			old[k] = true
-		}
-		n.kids = n.kids[:0]
-		for _, r := range rows {
-			c := m.nodes[r.Path]
-			if c == nil {
-				c = &node{}
-				m.nodes[r.Path] = c
-			}
-			c.row = r
-			n.kids = append(n.kids, r.Path)
-			delete(old, r.Path)
-		}
-		for k := range old {
-			m.forget(k)
-		}
-		n.loaded = true
-	}
-	for _, p := range msg.expand {
-		if n := m.nodes[p]; n != nil {
-			n.expanded = true
-		}
-	}
-	if msg.err != nil {
-		m.setErr(msg.err)
-	}
-	if msg.choose != "" {
-		if _, ok := m.nodes[msg.choose]; ok {
-			m.sel = msg.choose
-			m.focus = paneTree
-		}
-	}
-	// The selection may have gone: fall back to its nearest ancestor.
-	for m.nodes[m.sel] == nil && m.sel != "/" {
-		m.sel = path.Dir(m.sel)
-	}
-	if m.visibleIndex(m.sel) < 0 {
-		m.sel = m.nearestVisible(m.sel)
-	}
-	m.scroll()
-	return m.loadDetails()
-}
-
-// forget drops a node and everything loaded below it.
-func (m *Model) forget(p string) {
-	n := m.nodes[p]
-	if n == nil {
-		return
-	}
-	for _, k := range n.kids {
-		m.forget(k)
-	}
-	delete(m.nodes, p)
-	if parent := m.nodes[path.Dir(p)]; parent != nil {
-		for i, k := range parent.kids {
-			if k == p {
-				parent.kids = append(parent.kids[:i:i], parent.kids[i+1:]...)
-				break
-			}
-		}
-	}
-}
-
 func (m *Model) onExec(msg execMsg) tea.Cmd {
 	res := msg.res
 	switch {
@@ -451,140 +301,6 @@ func (m *Model) onExec(msg execMsg) tea.Cmd {
 		m.status = views.StatusMsg{Text: msg.what}
 	}
 	return m.reload(msg.choose, ancestors(msg.choose)...)
-}
-
-func (m *Model) onCreates(msg createsMsg) tea.Cmd {
-	if msg.err != nil {
-		m.setErr(msg.err)
-		return nil
-	}
-	switch len(msg.list) {
-	case 0:
-		m.status = views.StatusMsg{Text: "nothing can be created in " + msg.path, Err: fmt.Errorf("nothing can be created in %s", msg.path)}
-		return nil
-	case 1:
-		return m.openCreateForm(msg.list[0])
-	}
-	m.creates = msg.list
-	choice := 0
-	m.choice = &choice
-	opts := make([]huh.Option[int], len(msg.list))
-	for i, c := range msg.list {
-		opts[i] = huh.NewOption(c.Label, i)
-	}
-	sel := huh.NewSelect[int]().Key("what").Title("Create what in " + msg.path + "?").Options(opts...).Value(m.choice)
-	m.formNode = msg.path
-	return m.openForm(modeChoose, huh.NewGroup(sel))
-}
-
-// reopenCreateForm opens a refused create form again with its values.
-func (m *Model) reopenCreateForm(prev *createForm, why error) tea.Cmd {
-	cf, fields := newCreateForm(prev.cc, m.gen, prev)
-	cf.refused = why.Error()
-	m.cform = cf
-	m.formNode = prev.cc.Node
-	return m.openForm(modeForm, huh.NewGroup(fields...).Title(prev.cc.Cmd.Summary))
-}
-
-func (m *Model) openCreateForm(cc createCmd) tea.Cmd {
-	cf, fields := newCreateForm(cc, m.gen, nil)
-	m.cform = cf
-	m.formNode = cc.Node
-	if len(fields) == 0 {
-		return m.submitCreate()
-	}
-	return m.openForm(modeForm, huh.NewGroup(fields...).Title(cc.Cmd.Summary))
-}
-
-func (m *Model) openForm(md mode, g *huh.Group) tea.Cmd {
-	w, h := m.formSize()
-	m.form = huh.NewForm(g).WithTheme(formTheme(m.Styles)).WithKeyMap(formKeys(m.Keys)).
-		WithShowHelp(false).WithWidth(w).WithHeight(h)
-	m.mode = md
-	return m.form.Init()
-}
-
-func (m *Model) closeForm() {
-	m.form, m.cform, m.creates, m.choice = nil, nil, nil, nil
-	m.mode = modeNormal
-}
-
-func (m *Model) updateForm(msg tea.Msg) tea.Cmd {
-	if m.form == nil {
-		m.mode = modeNormal
-		return nil
-	}
-	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.Keys.Cancel) {
-		m.closeForm()
-		m.status = views.StatusMsg{Text: "cancelled: nothing created"}
-		return nil
-	}
-	fm, cmd := m.form.Update(msg)
-	if f, ok := fm.(*huh.Form); ok {
-		m.form = f
-	}
-	switch m.form.State {
-	case huh.StateAborted:
-		m.closeForm()
-		m.status = views.StatusMsg{Text: "cancelled: nothing created"}
-		return nil
-	case huh.StateCompleted:
-		if m.mode == modeChoose {
-			cc := m.creates[*m.choice]
-			m.closeForm()
-			return m.openCreateForm(cc)
-		}
-		return m.submitCreate()
-	}
-	return cmd
-}
-
-func (m *Model) submitCreate() tea.Cmd {
-	cf := m.cform
-	line := cf.line()
-	m.closeForm()
-	m.status = views.StatusMsg{Text: "running: " + line}
-	run := m.exec(line, cf.cc.Node, "created")
-	return func() tea.Msg {
-		msg := run().(execMsg)
-		msg.form = cf
-		return msg
-	}
-}
-
-func (m *Model) onComplete(msg completeMsg) tea.Cmd {
-	if m.mode != modeJump || m.input.Value() != msg.text {
-		return nil // the text changed meanwhile
-	}
-	switch len(msg.cands) {
-	case 0:
-		m.status = views.StatusMsg{Text: "no completion for " + msg.text}
-	case 1:
-		m.input.SetValue(msg.cands[0] + "/")
-		m.input.CursorEnd()
-	default:
-		prefix := commonPrefix(msg.cands)
-		if len(prefix) > len(msg.text) {
-			m.input.SetValue(prefix)
-			m.input.CursorEnd()
-		}
-		names := make([]string, len(msg.cands))
-		for i, c := range msg.cands {
-			names[i] = path.Base(c)
-		}
-		m.status = views.StatusMsg{Text: strings.Join(names, "  ")}
-	}
-	return nil
-}
-
-func commonPrefix(ss []string) string {
-	p := ss[0]
-	for _, s := range ss[1:] {
-		for !strings.HasPrefix(s, p) {
-			p = p[:len(p)-1]
-		}
-	}
-	return p
 }
 
 // ---- keys ----
@@ -741,182 +457,6 @@ func (m *Model) onNormalKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.detailsKey(msg)
 	}
 	return m.treeKey(msg)
-}
-
-func (m *Model) treeKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := m.Keys
-	rows := m.visible()
-	if len(rows) == 0 {
-		return nil
-	}
-	i := max(m.visibleIndex(m.sel), 0)
-	page := max(m.treeHeight()-1, 1)
-	move := func(j int) tea.Cmd {
-		j = min(max(j, 0), len(rows)-1)
-		if rows[j].path == m.sel {
-			return nil
-		}
-		m.sel = rows[j].path
-		m.afterMove()
-		return m.loadDetails()
-	}
-	switch {
-	case key.Matches(msg, k.Up):
-		return move(i - 1)
-	case key.Matches(msg, k.Down):
-		return move(i + 1)
-	case key.Matches(msg, k.PageUp):
-		return move(i - page)
-	case key.Matches(msg, k.PageDown):
-		return move(i + page)
-	case key.Matches(msg, k.Top):
-		return move(0)
-	case key.Matches(msg, k.Bottom):
-		return move(len(rows) - 1)
-	case key.Matches(msg, k.Expand):
-		n := m.nodes[m.sel]
-		if n == nil {
-			return nil
-		}
-		if !n.expanded || !n.loaded {
-			n.expanded = true
-			if !n.loaded {
-				return m.loadChildren(m.sel)
-			}
-			m.scroll()
-			return nil
-		}
-		if len(n.kids) > 0 {
-			return move(i + 1)
-		}
-		return nil
-	case key.Matches(msg, k.Collapse):
-		n := m.nodes[m.sel]
-		if n != nil && n.expanded && m.sel != "/" && m.filter == "" {
-			n.expanded = false
-			m.scroll()
-			return nil
-		}
-		if m.sel != "/" {
-			m.sel = path.Dir(m.sel)
-			m.afterMove()
-			return m.loadDetails()
-		}
-	}
-	return nil
-}
-
-func (m *Model) loadChildren(p string) tea.Cmd {
-	m.loadSeq++
-	r, seq := m.run, m.loadSeq
-	return func() tea.Msg {
-		kids, gone, err := r.load([]string{p})
-		return loadedMsg{seq: seq, kids: kids, gone: gone, err: err, expand: []string{p}}
-	}
-}
-
-func (m *Model) detailsKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := m.Keys
-	n := len(m.attrs())
-	if n == 0 {
-		return nil
-	}
-	switch {
-	case key.Matches(msg, k.Up):
-		m.detSel--
-	case key.Matches(msg, k.Down):
-		m.detSel++
-	case key.Matches(msg, k.PageUp):
-		m.detSel -= max(m.detailsHeight()-1, 1)
-	case key.Matches(msg, k.PageDown):
-		m.detSel += max(m.detailsHeight()-1, 1)
-	case key.Matches(msg, k.Top):
-		m.detSel = 0
-	case key.Matches(msg, k.Bottom):
-		m.detSel = n - 1
-	case key.Matches(msg, k.Expand):
-		return m.startEdit()
-	case key.Matches(msg, k.Collapse):
-		m.focus = paneTree
-	}
-	m.detSel = min(max(m.detSel, 0), n-1)
-	m.scroll()
-	return nil
-}
-
-// afterMove resets what depends on the selected node.
-func (m *Model) afterMove() {
-	if m.det == nil || m.det.Path != m.sel {
-		m.detSel, m.detOffset = 0, 0
-	}
-	m.scroll()
-}
-
-func (m *Model) startEdit() tea.Cmd {
-	attrs := m.attrs()
-	if m.det == nil || m.det.Path != m.sel || len(attrs) == 0 {
-		m.status = views.StatusMsg{Text: m.sel + " has no attributes to edit", Err: fmt.Errorf("%s has no attributes to edit", m.sel)}
-		return nil
-	}
-	if m.focus != paneDetails {
-		// Go to the first value that can be changed; a second e edits it.
-		m.focus = paneDetails
-		for i, a := range attrs {
-			if !a.attr.ReadOnly {
-				m.detSel = i
-				break
-			}
-		}
-		m.status = views.StatusMsg{Text: "choose a value with ↑/↓, then e or enter edits it"}
-		return nil
-	}
-	a := attrs[m.detSel]
-	if a.attr.ReadOnly {
-		err := fmt.Errorf("%s %s is read-only", a.group, a.attr.Name)
-		m.setErr(err)
-		return nil
-	}
-	m.editing = a
-	m.mode = modeEdit
-	m.input.Prompt = ""
-	m.input.SetValue(a.attr.Value)
-	m.input.CursorEnd()
-	m.status = views.StatusMsg{Text: fmt.Sprintf("editing %s %s: enter sets it, esc cancels", a.group, a.attr.Name)}
-	return m.input.Focus()
-}
-
-func (m *Model) askDelete() tea.Cmd {
-	n := m.nodes[m.sel]
-	if n == nil {
-		return nil
-	}
-	line, what := n.DeleteLine, n.DeleteWhat
-	if line == "" {
-		err := fmt.Errorf("%s cannot be deleted (it is part of its parent)", m.sel)
-		m.setErr(err)
-		return nil
-	}
-	m.mode = modeConfirm
-	m.confirmLine, m.confirmWhat = line, what
-	return nil
-}
-
-func (m *Model) toggle() tea.Cmd {
-	d := m.det
-	if d == nil || d.Path != m.sel {
-		m.status = views.StatusMsg{Text: "reading " + m.sel + "…"}
-		return nil
-	}
-	if !d.has("enable") {
-		err := fmt.Errorf("%s cannot be enabled or disabled", m.sel)
-		m.setErr(err)
-		return nil
-	}
-	verb := "enable"
-	if d.Enabled != nil && *d.Enabled {
-		verb = "disable"
-	}
-	return m.exec(shell.Quote(d.Path)+" "+verb, "", verb+"d "+d.Path)
 }
 
 // ---- help ----
