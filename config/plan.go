@@ -91,7 +91,15 @@ func soRecreate(have, want *SOConf) bool {
 	return false
 }
 
-// MakePlan compares two configurations.
+// MakePlan compares two configurations and returns the steps that turn
+// have into want, in the order the kernel needs them: first every deletion
+// (LUNs, mapped LUNs, portals, ACLs, TPGs and targets that go, and storage
+// objects that go), then the storage objects made or changed (one whose
+// backing or identity differs is made again, its LUNs and mappings after
+// it), then the fabrics' discovery authentication, then the targets and
+// what is below them, parent before child, a TPG enabled last. Values
+// equal to the kernel's are not written, so a second plan against the
+// result is empty. Apply (apply.go) runs a plan all or nothing.
 func (st Store) MakePlan(have, want *Config, opts PlanOptions) *Plan {
 	p := &Plan{}
 	var deletes, soSteps, fabricSteps, creates []Step

@@ -1,6 +1,11 @@
 // Package shell owns tcmsh's command layer: the grammar, targetcli-style
-// paths over the LIO model, the command table, text and JSON output, and
-// the three ways commands arrive (interactive, batch from stdin, one-shot).
+// paths over the LIO model, the command table (table.go), text and JSON
+// output, and the three ways commands arrive (interactive, batch from
+// stdin, one-shot).
+//
+// The tree is made of node kinds (kind.go), one value per kind in its own
+// file (kind_tpg.go is everything a TPG node is: its children, lookup,
+// commands, summary, info, groups, delete and recreate lines).
 //
 // What a front end (the REPL here, the TUI) uses:
 //   - Resolve, Children, Summary, Info: the tree and what is shown of it;
@@ -10,7 +15,9 @@
 //     its output going to the writers it is handed, returning what it
 //     created and deleted and where the shell is now (Exec(line) is both,
 //     with the writers of Options);
-//   - Complete(textBeforeCursor): completion candidates;
+//   - DeleteCall(node), RecreateLine(node): how the TUI deletes a node
+//     and shows the command that makes it again;
+//   - Complete(textBeforeCursor): completion candidates.
 //
 // The configuration as data (saveconfig.json, plan, apply, backstore
 // creation) is package config's; commands here call it.
