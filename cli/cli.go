@@ -94,13 +94,13 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	env, err := openKernel(*kernelFlag, *configfsRoot, *simState, stderr)
 	if err != nil {
+		status := exitFailed
 		var ue usageErr
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
-			return exitUsage
+			status = exitUsage
 		}
-		fmt.Fprintf(stderr, "tcmsh: %v\n", err)
-		return exitFailed
+		reportErr(stderr, *jsonOut, err, status, "")
+		return status
 	}
 	defer func() { env.close() }()
 	if env.Kind == "sim" && !explicit["savefile"] {
@@ -134,11 +134,12 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer istop()
 		line := QuoteWords(words)
 		if err := sh.Exec(ictx, line); err != nil && !errors.Is(err, shell.ErrExit) {
-			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+			status := exitFailed
 			if errors.Is(err, shell.ErrNeedsTerminal) {
-				return exitUsage
+				status = exitUsage
 			}
-			return exitFailed
+			reportErr(stderr, *jsonOut, err, status, line)
+			return status
 		}
 		return exitOK
 	case isTerminal(stdin):
@@ -152,14 +153,22 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ictx, istop := signal.NotifyContext(ctx, os.Interrupt)
 		defer istop()
 		if err := sh.RunBatch(ictx, stdin, shell.BatchOptions{KeepGoing: *keepGoing, Atomic: *atomic}); err != nil {
-			var le *shell.LineError
-			if !errors.As(err, &le) {
-				fmt.Fprintf(stderr, "tcmsh: %v\n", err)
-			}
-			return exitFailed
+			return exitFailed // RunBatch reported it
 		}
 		return exitOK
 	}
+}
+
+// reportErr prints an error that ends tcmsh: "tcmsh: …", or with --json
+// one JSON object (shell.ErrorReport).
+func reportErr(stderr io.Writer, jsonOut bool, err error, status int, command string) {
+	if !jsonOut {
+		fmt.Fprintf(stderr, "tcmsh: %v\n", err)
+		return
+	}
+	r := shell.NewErrorReport(err, status)
+	r.Command = command
+	r.WriteJSON(stderr)
 }
 
 // runServe is `tcmsh serve`: the daemon that keeps user backstores served

@@ -41,17 +41,25 @@ func (e *LineError) Unwrap() error { return e.Err }
 // RunBatch runs commands from r, one per line, starting at the root. `#`
 // comments and blank lines are skipped. The first failing line stops the
 // run (unless KeepGoing) and is reported with its number; the returned
-// error is the first failure. Nothing is saved unless the script says
-// saveconfig.
+// error is the first failure. Every failure is reported on the error
+// writer (as JSON with Options.JSON), so the caller prints nothing more.
+// Nothing is saved unless the script says saveconfig.
 func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) error {
 	sh.cwd, sh.prevCwd = "/", "/"
 	sh.opts.Batch = true
+	var le *LineError
 	if !opts.Atomic {
-		return sh.runLines(ctx, r, opts)
+		err := sh.runLines(ctx, r, opts)
+		if err != nil && !errors.As(err, &le) {
+			sh.reportError(err, 1, "") // failing lines were reported as they failed
+		}
+		return err
 	}
 	before, err := sh.store().Snapshot()
 	if err != nil {
-		return fmt.Errorf("--atomic: reading the configuration before the run: %w", err)
+		err = fmt.Errorf("--atomic: reading the configuration before the run: %w", err)
+		sh.reportError(err, 1, "")
+		return err
 	}
 	// Besides configfs, the run's image files, saveconfig files,
 	// preferences and bookmarks are recorded, to be put back too.
@@ -61,10 +69,10 @@ func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) e
 	if err != nil {
 		done, rerr := sh.rollbackRun(before, mark)
 		if rerr != nil {
-			fmt.Fprintf(sh.opts.Err, "--atomic: undoing the run failed: %v%s\n", rerr, config.UndoneText(done))
+			sh.reportError(err, 1, fmt.Sprintf("--atomic: undoing the run failed: %v%s", rerr, config.UndoneText(done)))
 			return errors.Join(err, rerr)
 		}
-		fmt.Fprintf(sh.opts.Err, "--atomic: undid every change of this run; the configuration is as before%s\n", config.UndoneText(done))
+		sh.reportError(err, 1, "--atomic: undid every change of this run; the configuration is as before"+config.UndoneText(done))
 	}
 	return err
 }
@@ -84,7 +92,10 @@ func (sh *Shell) runLines(ctx context.Context, r io.Reader, opts BatchOptions) e
 		}
 		if err != nil {
 			le := &LineError{Line: n, Text: line, Err: err}
-			fmt.Fprintf(sh.opts.Err, "%v\n", le)
+			if !opts.Atomic {
+				// An --atomic run reports its failure with the rollback.
+				sh.reportError(le, 1, "")
+			}
 			if first == nil {
 				first = le
 			}
@@ -161,9 +172,9 @@ func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) er
 		case errors.Is(err, ErrExit):
 			return leaving("Type exit")
 		case interrupted || errors.Is(err, context.Canceled):
-			fmt.Fprintln(sh.opts.Err, "interrupted")
+			sh.reportError(errors.New("interrupted"), 0, "")
 		case err != nil:
-			fmt.Fprintln(sh.opts.Err, err)
+			sh.reportError(err, 0, "")
 		}
 		return ctx.Err() != nil
 	}
