@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -172,7 +170,7 @@ func cmdExport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	}
 	mark, end := sh.beginUndo()
 	defer end()
-	res, err := sh.export(ctx, a.Str("file_or_dev"), a.Size("size"), ip, port, a.Str("wwn"))
+	res, err := sh.store().Export(ctx, a.Str("file_or_dev"), a.Size("size"), ip, port, a.Str("wwn"))
 	if err != nil {
 		done, rerr := sh.rollbackRun(before, mark)
 		if rerr != nil {
@@ -187,127 +185,10 @@ func cmdExport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
 	return nil
 }
 
-// exportResult is what export prints.
-type exportResult struct {
-	File      string `json:"file"`
-	Backstore string `json:"backstore"`
-	IQN       string `json:"iqn"`
-	Portal    string `json:"portal"`
-	LUN       int    `json:"lun"`
-}
-
-func (sh *Shell) export(ctx context.Context, file string, size int64, ip string, port int, wwn string) (*exportResult, error) {
-	l := sh.env.LIO
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return nil, err
-	}
-	// Two backstores on one file would each cache its blocks: refuse.
-	sos, err := l.StorageObjects()
-	if err != nil {
-		return nil, err
-	}
-	for _, so := range sos {
-		if si, err := l.StorageObjectInfo(so); err == nil && si.Dev == abs {
-			return nil, usagef("%s is already the backstore %s; unexport it first", abs, path.Join("/backstores", si.Kind(), so.Name))
-		}
-	}
-	spec := config.BackstoreSpec{Name: config.BackstoreNameFor(abs), Dev: abs, Size: size}
-	if fi, err := os.Stat(abs); err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
-		spec.Plugin = "iblock"
-	} else {
-		spec.Plugin, spec.WriteBack, spec.Sparse = "fileio", true, true
-	}
-	base := spec.Name
-	for i := 2; ; i++ {
-		if _, err := l.FindStorageObject(spec.Plugin, spec.Name); err != nil {
-			break
-		}
-		spec.Name = base + "_" + strconv.Itoa(i)
-	}
-	so, _, err := sh.store().CreateBackstore(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	t, err := l.CreateTarget("iscsi", wwn)
-	if err != nil {
-		return nil, err
-	}
-	tpg, err := l.CreateTPG(t, 1)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := l.CreateLUN(tpg, 0, so, ""); err != nil {
-		return nil, err
-	}
-	if _, err := l.CreatePortal(tpg, ip, port); err != nil {
-		return nil, err
-	}
-	for _, kv := range [][2]string{{"authentication", "0"}, {"generate_node_acls", "1"}, {"demo_mode_write_protect", "0"}, {"cache_dynamic_acls", "1"}} {
-		if err := l.WriteAttr(path.Join(tpg.Path(), "attrib", kv[0]), kv[1]); err != nil {
-			return nil, err
-		}
-	}
-	if err := l.WriteAttr(path.Join(tpg.Path(), "enable"), "1"); err != nil {
-		return nil, err
-	}
-	return &exportResult{File: abs, Backstore: path.Join("/backstores", configfs.BackstoreName(so.Plugin), so.Name),
-		IQN: t.WWN, Portal: configfs.PortalName(ip, port), LUN: 0}, nil
-}
-
 func cmdUnexport(ctx context.Context, sh *Shell, _ *Node, a Args) error {
-	l := sh.env.LIO
-	arg := a.Str("file_dev_or_wwn")
-	abs, _ := filepath.Abs(arg)
-	targets, err := l.Targets("iscsi")
+	removed, err := sh.store().Unexport(ctx, a.Str("file_dev_or_wwn"))
 	if err != nil {
 		return err
-	}
-	var removed []string
-	sos := map[configfs.StorageObject]bool{}
-	for _, t := range targets {
-		tpgs, err := l.TPGs(t)
-		if err != nil {
-			return err
-		}
-		match := t.WWN == arg
-		var exported []configfs.StorageObject
-		for _, tpg := range tpgs {
-			luns, err := l.LUNs(tpg)
-			if err != nil {
-				return err
-			}
-			for _, x := range luns {
-				if !x.Linked {
-					continue
-				}
-				exported = append(exported, x.Storage)
-				si, err := l.StorageObjectInfo(x.Storage)
-				if err == nil && (si.Dev == abs || si.Dev == arg) {
-					match = true
-				}
-			}
-		}
-		if !match {
-			continue
-		}
-		for _, so := range exported {
-			sos[so] = true
-		}
-		if err := l.DeleteTarget(t); err != nil {
-			return err
-		}
-		removed = append(removed, t.WWN)
-	}
-	if len(removed) == 0 {
-		return usagef("unexport: no iSCSI target exports %s", arg)
-	}
-	for so := range sos {
-		if others, err := l.LUNsOf(so); err == nil && len(others) == 0 {
-			if err := sh.store().DeleteStorageObject(ctx, so); err != nil {
-				return err
-			}
-		}
 	}
 	sh.announce("unexported", strings.Join(removed, " "), "Deleted target "+strings.Join(removed, ", ")+" and its backstore.")
 	return nil
