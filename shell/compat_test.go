@@ -221,3 +221,63 @@ func TestTargetcliSpellings(t *testing.T) {
 		t.Error("naa. with colons: no loopback target naa.5001405abcdef099")
 	}
 }
+
+// ACL tag groups as targetcli-fb has them: tagged ACLs show as one node
+// named by the tag; an ACL joining a tag takes the group's mapped LUNs and
+// settings; the group node's create, delete and set reach every member;
+// untag and delete take a tag.
+func TestACLTagGroups(t *testing.T) {
+	sh, out, l := newTestShell(t, false)
+	acls := "/iscsi/" + testIQN + "/tpg1/acls"
+	a, b, c := "iqn.1994-05.com.example:a", "iqn.1994-05.com.example:b", "iqn.1994-05.com.example:c"
+	execAll(t, sh,
+		acls+" create "+a+" add_mapped_luns=false",
+		acls+" create "+b,
+		acls+" create "+c+" add_mapped_luns=false",
+		acls+" tag "+b+" web",
+		acls+" tag "+a+" web",
+	)
+	aclDir := func(w string) string { return "target/iscsi/" + testIQN + "/tpgt_1/acls/" + w }
+	if !l.Exists(aclDir(a) + "/lun_0") {
+		t.Fatal("a joined web without taking b's mapped LUN 0")
+	}
+	out.Reset()
+	execAll(t, sh, "ls "+acls)
+	ls := out.String()
+	if !strings.Contains(ls, "o- web") || !strings.Contains(ls, "tag group: 2 ACLs") || strings.Contains(ls, "o- "+a) || !strings.Contains(ls, "o- "+c) {
+		t.Fatalf("ls of tag groups:\n%s", ls)
+	}
+	execAll(t, sh,
+		acls+"/web set attribute dataout_timeout=7",
+		acls+"/web create 5 0",
+	)
+	for _, w := range []string{a, b} {
+		if v, _ := l.ReadAttr(aclDir(w) + "/attrib/dataout_timeout"); strings.TrimSpace(v) != "7" {
+			t.Errorf("%s dataout_timeout = %q after the group's set", w, v)
+		}
+		if !l.Exists(aclDir(w) + "/lun_5") {
+			t.Errorf("%s has no mapped LUN 5 after the group's create", w)
+		}
+	}
+	if v, _ := l.ReadAttr(aclDir(c) + "/attrib/dataout_timeout"); strings.TrimSpace(v) == "7" {
+		t.Error("the untagged ACL got the group's setting")
+	}
+	out.Reset()
+	execAll(t, sh, acls+"/web info")
+	if !strings.Contains(out.String(), a) || !strings.Contains(out.String(), b) {
+		t.Errorf("group info does not list its members:\n%s", out)
+	}
+	if err := sh.Exec(context.Background(), acls+" tag "+c+" we.b"); err == nil {
+		t.Error("a tag with '.' was accepted")
+	}
+	execAll(t, sh, acls+" untag web")
+	for _, w := range []string{a, b} {
+		if v, _ := l.ReadAttr(aclDir(w) + "/tag"); strings.TrimSpace(v) != "" && strings.TrimSpace(v) != "NULL" {
+			t.Errorf("%s still tagged %q", w, v)
+		}
+	}
+	execAll(t, sh, acls+" tag "+a+" db", acls+" tag "+b+" db", acls+" delete db")
+	if l.Exists(aclDir(a)) || l.Exists(aclDir(b)) || !l.Exists(aclDir(c)) {
+		t.Error("delete db did not delete exactly the group's ACLs")
+	}
+}

@@ -29,6 +29,7 @@ type Node struct {
 	folded    bool // target node that stands for its TPG 1 (fabrics without TPG tags)
 	lun       configfs.LUNInfo
 	acl       configfs.ACL
+	members   []configfs.ACL // kindACLGroup: the ACLs of the tag, acl the first
 	mappedLUN configfs.MappedLUNInfo
 	portal    configfs.Portal
 	gp        string // ALUA group name

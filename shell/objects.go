@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -435,31 +436,114 @@ func (sh *Shell) aclByName(n *Node, wwn string) (configfs.ACL, error) {
 }
 
 func cmdACLDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
-	acl, err := sh.aclByName(n, a.Str("wwn"))
+	acls, err := sh.tagged(n, a.Str("wwn"))
 	if err != nil {
 		return err
 	}
-	if err := sh.env.LIO.DeleteACL(acl); err != nil {
-		return err
+	for _, acl := range acls {
+		if err := sh.env.LIO.DeleteACL(acl); err != nil {
+			return err
+		}
+		sh.announce("deleted", path.Join(n.path, acl.NodeWWN), "Deleted Node ACL "+acl.NodeWWN+".")
 	}
-	sh.announce("deleted", path.Join(n.path, acl.NodeWWN), "Deleted Node ACL "+acl.NodeWWN+".")
 	return nil
 }
 
+// cmdACLTag tags the ACLs wwn_or_tag names. As in targetcli-fb, an ACL
+// joining a tag that has other members takes their configuration: their
+// mapped LUNs replace its own, and their auth, attributes and parameters.
 func cmdACLTag(_ context.Context, sh *Shell, n *Node, a Args) error {
-	acl, err := sh.aclByName(n, a.Str("wwn_or_tag"))
+	newTag := a.Str("new_tag")
+	if strings.Contains(newTag, ".") {
+		return usagef("tag: %q: a tag has no '.' (every WWN has one; a tag must not look like one)", newTag)
+	}
+	src, err := sh.tagged(n, a.Str("wwn_or_tag"))
 	if err != nil {
 		return err
 	}
-	return sh.writeTag(acl, a.Str("new_tag"))
+	var model *configfs.ACL
+	if others, err := sh.tagged(n, newTag); err == nil {
+		for i := range others {
+			if !slices.ContainsFunc(src, func(x configfs.ACL) bool { return x.NodeWWN == others[i].NodeWWN }) {
+				model = &others[i]
+				break
+			}
+		}
+	}
+	for _, acl := range src {
+		if model != nil {
+			if err := sh.copyACLConfig(*model, acl); err != nil {
+				return fmt.Errorf("tag %s: taking %s's configuration into %s: %w", newTag, model.NodeWWN, acl.NodeWWN, err)
+			}
+		}
+		if err := sh.writeTag(acl, newTag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyACLConfig makes to's mapped LUNs, auth, attributes and parameters
+// those of from.
+func (sh *Shell) copyACLConfig(from, to configfs.ACL) error {
+	l := sh.env.LIO
+	have, err := l.MappedLUNs(to)
+	if err != nil {
+		return err
+	}
+	for _, m := range have {
+		if err := l.DeleteMappedLUN(m.MappedLUN); err != nil {
+			return err
+		}
+	}
+	want, err := l.MappedLUNs(from)
+	if err != nil {
+		return err
+	}
+	for _, m := range want {
+		if _, err := l.CreateMappedLUN(to, m.Index, m.TPGLUN, m.WriteProtect); err != nil {
+			return err
+		}
+	}
+	for _, group := range []string{"auth", "attrib", "param"} {
+		vals, err := l.Group(path.Join(from.Path(), group))
+		if err != nil {
+			continue // a fabric without that group
+		}
+		ents, err := l.FS().ReadDir(path.Join(to.Path(), group))
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			v, ok := vals[e.Name]
+			if e.Kind != configfs.KindAttr || !e.Writable() || !e.Readable() || !ok {
+				continue
+			}
+			if group == "auth" && v == "" {
+				v = "NULL"
+			}
+			if cur, _ := l.ReadAttr(path.Join(to.Path(), group, e.Name)); strings.TrimSpace(cur) == v {
+				continue
+			}
+			if err := l.WriteAttr(path.Join(to.Path(), group, e.Name), v); err != nil {
+				return fmt.Errorf("%s %s: %w", group, e.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 func cmdACLUntag(_ context.Context, sh *Shell, n *Node, a Args) error {
-	acl, err := sh.aclByName(n, a.Str("wwn_or_tag"))
+	acls, err := sh.tagged(n, a.Str("wwn_or_tag"))
 	if err != nil {
 		return err
 	}
-	return sh.writeTag(acl, "NULL")
+	for _, acl := range acls {
+		if err := sh.writeTag(acl, "NULL"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func cmdACLSelfTag(_ context.Context, sh *Shell, n *Node, a Args) error {
