@@ -169,3 +169,49 @@ func TestLsLinesWithWideNamesFitTheWidth(t *testing.T) {
 		t.Fatalf("no line for the object:\n%s", out)
 	}
 }
+
+// `set attribute <TAB>` offers the writable attributes (with `=`), `get
+// attribute <TAB>` every one, each with its current value; after `=`,
+// the current value.
+func TestCompletionOfGroupNames(t *testing.T) {
+	sh, _, _ := newTestShell(t, false)
+	texts := func(before string) map[string]string {
+		out := map[string]string{}
+		for _, s := range sh.Complete(before) {
+			out[s.Text] = s.Description
+		}
+		return out
+	}
+	set := texts("/backstores/fileio/disk1 set attribute ")
+	if set["block_size="] != "512" || set["emulate_tpu="] == "" {
+		t.Errorf("set attribute <TAB>: %v", set)
+	}
+	if _, ok := set["hw_block_size="]; ok {
+		t.Errorf("set attribute offers the read-only hw_block_size: %v", set)
+	}
+	if got := texts("/backstores/fileio/disk1 set attribute emulate_t"); len(got) == 0 {
+		t.Errorf("set attribute emulate_t<TAB>: nothing")
+	} else {
+		for k := range got {
+			if !strings.HasPrefix(k, "emulate_t") {
+				t.Errorf("set attribute emulate_t<TAB> offers %q", k)
+			}
+		}
+	}
+	if got := texts("/backstores/fileio/disk1 set attribute block_size=4096 "); got["block_size="] != "" {
+		t.Errorf("a name already given is offered again: %v", got)
+	}
+	if got := texts("/backstores/fileio/disk1 set attribute block_size="); got["512"] != "current value" {
+		t.Errorf("set attribute block_size=<TAB>: %v", got)
+	}
+	get := texts("/backstores/fileio/disk1 get attribute ")
+	if get["hw_block_size"] != "512" || get["block_size"] != "512" {
+		t.Errorf("get attribute <TAB>: %v", get)
+	}
+	if got := texts("set global auto_cd"); got["auto_cd_after_create="] != "false" {
+		t.Errorf("set global auto_cd<TAB>: %v", got)
+	}
+	if got := texts("/iscsi/iqn.2003-01.org.linux-iscsi.test.x8664:sn.0123456789ab/tpg1 get parameter Max"); len(got) == 0 {
+		t.Errorf("get parameter Max<TAB>: nothing")
+	}
+}

@@ -46,6 +46,9 @@ func (sh *Shell) Complete(before string) []Suggestion {
 	if !ok {
 		return nil
 	}
+	if (cmd.Name == "get" || cmd.Name == "set") && len(words) >= 2 && !strings.Contains(words[1], "=") {
+		return sh.completeGroupKeys(node, cmd.Name, words[1], words[2:], current)
+	}
 	given := map[string]bool{}
 	positional := 0
 	for _, w := range words[1:] {
@@ -277,6 +280,58 @@ func completeFile(prefix string) []Suggestion {
 		if len(out) >= 200 {
 			break
 		}
+	}
+	return out
+}
+
+// completeGroupKeys completes the names after `get GROUP` and the
+// name=value words after `set GROUP` (writable names only; after '=', the
+// current value), as targetcli does. Each name shows its current value.
+func (sh *Shell) completeGroupKeys(n *Node, cmd, group string, given []string, current string) []Suggestion {
+	vals, writable := map[string]string{}, map[string]bool{}
+	if group == "global" {
+		for _, d := range prefDefs {
+			vals[d.Name], writable[d.Name] = sh.prefs.Values[d.Name], true
+		}
+	} else {
+		groups, err := sh.Groups(n)
+		if err != nil {
+			return nil
+		}
+		for _, g := range groups {
+			if g.Name != group {
+				continue
+			}
+			for _, a := range g.Attrs {
+				vals[a.Name], writable[a.Name] = a.Value, !a.ReadOnly
+			}
+		}
+	}
+	if k, v, isKV := strings.Cut(current, "="); isKV {
+		if cmd == "set" && writable[k] && strings.HasPrefix(vals[k], v) && !strings.Contains(vals[k], "\n") {
+			return []Suggestion{{Text: vals[k], Description: "current value"}}
+		}
+		return nil
+	}
+	done := map[string]bool{}
+	for _, w := range given {
+		k, _, _ := strings.Cut(w, "=")
+		done[k] = true
+	}
+	var out []Suggestion
+	for _, name := range sortedKeys(vals) {
+		if done[name] || !strings.HasPrefix(name, current) || cmd == "set" && !writable[name] {
+			continue
+		}
+		desc, _, _ := strings.Cut(vals[name], "\n")
+		if len(desc) > 40 {
+			desc = desc[:39] + "…"
+		}
+		text := name
+		if cmd == "set" {
+			text += "="
+		}
+		out = append(out, Suggestion{Text: text, Description: desc})
 	}
 	return out
 }
