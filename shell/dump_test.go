@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tcmsh/tcmsh/configfs"
 )
 
 func TestDumpText(t *testing.T) {
@@ -71,7 +73,7 @@ func TestDumpSubtreeAndJSON(t *testing.T) {
 		if err := sh.Exec(context.Background(), cmd); err != nil {
 			t.Fatalf("%s: %v", cmd, err)
 		}
-		var es []dumpEntry
+		var es []configfs.DumpEntry
 		if err := json.Unmarshal(out.Bytes(), &es); err != nil {
 			t.Fatalf("%s: %v\n%s", cmd, err, out)
 		}
@@ -103,13 +105,5 @@ func TestDumpErrors(t *testing.T) {
 	}
 	if err := sh.Exec(context.Background(), "dump target --bogus"); err == nil {
 		t.Error("dump --bogus: no error")
-	}
-}
-
-func TestDumpEscape(t *testing.T) {
-	for in, want := range map[string]string{"a\nb\n": `a\nb\n`, "x\ty": `x\ty`, `a\b`: `a\\b`, "\x00": `\x00`} {
-		if got := dumpEscape(in); got != want {
-			t.Errorf("dumpEscape(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

@@ -10,27 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 )
-
-func TestDynamicSessions(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{"", nil},
-		{"\n", nil},
-		// 6.1 counts a NUL after each name's newline.
-		{"iqn.1994-05.com.example:a\n\x00", []string{"iqn.1994-05.com.example:a"}},
-		{"iqn.a\n\x00iqn.b\n\x00", []string{"iqn.a", "iqn.b"}},
-		{"iqn.a\niqn.b\n", []string{"iqn.a", "iqn.b"}},
-	}
-	for _, tt := range tests {
-		if got := dynamicSessions(tt.in); !slices.Equal(got, tt.want) {
-			t.Errorf("dynamicSessions(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
 
 // TestSessionsListsDemoModeLogins reads a configfs-shaped directory as a
 // real kernel with one ACL session and two demo-mode sessions.
@@ -71,7 +53,7 @@ func TestSessionsListsDemoModeLogins(t *testing.T) {
 		return out.String()
 	}
 
-	var got []sessionJSON
+	var got []config.Session
 	if err := json.Unmarshal([]byte(run(true, "sessions")), &got); err != nil {
 		t.Fatal(err)
 	}
