@@ -144,7 +144,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	case isTerminal(stdin):
 		save := func() error { return sh.SaveConfig(*saveFile, false) }
-		if err := sh.RunInteractive(ctx, shell.InteractiveOptions{HistoryPath: shell.DefaultHistoryPath(), SaveOnExit: save}); err != nil {
+		if err := sh.RunInteractive(ctx, shell.InteractiveOptions{Reader: &goPrompt{history: shell.LoadHistory(shell.DefaultHistoryPath()), color: color},
+			HistoryPath: shell.DefaultHistoryPath(), SaveOnExit: save}); err != nil {
 			fmt.Fprintf(stderr, "tcmsh: %v\n", err)
 			return exitFailed
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/internal/suggest"
-	"github.com/tcmsh/tcmsh/tcmu/uio"
 )
 
 // Command is one entry of the command table: what the REPL, batch,
@@ -533,37 +532,4 @@ func firstSentence(s string) string {
 		}
 		from = end
 	}
-}
-
-// userServer names the uio device of a user backstore on the real kernel
-// and who holds it: a tcmu-runner (which tcmsh must then leave alone), or
-// tcmsh's engine, or nobody.
-func (sh *Shell) userServer(so configfs.StorageObject) (uioName, servedBy string) {
-	devs, err := uio.Scan("")
-	if err != nil {
-		return "", "unknown: " + err.Error()
-	}
-	for _, d := range devs {
-		if d.Err != nil || d.ConfigPath() != so.Path() {
-			continue
-		}
-		runners, _ := uio.FindRunners("", "")
-		if r, ok := uio.HeldBy(runners, d.Minor); ok {
-			return d.UIO, r.String()
-		}
-		if sh.env.Engine != nil {
-			if stats, err := sh.env.Engine.Stats(context.Background()); err == nil {
-				for _, st := range stats {
-					if st.ConfigPath == so.Path() {
-						if sh.env.Engine.InProcess() {
-							return d.UIO, "this tcmsh process"
-						}
-						return d.UIO, "the tcmsh serve daemon"
-					}
-				}
-			}
-		}
-		return d.UIO, "nobody (commands to it wait until a handler opens /dev/" + d.UIO + ")"
-	}
-	return "", "no uio device (the backstore is not enabled)"
 }

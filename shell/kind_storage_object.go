@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/engine"
 	"github.com/tcmsh/tcmsh/internal/size"
 )
 
@@ -58,7 +59,7 @@ func (storageObjectKind) info(sh *Shell, n *Node, out map[string]any) error {
 		out["config"] = si.Config
 	}
 	if n.so.Plugin == "user" && sh.env.Kind == "real" {
-		out["uio"], out["served_by"] = sh.userServer(n.so)
+		out["uio"], out["served_by"] = engine.ServedBy(sh.env.Engine, n.so.Path())
 	}
 	return nil
 }

@@ -259,7 +259,7 @@ func cmdLUNCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
 			if err != nil {
 				return err
 			}
-			m, err := sh.mapIntoACL(acl, lun.Index, used)
+			m, err := sh.store().MapIntoACL(acl, lun.Index, used)
 			if err != nil {
 				return err
 			}
@@ -270,23 +270,6 @@ func cmdLUNCreate(ctx context.Context, sh *Shell, n *Node, a Args) error {
 	}
 	sh.afterCreate(p)
 	return nil
-}
-
-// mapIntoACL maps a new TPG LUN into an ACL at the TPG LUN's own index
-// when free, else at the lowest free one. used holds the ACL's mapped LUN
-// indexes (one listing of the ACL, kept up to date here), so that mapping
-// N LUNs costs N mappings and not N listings of a growing ACL.
-func (sh *Shell) mapIntoACL(acl configfs.ACL, tpgLUN int, used map[int]bool) (configfs.MappedLUN, error) {
-	index := tpgLUN
-	if used[index] {
-		for index = 0; used[index]; index++ {
-		}
-	}
-	m, err := sh.env.LIO.CreateMappedLUN(acl, index, tpgLUN, false)
-	if err == nil {
-		used[index] = true
-	}
-	return m, err
 }
 
 // storageObjectArg resolves a `luns create` argument: a /backstores path,
@@ -414,7 +397,7 @@ func cmdACLCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
 		}
 		used := map[int]bool{}
 		for _, lun := range luns {
-			m, err := sh.mapIntoACL(acl, lun, used)
+			m, err := sh.store().MapIntoACL(acl, lun, used)
 			if err != nil {
 				return err
 			}
@@ -472,62 +455,12 @@ func cmdACLTag(_ context.Context, sh *Shell, n *Node, a Args) error {
 	}
 	for _, acl := range src {
 		if model != nil {
-			if err := sh.copyACLConfig(*model, acl); err != nil {
+			if err := sh.store().CopyACL(*model, acl); err != nil {
 				return fmt.Errorf("tag %s: taking %s's configuration into %s: %w", newTag, model.NodeWWN, acl.NodeWWN, err)
 			}
 		}
 		if err := sh.writeTag(acl, newTag); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// copyACLConfig makes to's mapped LUNs, auth, attributes and parameters
-// those of from.
-func (sh *Shell) copyACLConfig(from, to configfs.ACL) error {
-	l := sh.env.LIO
-	have, err := l.MappedLUNs(to)
-	if err != nil {
-		return err
-	}
-	for _, m := range have {
-		if err := l.DeleteMappedLUN(m.MappedLUN); err != nil {
-			return err
-		}
-	}
-	want, err := l.MappedLUNs(from)
-	if err != nil {
-		return err
-	}
-	for _, m := range want {
-		if _, err := l.CreateMappedLUN(to, m.Index, m.TPGLUN, m.WriteProtect); err != nil {
-			return err
-		}
-	}
-	for _, group := range []string{"auth", "attrib", "param"} {
-		vals, err := l.Group(path.Join(from.Path(), group))
-		if err != nil {
-			continue // a fabric without that group
-		}
-		ents, err := l.FS().ReadDir(path.Join(to.Path(), group))
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			v, ok := vals[e.Name]
-			if e.Kind != configfs.KindAttr || !e.Writable() || !e.Readable() || !ok {
-				continue
-			}
-			if group == "auth" && v == "" {
-				v = "NULL"
-			}
-			if cur, _ := l.ReadAttr(path.Join(to.Path(), group, e.Name)); strings.TrimSpace(cur) == v {
-				continue
-			}
-			if err := l.WriteAttr(path.Join(to.Path(), group, e.Name), v); err != nil {
-				return fmt.Errorf("%s %s: %w", group, e.Name, err)
-			}
 		}
 	}
 	return nil

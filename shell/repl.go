@@ -11,9 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	prompt "github.com/elk-language/go-prompt"
-	pstrings "github.com/elk-language/go-prompt/strings"
-
 	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/internal/guard"
@@ -129,7 +126,8 @@ type Suggestion struct {
 
 // InteractiveOptions configure RunInteractive.
 type InteractiveOptions struct {
-	// Reader reads lines; nil means go-prompt on the terminal.
+	// Reader reads lines (go-prompt on a terminal, which the command line
+	// wires; a scripted reader in tests). Required.
 	Reader LineReader
 	// HistoryPath keeps the command history between runs; empty: none.
 	HistoryPath string
@@ -142,10 +140,9 @@ type InteractiveOptions struct {
 // with its own interrupt context so that Ctrl-C stops the command, not
 // the shell.
 func (sh *Shell) RunInteractive(ctx context.Context, opts InteractiveOptions) error {
-	hist := loadHistory(opts.HistoryPath)
 	reader := opts.Reader
 	if reader == nil {
-		reader = &goPrompt{history: hist, color: sh.opts.Color}
+		return errors.New("interactive shell: no line reader")
 	}
 	warnedExit := false
 	// leaving is the guard that exit and Ctrl-D share: LUNs served by
@@ -237,7 +234,8 @@ func DefaultHistoryPath() string {
 
 const historyKeep = 1000
 
-func loadHistory(p string) []string {
+// LoadHistory reads the command history kept at p (the newest last).
+func LoadHistory(p string) []string {
 	if p == "" {
 		return nil
 	}
@@ -271,52 +269,6 @@ func appendHistory(p, line string) {
 	}
 	defer f.Close()
 	_, _ = f.WriteString(line + "\n")
-}
-
-// goPrompt is the LineReader on a terminal. go-prompt reads /dev/tty
-// itself and restores the terminal's settings when it returns.
-type goPrompt struct {
-	history []string
-	color   bool
-}
-
-func (g *goPrompt) Loop(prefix func() string, complete func(string) []Suggestion, handle func(string) bool) error {
-	exit := false
-	opts := []prompt.Option{
-		prompt.WithPrefixCallback(prefix),
-		prompt.WithCompleter(func(d prompt.Document) ([]prompt.Suggest, pstrings.RuneNumber, pstrings.RuneNumber) {
-			before := d.TextBeforeCursor()
-			word := before[strings.LastIndexAny(before, " \t")+1:]
-			if i := strings.IndexByte(word, '='); i >= 0 {
-				word = word[i+1:]
-			}
-			end := d.CurrentRuneIndex()
-			start := end - pstrings.RuneCountInString(word)
-			var out []prompt.Suggest
-			for _, s := range complete(before) {
-				out = append(out, prompt.Suggest{Text: s.Text, Description: s.Description})
-			}
-			return out, start, end
-		}),
-		prompt.WithCompletionWordSeparator(" ="),
-		prompt.WithHistory(g.history),
-		prompt.WithExitChecker(func(string, bool) bool { return exit }),
-		prompt.WithTitle("tcmsh"),
-	}
-	if !g.color {
-		// NO_COLOR: plain prompt and input (the completion menu keeps its
-		// reverse video, or it could not be seen).
-		opts = append(opts, prompt.WithPrefixTextColor(prompt.DefaultColor), prompt.WithInputTextColor(prompt.DefaultColor))
-	}
-	opts = append(opts, prompt.WithReader(&keyReader{Reader: prompt.NewStdinReader()}))
-	p := prompt.New(func(line string) {
-		// Kept for a Loop that starts again (after a Ctrl-D that did not
-		// leave).
-		g.history = append(g.history, line)
-		exit = handle(line)
-	}, opts...)
-	p.Run()
-	return nil
 }
 
 // servedInUse lists the user backstores this process's engine serves that
