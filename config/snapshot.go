@@ -167,6 +167,9 @@ var aluaNumbers = map[string]map[string]string{
 func (st Store) aluaGroup(dir string) map[string]string {
 	f := st.writableGroup(dir)
 	delete(f, "members")
+	// rtslib treats alua_support_lba_dependent as read-only: it does not
+	// save it, and its restore refuses a file that sets it.
+	delete(f, "alua_support_lba_dependent")
 	for k, words := range aluaNumbers {
 		if n, ok := words[f[k]]; ok {
 			f[k] = n

@@ -281,3 +281,22 @@ func TestACLTagGroups(t *testing.T) {
 		t.Error("delete db did not delete exactly the group's ACLs")
 	}
 }
+
+// ALUA groups are saved with rtslib's writable fields only: rtslib treats
+// alua_support_lba_dependent as read-only and its restore refuses a file
+// that sets it (targetcli restoreconfig failed on tcmsh's file).
+func TestSaveconfigALUAFieldsAsRtslib(t *testing.T) {
+	sh, _, _ := newTestShell(t, false)
+	execAll(t, sh, "/backstores/fileio/disk1/alua create gp1 7")
+	file := filepath.Join(t.TempDir(), "saveconfig.json")
+	if err := sh.SaveConfig(file, false); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "alua_support_lba_dependent") || !strings.Contains(string(data), `"alua_support_standby"`) || !strings.Contains(string(data), `"name": "gp1"`) {
+		t.Errorf("saved ALUA groups:\n%s", data)
+	}
+}
