@@ -410,14 +410,6 @@ func cmdACLCreate(_ context.Context, sh *Shell, n *Node, a Args) error {
 	return nil
 }
 
-func (sh *Shell) aclByName(n *Node, wwn string) (configfs.ACL, error) {
-	acl := configfs.ACL{TPG: n.tpg, NodeWWN: wwn}
-	if configfs.ValidName("ACL", wwn) != nil || !sh.env.LIO.Exists(acl.Path()) {
-		return acl, sh.missingChild(n, wwn)
-	}
-	return acl, nil
-}
-
 func cmdACLDelete(_ context.Context, sh *Shell, n *Node, a Args) error {
 	acls, err := sh.tagged(n, a.Str("wwn"))
 	if err != nil {
