@@ -300,3 +300,67 @@ func TestSaveconfigALUAFieldsAsRtslib(t *testing.T) {
 		t.Errorf("saved ALUA groups:\n%s", data)
 	}
 }
+
+// A saveconfig.json in rtslib's Fibre Channel names (fabric tcm_fc, naa.
+// WWNs), as targetcli-fb writes it, restores into configfs's names (fc,
+// colon form), and tcmsh's saveconfig writes rtslib's names back. The
+// simulated kernel here can load fc and qla2xxx (a generic fabric each).
+func TestRestoreFibreChannelFile(t *testing.T) {
+	dir := t.TempDir()
+	fabrics := append(append([]string{}, sim.DefaultFabrics...), "fc", "qla2xxx")
+	k, err := sim.Open(filepath.Join(dir, "sim"), sim.Options{Fabrics: fabrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	l, err := configfs.Open(k, "/sys/kernel/config", configfs.Options{Kind: "sim", LockPath: filepath.Join(dir, "hba.lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sh := New(Env{LIO: l, Kind: "sim", AvailableFabrics: fabrics}, Options{Out: &out, Err: &out, Width: 80, Version: "test"})
+	file := filepath.Join(dir, "fc.json")
+	if err := os.WriteFile(file, []byte(`{"fabric_modules": [],
+ "storage_objects": [{"name": "r", "plugin": "ramdisk", "size": 1048576, "attributes": {}}],
+ "targets": [
+  {"fabric": "tcm_fc", "wwn": "naa.20000024ff314c48", "tpgs": [{"tag": 1, "enable": true, "attributes": {}, "parameters": {},
+    "luns": [{"index": 0, "storage_object": "/backstores/ramdisk/r"}], "portals": [],
+    "node_acls": [{"node_wwn": "naa.21000024ff314c49", "attributes": {}, "mapped_luns": [{"index": 0, "tpg_lun": 0, "write_protect": false}]}]}]},
+  {"fabric": "qla2xxx", "wwn": "naa.21000024ff314c4a", "tpgs": [{"tag": 1, "enable": false, "attributes": {}, "parameters": {},
+    "luns": [], "portals": [], "node_acls": [{"node_wwn": "naa.21000024ff314c4b", "attributes": {}, "mapped_luns": []}]}]}]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	execAll(t, sh, "restoreconfig "+file)
+	for _, p := range []string{
+		"target/fc/20:00:00:24:ff:31:4c:48/tpgt_1/lun/lun_0",
+		"target/fc/20:00:00:24:ff:31:4c:48/tpgt_1/acls/21:00:00:24:ff:31:4c:49/lun_0",
+		"target/qla2xxx/21:00:00:24:ff:31:4c:4a/tpgt_1/acls/21:00:00:24:ff:31:4c:4b",
+	} {
+		if !l.Exists(p) {
+			t.Errorf("restore made no %s", p)
+		}
+	}
+	out.Reset()
+	execAll(t, sh, "diff "+file)
+	if !strings.Contains(strings.ToLower(out.String()), "no changes") {
+		t.Errorf("diff of the restored file:\n%s", out.String())
+	}
+	execAll(t, sh, "/qla2xxx create naa.21000024ff314c4c")
+	if !l.Exists("target/qla2xxx/21:00:00:24:ff:31:4c:4c") {
+		t.Error("/qla2xxx create naa.…: no colon-form port")
+	}
+	saved := filepath.Join(dir, "saved.json")
+	if err := sh.SaveConfig(saved, false); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"fabric": "tcm_fc"`, `"wwn": "naa.20000024ff314c48"`, `"node_wwn": "naa.21000024ff314c49"`, `"wwn": "naa.21000024ff314c4a"`, `"wwn": "naa.21000024ff314c4c"`} {
+		if !strings.Contains(string(data), w) {
+			t.Errorf("saved file lacks %s", w)
+		}
+	}
+}
