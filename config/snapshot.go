@@ -64,21 +64,9 @@ func (st Store) Snapshot() (*Config, error) {
 
 // writableGroup reads the writable attributes of a directory.
 func (st Store) writableGroup(dir string) map[string]string {
-	l := st.LIO
-	es, err := l.FS().ReadDir(dir)
+	out, err := st.LIO.ReadGroup(dir, configfs.DirEntry.Writable)
 	if err != nil {
 		return map[string]string{}
-	}
-	out := map[string]string{}
-	for _, e := range es {
-		if e.Kind != configfs.KindAttr || !e.Writable() || !e.Readable() {
-			continue
-		}
-		v, err := l.ReadAttr(path.Join(dir, e.Name))
-		if err != nil {
-			continue
-		}
-		out[e.Name] = v
 	}
 	return out
 }

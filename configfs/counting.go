@@ -2,6 +2,7 @@ package configfs
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"sync/atomic"
 )
@@ -140,6 +141,25 @@ func (c *CountingFS) Symlink(target, link string) error {
 func (c *CountingFS) Readlink(link string) (string, error) {
 	c.count(OpReadlink)
 	return c.fs.Readlink(link)
+}
+
+// ReadFiles implements FilesReader: one read counted per file.
+func (c *CountingFS) ReadFiles(dir string, names []string) ([][]byte, []error) {
+	c.counts[OpRead].Add(int64(len(names)))
+	return readFiles(c.fs, dir, names)
+}
+
+// readFiles reads several files of dir through fsys, with its ReadFiles
+// when it has one.
+func readFiles(fsys FS, dir string, names []string) ([][]byte, []error) {
+	if fr, ok := fsys.(FilesReader); ok {
+		return fr.ReadFiles(dir, names)
+	}
+	values, errs := make([][]byte, len(names)), make([]error, len(names))
+	for i, n := range names {
+		values[i], errs[i] = fsys.ReadFile(path.Join(dir, n))
+	}
+	return values, errs
 }
 
 // Unlink implements FS.

@@ -37,6 +37,15 @@ type FS interface {
 	Unlink(link string) error
 }
 
+// FilesReader is an FS that reads several attributes of one directory
+// at a lower cost than a ReadFile each: RealFS walks the directory's path
+// once and opens each file relative to it. LIO.ReadGroup uses it when the
+// FS has it.
+type FilesReader interface {
+	// ReadFiles reads dir/names[i] into values[i], or sets errs[i].
+	ReadFiles(dir string, names []string) (values [][]byte, errs []error)
+}
+
 // EntryKind tells directories, attributes and symlinks apart.
 type EntryKind uint8
 

@@ -114,4 +114,16 @@ func TestRealFSReadDirKinds(t *testing.T) {
 	if b, err := NewRealFS(root).ReadFile("g/ro"); err != nil || string(b) != "1\n" {
 		t.Errorf("ReadFile = %q, %v", b, err)
 	}
+	// A second listing takes the attributes' permissions from the first.
+	r := NewRealFS(root)
+	for i := 0; i < 2; i++ {
+		es, err := r.ReadDir("g")
+		if err != nil || len(es) != 5 || es[2].Perm != 0o444 || es[4].Perm != 0o200 {
+			t.Errorf("ReadDir #%d = %+v, %v", i, es, err)
+		}
+	}
+	vals, errs := r.ReadFiles("g", []string{"ro", "missing"})
+	if string(vals[0]) != "1\n" || errs[0] != nil || !errors.Is(errs[1], syscall.ENOENT) {
+		t.Errorf("ReadFiles = %q, %v", vals, errs)
+	}
 }
