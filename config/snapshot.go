@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tcmsh/tcmsh/configfs"
 )
@@ -21,8 +22,9 @@ func (st Store) Snapshot() (*Config, error) {
 		return nil, err
 	}
 	readable := map[configfs.StorageObject]string{}
-	for _, so := range sos {
-		c, err := st.dumpStorageObject(so)
+	dumps, errs := st.dumpStorageObjects(sos)
+	for i, so := range sos {
+		c, err := dumps[i], errs[i]
 		if err != nil {
 			cfg.Skipped = append(cfg.Skipped, fmt.Sprintf("%s/%s: %v", configfs.BackstoreName(so.Plugin), so.Name, err))
 			cfg.unmanaged[soPath(configfs.BackstoreName(so.Plugin), so.Name)] = true
@@ -69,6 +71,33 @@ func (st Store) writableGroup(dir string) map[string]string {
 		return map[string]string{}
 	}
 	return out
+}
+
+// snapshotWorkers is how many storage objects Snapshot reads at once: the
+// few dozen attribute reads of each are independent, and a kernel with
+// two CPUs serves two readers at once.
+const snapshotWorkers = 4
+
+// dumpStorageObjects reads storage objects, in parallel, results in order.
+func (st Store) dumpStorageObjects(sos []configfs.StorageObject) ([]*SOConf, []error) {
+	dumps, errs := make([]*SOConf, len(sos)), make([]error, len(sos))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(snapshotWorkers, len(sos)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				dumps[i], errs[i] = st.dumpStorageObject(sos[i])
+			}
+		}()
+	}
+	for i := range sos {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return dumps, errs
 }
 
 func (st Store) dumpStorageObject(so configfs.StorageObject) (*SOConf, error) {
