@@ -18,7 +18,8 @@ func (st Store) MapIntoACL(acl configfs.ACL, tpgLUN int, used map[int]bool) (con
 		for index = 0; used[index]; index++ {
 		}
 	}
-	m, err := st.LIO.CreateMappedLUN(acl, index, tpgLUN, false)
+	// The LUN was just made or listed: mapped without a stat first.
+	m, err := st.LIO.MapLUN(acl, index, configfs.LUN{TPG: acl.TPG, Index: tpgLUN}, false)
 	if err == nil {
 		used[index] = true
 	}

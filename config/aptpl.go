@@ -55,7 +55,7 @@ func (st Store) restoreAPTPL(so configfs.StorageObject) (int, error) {
 	if err != nil || serial == "" {
 		return 0, err
 	}
-	dbroot, err := st.LIO.ReadAttr(path.Join(configfs.Root, "dbroot"))
+	dbroot, err := st.LIO.DBRoot()
 	if err != nil {
 		return 0, nil // an old kernel without dbroot writes no APTPL files
 	}

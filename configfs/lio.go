@@ -30,6 +30,11 @@ type LIO struct {
 	hbaNames map[string][]string // HBA directory → storage object names
 	byName   map[string]string   // "plugin/name" → HBA directory
 	backing  map[StorageObject]Backing
+	// preListed is the listing of core/ HasStorageObject just made, for
+	// the HBA allocation of the create that follows it.
+	preListed []string
+	serials   map[StorageObject]string // unit serials this process wrote
+	dbroot    string
 	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
 	Kind string
 }
@@ -94,8 +99,9 @@ func (l *LIO) ReadAttr(p string) (string, error) {
 
 // WriteAttr writes an attribute; EINVAL and friends come back explained.
 func (l *LIO) WriteAttr(p, value string) error {
-	if strings.HasPrefix(p, Root+"/core/") && (strings.HasSuffix(p, "/control") || strings.HasSuffix(p, "/dev_config") || strings.HasSuffix(p, "/udev_path")) {
-		// What the object is made on may change.
+	if strings.HasPrefix(p, Root+"/core/") && (strings.HasSuffix(p, "/control") || strings.HasSuffix(p, "/dev_config") ||
+		strings.HasSuffix(p, "/udev_path") || strings.HasSuffix(p, "/vpd_unit_serial")) {
+		// What the object is made on, or its serial, may change.
 		l.forgetBacking(p)
 	}
 	if err := l.fs.WriteFile(p, []byte(value)); err != nil {

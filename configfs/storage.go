@@ -194,6 +194,11 @@ func (l *LIO) dropHBALocked(h string) {
 			delete(l.backing, so)
 		}
 	}
+	for so := range l.serials {
+		if so.Plugin == plugin && so.HBA == n {
+			delete(l.serials, so)
+		}
+	}
 	for _, n := range l.hbaNames[h] {
 		if l.byName[plugin+"/"+n] == h {
 			delete(l.byName, plugin+"/"+n)
@@ -232,7 +237,7 @@ func (l *LIO) rememberHBA(hbaDir string, names []string) {
 // for when another tool changed an HBA directory in place.
 func (l *LIO) Refresh() {
 	l.mu.Lock()
-	l.hbaNames, l.byName, l.backing = nil, nil, nil
+	l.hbaNames, l.byName, l.backing, l.serials = nil, nil, nil, nil
 	l.mu.Unlock()
 }
 
@@ -263,9 +268,18 @@ func (l *LIO) HasStorageObject(plugin, name string) (bool, error) {
 	if so, ok := l.rememberedObject(plugin, name); ok && l.exists(so.Path()) {
 		return true, nil
 	}
-	if _, err := l.soIndex(); err != nil {
+	hbas, err := l.dirs(path.Join(Root, "core"))
+	if err != nil {
 		return false, err
 	}
+	if _, err := l.indexFrom(hbas); err != nil {
+		return false, err
+	}
+	// A create follows: its HBA allocation takes this listing rather than
+	// listing core/ again (a taken index answers EEXIST and is skipped).
+	l.mu.Lock()
+	l.preListed = hbas
+	l.mu.Unlock()
 	so, ok := l.rememberedObject(plugin, name)
 	return ok && l.exists(so.Path()), nil
 }
@@ -293,7 +307,9 @@ func (kv KV) String() string { return kv.Key + "=" + kv.Value }
 type StorageSpec struct {
 	Plugin string // configfs plugin
 	Name   string
-	// Control tokens, written one per write in order, before enable.
+	// Control tokens, before enable: in one write (the kernel parses a
+	// comma-separated list), a user object's one per write in order (its
+	// handler's settings each get their own error).
 	Control []KV
 	// UdevPath is written to udev_path when not empty.
 	UdevPath string
@@ -330,6 +346,7 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 	}
 	so = StorageObject{Plugin: spec.Plugin, HBA: hba, Name: spec.Name}
 	hbaPath := path.Dir(so.Path())
+	serial := "" // the unit serial written, remembered for UnitSerial
 	defer func() {
 		if err != nil {
 			_ = l.fs.Rmdir(so.Path())
@@ -339,13 +356,32 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 		}
 		l.rememberHBA(path.Base(hbaPath), []string{so.Name})
 		l.rememberBacking(so, spec)
+		if serial != "" && so.Plugin != "pscsi" { // pscsi's comes from the device
+			l.mu.Lock()
+			if l.serials == nil {
+				l.serials = map[StorageObject]string{}
+			}
+			l.serials[so] = serial
+			l.mu.Unlock()
+		}
 	}()
 	if err := l.fs.Mkdir(so.Path()); err != nil {
 		return so, l.explain(err)
 	}
-	for _, kv := range spec.Control {
-		if err := l.WriteAttr(path.Join(so.Path(), "control"), kv.String()); err != nil {
-			return so, fmt.Errorf("control %s: %w", kv, err)
+	if spec.Plugin == "user" {
+		for _, kv := range spec.Control {
+			if err := l.WriteAttr(path.Join(so.Path(), "control"), kv.String()); err != nil {
+				return so, fmt.Errorf("control %s: %w", kv, err)
+			}
+		}
+	} else if len(spec.Control) > 0 {
+		toks := make([]string, len(spec.Control))
+		for i, kv := range spec.Control {
+			toks[i] = kv.String()
+		}
+		ctl := strings.Join(toks, ",")
+		if err := l.WriteAttr(path.Join(so.Path(), "control"), ctl); err != nil {
+			return so, fmt.Errorf("control %s: %w", ctl, err)
 		}
 	}
 	if spec.UdevPath != "" {
@@ -356,7 +392,7 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 	if spec.NoEnable {
 		return so, nil
 	}
-	serial := spec.UnitSerial
+	serial = spec.UnitSerial
 	if serial == "" {
 		serial = GenerateUnitSerial()
 	}
@@ -415,9 +451,15 @@ func (l *LIO) allocHBA(plugin, name string) (int, error) {
 		return 0, err
 	}
 	defer unlock()
-	hbas, err := l.dirs(path.Join(Root, "core"))
-	if err != nil {
-		return 0, err
+	l.mu.Lock()
+	hbas := l.preListed
+	l.preListed = nil
+	l.mu.Unlock()
+	if hbas == nil {
+		var err error
+		if hbas, err = l.dirs(path.Join(Root, "core")); err != nil {
+			return 0, err
+		}
 	}
 	if _, err := l.indexFrom(hbas); err != nil {
 		return 0, err
@@ -654,11 +696,38 @@ func (l *LIO) forgetBacking(p string) {
 	}
 	l.mu.Lock()
 	delete(l.backing, so)
+	delete(l.serials, so)
 	l.mu.Unlock()
+}
+
+// DBRoot is the directory where the kernel keeps APTPL and ALUA metadata
+// (target/dbroot), read once per model.
+func (l *LIO) DBRoot() (string, error) {
+	l.mu.Lock()
+	d := l.dbroot
+	l.mu.Unlock()
+	if d != "" {
+		return d, nil
+	}
+	d, err := l.ReadAttr(path.Join(Root, "dbroot"))
+	if err != nil {
+		return "", err
+	}
+	d = strings.TrimSpace(d)
+	l.mu.Lock()
+	l.dbroot = d
+	l.mu.Unlock()
+	return d, nil
 }
 
 // UnitSerial reads a storage object's T10 unit serial (wwn/vpd_unit_serial).
 func (l *LIO) UnitSerial(so StorageObject) (string, error) {
+	l.mu.Lock()
+	s, ok := l.serials[so]
+	l.mu.Unlock()
+	if ok {
+		return s, nil // written by this process's create
+	}
 	s, err := l.ReadAttr(path.Join(so.Path(), "wwn", "vpd_unit_serial"))
 	return strings.TrimPrefix(s, "T10 VPD Unit Serial Number: "), err
 }

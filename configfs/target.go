@@ -642,11 +642,20 @@ func (l *LIO) CreateMappedLUN(a ACL, index, tpgLUN int, writeProtect bool) (Mapp
 	if index < 0 || index > 65535 {
 		return MappedLUN{}, fmt.Errorf("mapped LUN index %d out of range 0-65535", index)
 	}
-	ml := MappedLUN{ACL: a, Index: index}
 	target := LUN{TPG: a.TPG, Index: tpgLUN}
 	if !l.exists(target.Path()) {
 		return MappedLUN{}, fmt.Errorf("TPG %d has no LUN %d to map", a.Tag, tpgLUN)
 	}
+	return l.MapLUN(a, index, target, writeProtect)
+}
+
+// MapLUN is CreateMappedLUN of a LUN the caller knows exists (it just made
+// or listed it): no stat first.
+func (l *LIO) MapLUN(a ACL, index int, target LUN, writeProtect bool) (MappedLUN, error) {
+	if index < 0 || index > 65535 {
+		return MappedLUN{}, fmt.Errorf("mapped LUN index %d out of range 0-65535", index)
+	}
+	ml := MappedLUN{ACL: a, Index: index}
 	if err := l.fs.Mkdir(ml.Path()); err != nil {
 		return MappedLUN{}, l.explain(err)
 	}

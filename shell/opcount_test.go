@@ -108,12 +108,12 @@ var benchSteps = []string{"bulk", "ls", "ls-backstores", "saveconfig", "clearcon
 // LUN), besides a fixed cost. The real kernel charges a path walk and a
 // call into configfs for each, so these are the figures to lower.
 var maxOpsPerObject = map[string]float64{
-	"bulk":          26,
+	"bulk":          21,
 	"ls":            13,
 	"ls-backstores": 7,
 	"saveconfig":    63,
 	"clearconfig":   10,
-	"restoreconfig": 70,
+	"restoreconfig": 67,
 }
 
 // TestConfigStepsOpsLinear holds each step of the benchmark to a fixed
