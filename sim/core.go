@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -18,7 +19,21 @@ import (
 
 const targetCoreVersion = "v5.0"
 
-func init() {
+// registerOnce builds the tables of every group's attributes and makers
+// when the first kernel opens rather than at program start: a one-shot
+// tcmsh on the real kernel never needs them, and building them cost more
+// than any other package's init.
+var registerOnce sync.Once
+
+func registerAll() {
+	registerOnce.Do(func() {
+		registerCore()
+		registerFabric()
+		registerStats()
+	})
+}
+
+func registerCore() {
 	register("target",
 		roAttr("version", func(k *Kernel, _ *node) string {
 			return fmt.Sprintf("Target Engine Core ConfigFS Infrastructure %s on Linux/%s on %s\n",

@@ -128,7 +128,7 @@ func fabricOf(n *node) string {
 	return ""
 }
 
-func init() {
+func registerFabric() {
 	makers["fabric"] = makeWWN
 	makers["wwn"] = makeTPG
 	makers["tpg_lun"] = makeLUN

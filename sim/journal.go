@@ -528,6 +528,7 @@ func (s *store) compact(tree []byte) error {
 // the number of operations in a journal image, or an error for a corrupt
 // one. A torn tail is not an error.
 func ReadState(journal []byte) (int, error) {
+	registerAll()
 	if len(journal) < headerSize || !bytes.Equal(journal[:8], []byte(journalMagic)) {
 		return 0, fmt.Errorf("%w: bad journal header", ErrCorrupt)
 	}

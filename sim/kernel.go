@@ -78,6 +78,7 @@ var _ configfs.FS = (*Kernel)(nil)
 // Open loads (or creates) the simulated kernel's state in stateDir. An
 // empty stateDir keeps the state in memory only.
 func Open(stateDir string, opts Options) (*Kernel, error) {
+	registerAll()
 	if opts.Fabrics == nil {
 		opts.Fabrics = DefaultFabrics
 	}

@@ -9,7 +9,7 @@ import (
 // I/O in the simulation their counters stay 0; the identifiers follow the
 // objects.
 
-func init() {
+func registerStats() {
 	tiqnIndex := func(g *node) string {
 		if w := g.ancestor("wwn"); w != nil {
 			return orZero(w.meta["tiqn_index"])
