@@ -31,7 +31,7 @@ echo "BENCH-INFO debian $(cat $DEBIAN_ROOT/etc/debian_version)"
 echo "BENCH-INFO fio $(deb fio --version)"
 echo "BENCH-INFO targetcli $(deb dpkg-query -W -f '${Version}' targetcli-fb)"
 echo "BENCH-INFO tcmu-runner $(deb dpkg-query -W -f '${Version}' tcmu-runner)"
-echo "BENCH-INFO tcmsh $("$TCMSH" version 2>&1 | head -n1)"
+echo "BENCH-INFO tcmsh $("$TCMSH" version 2>&1 | head -n1)${TCMSH_REV:+ (commit $TCMSH_REV)}"
 [ -f /tcmsh-vm/bench/runner-built ] && echo "BENCH-INFO runner_handler $(cat /tcmsh-vm/bench/runner-built)"
 echo "BENCH-INFO params suites=$SUITES; contenders=$CONTENDERS; cases=$CASES; placements=$PLACEMENTS; fio runtime ${RUNTIME}s (ramp ${RAMP}s); rounds $ROUNDS; ${SIZE_MB} MiB per contender; config N=$NS with $CONFIG_TOOLS"
 
@@ -242,8 +242,12 @@ io_case() {
   if [ "$4" = randread-qd1 ] && [ -n "$_hp" ] && [ "$_ios" -gt 0 ]; then
     # Syscalls per I/O: strace -c -f attached to the handler during a
     # second, untimed fio run of the same case.
-    _sc=$(strace_run "$2" "$5" "$_hp")
-    [ -n "$_sc" ] && _extra=" syscalls_per_io=$_sc"
+    # (Once per placement, in the first round: a traced run costs as much
+    # as two cases, and the count hardly varies.)
+    if [ "$1" = 1 ]; then
+      _sc=$(strace_run "$2" "$5" "$_hp")
+      [ -n "$_sc" ] && _extra=" syscalls_per_io=$_sc"
+    fi
     _extra="$_extra cswitch_per_io=$(awk -v a="$_cs0" -v b="$_cs1" -v n="$_ios" 'BEGIN { printf "%.2f", (b - a) / n }')"
   fi
   bench io "$4@$2" "$3" "$_f$_extra round=$1 up=$(up)"
