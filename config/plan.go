@@ -338,159 +338,12 @@ func (st Store) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated m
 				return st.setValues(path.Join(tpg.Path(), "param"), wv)
 			}})
 		}
-		// LUNs
-		hl := map[int]*LUNConf{}
-		for _, x := range h.LUNs {
-			hl[x.Index] = x
-		}
-		wl := map[int]*LUNConf{}
-		for _, x := range w.LUNs {
-			wl[x.Index] = x
-		}
-		lunRemade := map[int]bool{}
-		for _, x := range h.LUNs {
-			wx, ok := wl[x.Index]
-			gone := !ok && !opts.KeepExtra
-			if gone || (ok && (wx.StorageObject != x.StorageObject || (wx.Alias != "" && wx.Alias != x.Alias))) {
-				lun := configfs.LUN{TPG: tpg, Index: x.Index}
-				lunRemade[x.Index] = ok
-				deletes = append(deletes, Step{Op: "delete", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), do: func(context.Context) error {
-					return ignoreMissing(l.DeleteLUN(lun))
-				}})
-			}
-		}
-		for _, x := range w.LUNs {
-			hx, ok := hl[x.Index]
-			x := x
-			if !ok || lunRemade[x.Index] || recreated[x.StorageObject] {
-				if ok && recreated[x.StorageObject] {
-					lunRemade[x.Index] = true
-				}
-				creates = append(creates, Step{Op: "create", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), What: x.StorageObject,
-					do: func(context.Context) error { return st.createLUNConf(tpg, x) }})
-				continue
-			}
-			if x.ALUAGroup != "" && x.ALUAGroup != hx.ALUAGroup {
-				lun := configfs.LUN{TPG: tpg, Index: x.Index}
-				creates = append(creates, Step{Op: "change", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), What: "alua_tg_pt_gp=" + x.ALUAGroup,
-					do: func(context.Context) error { return l.WriteAttr(path.Join(lun.Path(), "alua_tg_pt_gp"), x.ALUAGroup) }})
-			}
-		}
-		// Portals
-		hp := map[string]*PortalConf{}
-		for _, x := range h.Portals {
-			hp[configfs.PortalName(x.IP, x.Port)] = x
-		}
-		wp := map[string]*PortalConf{}
-		for _, x := range w.Portals {
-			wp[configfs.PortalName(x.IP, x.Port)] = x
-		}
-		for name, x := range hp {
-			if _, ok := wp[name]; !ok && !opts.KeepExtra {
-				portal := configfs.Portal{TPG: tpg, IP: x.IP, Port: x.Port}
-				deletes = append(deletes, Step{Op: "delete", Path: tp + "/portals/" + name, do: func(context.Context) error { return ignoreMissing(l.DeletePortal(portal)) }})
-			}
-		}
-		for _, name := range sortedKeys(wp) {
-			x := wp[name]
-			portal := configfs.Portal{TPG: tpg, IP: x.IP, Port: x.Port}
-			hx, ok := hp[name]
-			if !ok {
-				hx = &PortalConf{}
-				creates = append(creates, Step{Op: "create", Path: tp + "/portals/" + name, do: func(context.Context) error {
-					_, err := l.CreatePortal(tpg, x.IP, x.Port)
-					return err
-				}})
-			}
-			if hx.ISER != x.ISER {
-				creates = append(creates, Step{Op: "change", Path: tp + "/portals/" + name, What: fmt.Sprintf("iser=%t", x.ISER), do: func(context.Context) error {
-					return l.WriteAttr(path.Join(portal.Path(), "iser"), boolDigit(x.ISER))
-				}})
-			}
-			if hx.Offload != x.Offload {
-				creates = append(creates, Step{Op: "change", Path: tp + "/portals/" + name, What: fmt.Sprintf("offload=%t", x.Offload), do: func(context.Context) error {
-					return l.WriteAttr(path.Join(portal.Path(), "cxgbit"), boolDigit(x.Offload))
-				}})
-			}
-		}
-		// ACLs
-		ha := map[string]*ACLConf{}
-		for _, x := range h.ACLs {
-			ha[x.WWN] = x
-		}
-		wa := map[string]*ACLConf{}
-		for _, x := range w.ACLs {
-			wa[x.WWN] = x
-		}
-		for _, x := range h.ACLs {
-			if _, ok := wa[x.WWN]; !ok && !opts.KeepExtra {
-				acl := configfs.ACL{TPG: tpg, NodeWWN: x.WWN}
-				deletes = append(deletes, Step{Op: "delete", Path: tp + "/acls/" + x.WWN, do: func(context.Context) error { return ignoreMissing(l.DeleteACL(acl)) }})
-			}
-		}
-		for _, x := range w.ACLs {
-			acl := configfs.ACL{TPG: tpg, NodeWWN: x.WWN}
-			ap := tp + "/acls/" + x.WWN
-			hx, aclExists := ha[x.WWN]
-			x := x
-			if !aclExists {
-				hx = &ACLConf{}
-				creates = append(creates, Step{Op: "create", Path: ap, do: func(context.Context) error { return st.mkdir(acl.Path()) }})
-			}
-			if keys := diffValues(hx.Attributes, x.Attributes); len(keys) > 0 {
-				creates = append(creates, Step{Op: "change", Path: ap, What: valuesWhat("attributes", aclExists, keys, x.Attributes), do: func(context.Context) error {
-					return st.setValues(path.Join(acl.Path(), "attrib"), x.Attributes)
-				}})
-			}
-			if x.Tag != hx.Tag && (x.Tag != "" || !opts.KeepExtra) {
-				tag := x.Tag
-				if tag == "" {
-					tag = "NULL"
-				}
-				creates = append(creates, Step{Op: "change", Path: ap, What: "tag=" + tag, do: func(context.Context) error {
-					return l.WriteAttr(path.Join(acl.Path(), "tag"), tag)
-				}})
-			}
-			hm := map[int]*MappedLUNConf{}
-			for _, m := range hx.MappedLUNs {
-				hm[m.Index] = m
-			}
-			wmm := map[int]*MappedLUNConf{}
-			for _, m := range x.MappedLUNs {
-				wmm[m.Index] = m
-			}
-			for _, m := range hx.MappedLUNs {
-				wmx, ok := wmm[m.Index]
-				if (!ok && !opts.KeepExtra) || (ok && wmx.TPGLUN != m.TPGLUN) {
-					ml := configfs.MappedLUN{ACL: acl, Index: m.Index}
-					deletes = append(deletes, Step{Op: "delete", Path: fmt.Sprintf("%s/mapped_lun%d", ap, m.Index), do: func(context.Context) error {
-						return ignoreMissing(l.DeleteMappedLUN(ml))
-					}})
-				}
-			}
-			for _, m := range x.MappedLUNs {
-				hmx, ok := hm[m.Index]
-				m := m
-				mp := fmt.Sprintf("%s/mapped_lun%d", ap, m.Index)
-				if !ok || hmx.TPGLUN != m.TPGLUN || lunRemade[m.TPGLUN] {
-					creates = append(creates, Step{Op: "create", Path: mp, What: fmt.Sprintf("lun%d", m.TPGLUN), do: func(context.Context) error {
-						return st.createMappedLUNConf(acl, m)
-					}})
-					continue
-				}
-				if hmx.WriteProtect != m.WriteProtect {
-					ml := configfs.MappedLUN{ACL: acl, Index: m.Index}
-					creates = append(creates, Step{Op: "change", Path: mp, What: fmt.Sprintf("write_protect=%t", m.WriteProtect), do: func(context.Context) error {
-						return l.WriteAttr(path.Join(ml.Path(), "write_protect"), boolDigit(m.WriteProtect))
-					}})
-				}
-			}
-			if keys := authDiff(hx.Auth, x.Auth); len(keys) > 0 {
-				creates = append(creates, Step{Op: "change", Path: ap, What: "auth " + describe(keys, x.Auth), do: func(context.Context) error {
-					return st.setAuth(path.Join(acl.Path(), "auth"), x.Auth)
-				}})
-			}
-		}
+		d, c, lunRemade := st.lunSteps(tpg, tp, h, w, recreated, opts)
+		deletes, creates = append(deletes, d...), append(creates, c...)
+		d, c = st.portalSteps(tpg, tp, h, w, opts)
+		deletes, creates = append(deletes, d...), append(creates, c...)
+		d, c = st.aclSteps(tpg, tp, h, w, lunRemade, opts)
+		deletes, creates = append(deletes, d...), append(creates, c...)
 		if keys := authDiff(h.Auth, w.Auth); len(keys) > 0 {
 			wv := w.Auth
 			creates = append(creates, Step{Op: "change", Path: tp, What: "auth " + describe(keys, wv), do: func(context.Context) error {
@@ -500,6 +353,180 @@ func (st Store) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated m
 		if w.Enable && (!h.Enable || !ok) && info.Has(configfs.FeatEnable) {
 			creates = append(creates, Step{Op: "change", Path: tp, What: "enable", do: func(context.Context) error {
 				return l.WriteAttr(path.Join(tpg.Path(), "enable"), "1")
+			}})
+		}
+	}
+	return deletes, creates
+}
+
+// lunSteps are the deletions and creations of one TPG's LUNs: a LUN that
+// goes, or whose storage object or alias differs, is deleted (and made
+// again); one whose storage object is made again is made again too. It
+// returns the LUN indexes made again: their mappings are made again.
+func (st Store) lunSteps(tpg configfs.TPG, tp string, h, w *TPGConf, recreated map[string]bool, opts PlanOptions) (deletes, creates []Step, lunRemade map[int]bool) {
+	l := st.LIO
+	hl := map[int]*LUNConf{}
+	for _, x := range h.LUNs {
+		hl[x.Index] = x
+	}
+	wl := map[int]*LUNConf{}
+	for _, x := range w.LUNs {
+		wl[x.Index] = x
+	}
+	lunRemade = map[int]bool{}
+	for _, x := range h.LUNs {
+		wx, ok := wl[x.Index]
+		gone := !ok && !opts.KeepExtra
+		if gone || (ok && (wx.StorageObject != x.StorageObject || (wx.Alias != "" && wx.Alias != x.Alias))) {
+			lun := configfs.LUN{TPG: tpg, Index: x.Index}
+			lunRemade[x.Index] = ok
+			deletes = append(deletes, Step{Op: "delete", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), do: func(context.Context) error {
+				return ignoreMissing(l.DeleteLUN(lun))
+			}})
+		}
+	}
+	for _, x := range w.LUNs {
+		hx, ok := hl[x.Index]
+		x := x
+		if !ok || lunRemade[x.Index] || recreated[x.StorageObject] {
+			if ok && recreated[x.StorageObject] {
+				lunRemade[x.Index] = true
+			}
+			creates = append(creates, Step{Op: "create", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), What: x.StorageObject,
+				do: func(context.Context) error { return st.createLUNConf(tpg, x) }})
+			continue
+		}
+		if x.ALUAGroup != "" && x.ALUAGroup != hx.ALUAGroup {
+			lun := configfs.LUN{TPG: tpg, Index: x.Index}
+			creates = append(creates, Step{Op: "change", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), What: "alua_tg_pt_gp=" + x.ALUAGroup,
+				do: func(context.Context) error { return l.WriteAttr(path.Join(lun.Path(), "alua_tg_pt_gp"), x.ALUAGroup) }})
+		}
+	}
+	return deletes, creates, lunRemade
+}
+
+// portalSteps are the deletions, creations and changes (iSER, offload)
+// of one TPG's network portals.
+func (st Store) portalSteps(tpg configfs.TPG, tp string, h, w *TPGConf, opts PlanOptions) (deletes, creates []Step) {
+	l := st.LIO
+	hp := map[string]*PortalConf{}
+	for _, x := range h.Portals {
+		hp[configfs.PortalName(x.IP, x.Port)] = x
+	}
+	wp := map[string]*PortalConf{}
+	for _, x := range w.Portals {
+		wp[configfs.PortalName(x.IP, x.Port)] = x
+	}
+	for name, x := range hp {
+		if _, ok := wp[name]; !ok && !opts.KeepExtra {
+			portal := configfs.Portal{TPG: tpg, IP: x.IP, Port: x.Port}
+			deletes = append(deletes, Step{Op: "delete", Path: tp + "/portals/" + name, do: func(context.Context) error { return ignoreMissing(l.DeletePortal(portal)) }})
+		}
+	}
+	for _, name := range sortedKeys(wp) {
+		x := wp[name]
+		portal := configfs.Portal{TPG: tpg, IP: x.IP, Port: x.Port}
+		hx, ok := hp[name]
+		if !ok {
+			hx = &PortalConf{}
+			creates = append(creates, Step{Op: "create", Path: tp + "/portals/" + name, do: func(context.Context) error {
+				_, err := l.CreatePortal(tpg, x.IP, x.Port)
+				return err
+			}})
+		}
+		if hx.ISER != x.ISER {
+			creates = append(creates, Step{Op: "change", Path: tp + "/portals/" + name, What: fmt.Sprintf("iser=%t", x.ISER), do: func(context.Context) error {
+				return l.WriteAttr(path.Join(portal.Path(), "iser"), boolDigit(x.ISER))
+			}})
+		}
+		if hx.Offload != x.Offload {
+			creates = append(creates, Step{Op: "change", Path: tp + "/portals/" + name, What: fmt.Sprintf("offload=%t", x.Offload), do: func(context.Context) error {
+				return l.WriteAttr(path.Join(portal.Path(), "cxgbit"), boolDigit(x.Offload))
+			}})
+		}
+	}
+	return deletes, creates
+}
+
+// aclSteps are the deletions, creations and changes of one TPG's node
+// ACLs: attributes, tag, mapped LUNs (made again with the LUNs in
+// lunRemade) and CHAP.
+func (st Store) aclSteps(tpg configfs.TPG, tp string, h, w *TPGConf, lunRemade map[int]bool, opts PlanOptions) (deletes, creates []Step) {
+	l := st.LIO
+	ha := map[string]*ACLConf{}
+	for _, x := range h.ACLs {
+		ha[x.WWN] = x
+	}
+	wa := map[string]*ACLConf{}
+	for _, x := range w.ACLs {
+		wa[x.WWN] = x
+	}
+	for _, x := range h.ACLs {
+		if _, ok := wa[x.WWN]; !ok && !opts.KeepExtra {
+			acl := configfs.ACL{TPG: tpg, NodeWWN: x.WWN}
+			deletes = append(deletes, Step{Op: "delete", Path: tp + "/acls/" + x.WWN, do: func(context.Context) error { return ignoreMissing(l.DeleteACL(acl)) }})
+		}
+	}
+	for _, x := range w.ACLs {
+		acl := configfs.ACL{TPG: tpg, NodeWWN: x.WWN}
+		ap := tp + "/acls/" + x.WWN
+		hx, aclExists := ha[x.WWN]
+		x := x
+		if !aclExists {
+			hx = &ACLConf{}
+			creates = append(creates, Step{Op: "create", Path: ap, do: func(context.Context) error { return st.mkdir(acl.Path()) }})
+		}
+		if keys := diffValues(hx.Attributes, x.Attributes); len(keys) > 0 {
+			creates = append(creates, Step{Op: "change", Path: ap, What: valuesWhat("attributes", aclExists, keys, x.Attributes), do: func(context.Context) error {
+				return st.setValues(path.Join(acl.Path(), "attrib"), x.Attributes)
+			}})
+		}
+		if x.Tag != hx.Tag && (x.Tag != "" || !opts.KeepExtra) {
+			tag := x.Tag
+			if tag == "" {
+				tag = "NULL"
+			}
+			creates = append(creates, Step{Op: "change", Path: ap, What: "tag=" + tag, do: func(context.Context) error {
+				return l.WriteAttr(path.Join(acl.Path(), "tag"), tag)
+			}})
+		}
+		hm := map[int]*MappedLUNConf{}
+		for _, m := range hx.MappedLUNs {
+			hm[m.Index] = m
+		}
+		wmm := map[int]*MappedLUNConf{}
+		for _, m := range x.MappedLUNs {
+			wmm[m.Index] = m
+		}
+		for _, m := range hx.MappedLUNs {
+			wmx, ok := wmm[m.Index]
+			if (!ok && !opts.KeepExtra) || (ok && wmx.TPGLUN != m.TPGLUN) {
+				ml := configfs.MappedLUN{ACL: acl, Index: m.Index}
+				deletes = append(deletes, Step{Op: "delete", Path: fmt.Sprintf("%s/mapped_lun%d", ap, m.Index), do: func(context.Context) error {
+					return ignoreMissing(l.DeleteMappedLUN(ml))
+				}})
+			}
+		}
+		for _, m := range x.MappedLUNs {
+			hmx, ok := hm[m.Index]
+			m := m
+			mp := fmt.Sprintf("%s/mapped_lun%d", ap, m.Index)
+			if !ok || hmx.TPGLUN != m.TPGLUN || lunRemade[m.TPGLUN] {
+				creates = append(creates, Step{Op: "create", Path: mp, What: fmt.Sprintf("lun%d", m.TPGLUN), do: func(context.Context) error {
+					return st.createMappedLUNConf(acl, m)
+				}})
+				continue
+			}
+			if hmx.WriteProtect != m.WriteProtect {
+				ml := configfs.MappedLUN{ACL: acl, Index: m.Index}
+				creates = append(creates, Step{Op: "change", Path: mp, What: fmt.Sprintf("write_protect=%t", m.WriteProtect), do: func(context.Context) error {
+					return l.WriteAttr(path.Join(ml.Path(), "write_protect"), boolDigit(m.WriteProtect))
+				}})
+			}
+		}
+		if keys := authDiff(hx.Auth, x.Auth); len(keys) > 0 {
+			creates = append(creates, Step{Op: "change", Path: ap, What: "auth " + describe(keys, x.Auth), do: func(context.Context) error {
+				return st.setAuth(path.Join(acl.Path(), "auth"), x.Auth)
 			}})
 		}
 	}

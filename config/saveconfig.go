@@ -340,57 +340,9 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 	soNames := map[string]bool{}
 	for i, v := range d.array(top, "storage_objects", "storage_objects") {
 		p := fmt.Sprintf("storage_objects[%d]", i)
-		m := d.object(v, p, "name", "plugin", "attributes", "alua_tpgs", "wwn", "dev", "size", "write_back", "aio",
-			"readonly", "exclusive", "nullio", "config", "hw_max_sectors", "control")
-		if m == nil {
-			continue
+		if s := d.storageObject(v, p, soNames); s != nil {
+			cfg.StorageObjects = append(cfg.StorageObjects, s)
 		}
-		s := &SOConf{Name: d.str(m, "name", p, true)}
-		plugin := d.str(m, "plugin", p, true)
-		if err := configfs.ValidName("storage object", s.Name); err != nil && s.Name != "" {
-			d.errf(p+".name", "%v", err)
-		}
-		var ok bool
-		if s.Plugin, ok = soPlugins[plugin]; !ok && plugin != "" {
-			d.errf(p+".plugin", "unknown plugin %q (fileio, block, pscsi, ramdisk, user)", plugin)
-		}
-		key := s.Plugin + "/" + s.Name
-		if soNames[key] {
-			d.errf(p, "a second %s storage object named %q", s.Plugin, s.Name)
-		}
-		soNames[key] = true
-		s.Attributes = d.attrs(m, "attributes", p)
-		s.WWN = d.str(m, "wwn", p, false)
-		if s.WWN != "" && !configfs.ValidUnitSerial(s.WWN) {
-			d.errf(p+".wwn", "%q is not a unit serial (a UUID)", s.WWN)
-		}
-		s.Dev = d.str(m, "dev", p, s.Plugin == "fileio" || s.Plugin == "block" || s.Plugin == "pscsi")
-		if s.Dev != "" && (strings.ContainsFunc(s.Dev, func(r rune) bool { return r < 0x20 }) || (s.Plugin != "pscsi" && !strings.HasPrefix(s.Dev, "/"))) {
-			d.errf(p+".dev", "%q is not an absolute path", s.Dev)
-		}
-		s.Size = d.num(m, "size", p, s.Plugin == "ramdisk" || s.Plugin == "user", 0, 0)
-		s.WriteBack = d.boolean(m, "write_back", p)
-		s.AIO = d.boolean(m, "aio", p)
-		s.Readonly = d.boolean(m, "readonly", p)
-		s.Nullio = d.boolean(m, "nullio", p)
-		s.Config = d.str(m, "config", p, s.Plugin == "user")
-		s.HwMaxSectors = int(d.num(m, "hw_max_sectors", p, false, 0, 1<<20))
-		s.Control = d.str(m, "control", p, false)
-		for j, g := range d.array(m, "alua_tpgs", p) {
-			gp := fmt.Sprintf("%s.alua_tpgs[%d]", p, j)
-			gm, ok := g.(map[string]any)
-			if !ok {
-				d.errf(gp, "expected an object, found %s", jsonKind(g))
-				continue
-			}
-			name := d.str(gm, "name", gp, true)
-			if err := configfs.ValidName("ALUA group", name); err != nil && name != "" {
-				d.errf(gp+".name", "%v", err)
-			}
-			fields := d.attrs(map[string]any{"f": withoutKey(gm, "name")}, "f", gp)
-			s.ALUA = append(s.ALUA, &ALUAConf{Name: name, Fields: fields})
-		}
-		cfg.StorageObjects = append(cfg.StorageObjects, s)
 	}
 	for i, v := range d.array(top, "fabric_modules", "fabric_modules") {
 		p := fmt.Sprintf("fabric_modules[%d]", i)
@@ -436,107 +388,9 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 		tags := map[int]bool{}
 		for j, tv := range d.array(m, "tpgs", p) {
 			tp := fmt.Sprintf("%s.tpgs[%d]", p, j)
-			tm := d.object(tv, tp, "tag", "enable", "attributes", "parameters", "luns", "portals", "node_acls",
-				"chap_userid", "chap_password", "chap_mutual_userid", "chap_mutual_password")
-			if tm == nil {
-				continue
+			if tc := d.tpg(tv, tp, t, tags); tc != nil {
+				t.TPGs = append(t.TPGs, tc)
 			}
-			tc := &TPGConf{Tag: int(d.num(tm, "tag", tp, true, 1, 65535)), Enable: d.boolean(tm, "enable", tp),
-				Attributes: d.attrs(tm, "attributes", tp), Parameters: d.attrs(tm, "parameters", tp), Auth: map[string]string{}}
-			if tags[tc.Tag] {
-				d.errf(tp+".tag", "a second TPG with tag %d", tc.Tag)
-			}
-			tags[tc.Tag] = true
-			for _, a := range authFiles {
-				if s := d.str(tm, a.Key, tp, false); s != "" {
-					tc.Auth[a.Key] = s
-				}
-			}
-			lunIdx := map[int]bool{}
-			for k, lv := range d.array(tm, "luns", tp) {
-				lp := fmt.Sprintf("%s.luns[%d]", tp, k)
-				lm := d.object(lv, lp, "index", "storage_object", "alias", "alua_tg_pt_gp_name")
-				if lm == nil {
-					continue
-				}
-				lc := &LUNConf{Index: int(d.num(lm, "index", lp, true, 0, 65535)), StorageObject: d.str(lm, "storage_object", lp, true),
-					Alias: d.str(lm, "alias", lp, false), ALUAGroup: d.str(lm, "alua_tg_pt_gp_name", lp, false)}
-				if lunIdx[lc.Index] {
-					d.errf(lp+".index", "a second LUN %d", lc.Index)
-				}
-				lunIdx[lc.Index] = true
-				if lc.Alias != "" {
-					if err := configfs.ValidName("LUN alias", lc.Alias); err != nil {
-						d.errf(lp+".alias", "%v", err)
-					}
-				}
-				if sp, ok := normalizeSOPath(lc.StorageObject); !ok {
-					if lc.StorageObject != "" {
-						d.errf(lp+".storage_object", "%q is not a /backstores/<plugin>/<name> path", lc.StorageObject)
-					}
-				} else {
-					lc.StorageObject = sp
-				}
-				tc.LUNs = append(tc.LUNs, lc)
-			}
-			for k, pv := range d.array(tm, "portals", tp) {
-				pp := fmt.Sprintf("%s.portals[%d]", tp, k)
-				pm := d.object(pv, pp, "ip_address", "port", "iser", "offload")
-				if pm == nil {
-					continue
-				}
-				pc := &PortalConf{IP: strings.Trim(d.str(pm, "ip_address", pp, true), "[]"), Port: int(d.num(pm, "port", pp, true, 1, 65535)),
-					ISER: d.boolean(pm, "iser", pp), Offload: d.boolean(pm, "offload", pp)}
-				if pc.IP != "" && !validIP(pc.IP) {
-					d.errf(pp+".ip_address", "%q is not an IPv4 or IPv6 address", pc.IP)
-				}
-				tc.Portals = append(tc.Portals, pc)
-			}
-			for k, av := range d.array(tm, "node_acls", tp) {
-				ap := fmt.Sprintf("%s.node_acls[%d]", tp, k)
-				am := d.object(av, ap, "node_wwn", "attributes", "tag", "mapped_luns",
-					"chap_userid", "chap_password", "chap_mutual_userid", "chap_mutual_password")
-				if am == nil {
-					continue
-				}
-				ac := &ACLConf{WWN: d.str(am, "node_wwn", ap, true), Tag: d.str(am, "tag", ap, false), Attributes: d.attrs(am, "attributes", ap), Auth: map[string]string{}}
-				if ac.WWN != "" {
-					info, _ := configfs.LookupFabric(t.Fabric)
-					if norm, err := configfs.ValidateWWN(ac.WWN, info.WWNTypes); err != nil {
-						d.errf(ap+".node_wwn", "%v", err)
-					} else {
-						ac.WWN = configfs.ToFabricWWN(t.Fabric, norm)
-					}
-				}
-				for _, a := range authFiles {
-					if s := d.str(am, a.Key, ap, false); s != "" {
-						ac.Auth[a.Key] = s
-					}
-				}
-				mIdx := map[int]bool{}
-				for q, mv := range d.array(am, "mapped_luns", ap) {
-					mp := fmt.Sprintf("%s.mapped_luns[%d]", ap, q)
-					mm := d.object(mv, mp, "index", "tpg_lun", "write_protect", "alias")
-					if mm == nil {
-						continue
-					}
-					mc := &MappedLUNConf{Index: int(d.num(mm, "index", mp, true, 0, 65535)), TPGLUN: int(d.num(mm, "tpg_lun", mp, true, 0, 65535)),
-						WriteProtect: d.boolean(mm, "write_protect", mp), Alias: d.str(mm, "alias", mp, false)}
-					if mIdx[mc.Index] {
-						d.errf(mp+".index", "a second mapped LUN %d", mc.Index)
-					}
-					mIdx[mc.Index] = true
-					if !lunIdx[mc.TPGLUN] {
-						d.errf(mp+".tpg_lun", "TPG %d has no LUN %d", tc.Tag, mc.TPGLUN)
-					}
-					if mc.Alias != "" && configfs.ValidName("mapped LUN alias", mc.Alias) != nil {
-						d.errf(mp+".alias", "alias %q is not allowed", mc.Alias)
-					}
-					ac.MappedLUNs = append(ac.MappedLUNs, mc)
-				}
-				tc.ACLs = append(tc.ACLs, ac)
-			}
-			t.TPGs = append(t.TPGs, tc)
 		}
 		cfg.Targets = append(cfg.Targets, t)
 	}
@@ -544,6 +398,173 @@ func ParseSaveconfig(data []byte) (*Config, error) {
 		return cfg, d.errs
 	}
 	return cfg, nil
+}
+
+// storageObject reads storage_objects[i] (at p); nil when it is not an object.
+func (d *decoder) storageObject(v any, p string, soNames map[string]bool) *SOConf {
+	m := d.object(v, p, "name", "plugin", "attributes", "alua_tpgs", "wwn", "dev", "size", "write_back", "aio",
+		"readonly", "exclusive", "nullio", "config", "hw_max_sectors", "control")
+	if m == nil {
+		return nil
+	}
+	s := &SOConf{Name: d.str(m, "name", p, true)}
+	plugin := d.str(m, "plugin", p, true)
+	if err := configfs.ValidName("storage object", s.Name); err != nil && s.Name != "" {
+		d.errf(p+".name", "%v", err)
+	}
+	var ok bool
+	if s.Plugin, ok = soPlugins[plugin]; !ok && plugin != "" {
+		d.errf(p+".plugin", "unknown plugin %q (fileio, block, pscsi, ramdisk, user)", plugin)
+	}
+	key := s.Plugin + "/" + s.Name
+	if soNames[key] {
+		d.errf(p, "a second %s storage object named %q", s.Plugin, s.Name)
+	}
+	soNames[key] = true
+	s.Attributes = d.attrs(m, "attributes", p)
+	s.WWN = d.str(m, "wwn", p, false)
+	if s.WWN != "" && !configfs.ValidUnitSerial(s.WWN) {
+		d.errf(p+".wwn", "%q is not a unit serial (a UUID)", s.WWN)
+	}
+	s.Dev = d.str(m, "dev", p, s.Plugin == "fileio" || s.Plugin == "block" || s.Plugin == "pscsi")
+	if s.Dev != "" && (strings.ContainsFunc(s.Dev, func(r rune) bool { return r < 0x20 }) || (s.Plugin != "pscsi" && !strings.HasPrefix(s.Dev, "/"))) {
+		d.errf(p+".dev", "%q is not an absolute path", s.Dev)
+	}
+	s.Size = d.num(m, "size", p, s.Plugin == "ramdisk" || s.Plugin == "user", 0, 0)
+	s.WriteBack = d.boolean(m, "write_back", p)
+	s.AIO = d.boolean(m, "aio", p)
+	s.Readonly = d.boolean(m, "readonly", p)
+	s.Nullio = d.boolean(m, "nullio", p)
+	s.Config = d.str(m, "config", p, s.Plugin == "user")
+	s.HwMaxSectors = int(d.num(m, "hw_max_sectors", p, false, 0, 1<<20))
+	s.Control = d.str(m, "control", p, false)
+	for j, g := range d.array(m, "alua_tpgs", p) {
+		gp := fmt.Sprintf("%s.alua_tpgs[%d]", p, j)
+		gm, ok := g.(map[string]any)
+		if !ok {
+			d.errf(gp, "expected an object, found %s", jsonKind(g))
+			continue
+		}
+		name := d.str(gm, "name", gp, true)
+		if err := configfs.ValidName("ALUA group", name); err != nil && name != "" {
+			d.errf(gp+".name", "%v", err)
+		}
+		fields := d.attrs(map[string]any{"f": withoutKey(gm, "name")}, "f", gp)
+		s.ALUA = append(s.ALUA, &ALUAConf{Name: name, Fields: fields})
+	}
+	return s
+}
+
+// tpg reads one TPG of target t (at tp); nil when it is not an object.
+func (d *decoder) tpg(tv any, tp string, t *TargetConf, tags map[int]bool) *TPGConf {
+	tm := d.object(tv, tp, "tag", "enable", "attributes", "parameters", "luns", "portals", "node_acls",
+		"chap_userid", "chap_password", "chap_mutual_userid", "chap_mutual_password")
+	if tm == nil {
+		return nil
+	}
+	tc := &TPGConf{Tag: int(d.num(tm, "tag", tp, true, 1, 65535)), Enable: d.boolean(tm, "enable", tp),
+		Attributes: d.attrs(tm, "attributes", tp), Parameters: d.attrs(tm, "parameters", tp), Auth: map[string]string{}}
+	if tags[tc.Tag] {
+		d.errf(tp+".tag", "a second TPG with tag %d", tc.Tag)
+	}
+	tags[tc.Tag] = true
+	for _, a := range authFiles {
+		if s := d.str(tm, a.Key, tp, false); s != "" {
+			tc.Auth[a.Key] = s
+		}
+	}
+	lunIdx := map[int]bool{}
+	for k, lv := range d.array(tm, "luns", tp) {
+		lp := fmt.Sprintf("%s.luns[%d]", tp, k)
+		lm := d.object(lv, lp, "index", "storage_object", "alias", "alua_tg_pt_gp_name")
+		if lm == nil {
+			continue
+		}
+		lc := &LUNConf{Index: int(d.num(lm, "index", lp, true, 0, 65535)), StorageObject: d.str(lm, "storage_object", lp, true),
+			Alias: d.str(lm, "alias", lp, false), ALUAGroup: d.str(lm, "alua_tg_pt_gp_name", lp, false)}
+		if lunIdx[lc.Index] {
+			d.errf(lp+".index", "a second LUN %d", lc.Index)
+		}
+		lunIdx[lc.Index] = true
+		if lc.Alias != "" {
+			if err := configfs.ValidName("LUN alias", lc.Alias); err != nil {
+				d.errf(lp+".alias", "%v", err)
+			}
+		}
+		if sp, ok := normalizeSOPath(lc.StorageObject); !ok {
+			if lc.StorageObject != "" {
+				d.errf(lp+".storage_object", "%q is not a /backstores/<plugin>/<name> path", lc.StorageObject)
+			}
+		} else {
+			lc.StorageObject = sp
+		}
+		tc.LUNs = append(tc.LUNs, lc)
+	}
+	for k, pv := range d.array(tm, "portals", tp) {
+		pp := fmt.Sprintf("%s.portals[%d]", tp, k)
+		pm := d.object(pv, pp, "ip_address", "port", "iser", "offload")
+		if pm == nil {
+			continue
+		}
+		pc := &PortalConf{IP: strings.Trim(d.str(pm, "ip_address", pp, true), "[]"), Port: int(d.num(pm, "port", pp, true, 1, 65535)),
+			ISER: d.boolean(pm, "iser", pp), Offload: d.boolean(pm, "offload", pp)}
+		if pc.IP != "" && !validIP(pc.IP) {
+			d.errf(pp+".ip_address", "%q is not an IPv4 or IPv6 address", pc.IP)
+		}
+		tc.Portals = append(tc.Portals, pc)
+	}
+	for k, av := range d.array(tm, "node_acls", tp) {
+		ap := fmt.Sprintf("%s.node_acls[%d]", tp, k)
+		if ac := d.acl(av, ap, t, tc, lunIdx); ac != nil {
+			tc.ACLs = append(tc.ACLs, ac)
+		}
+	}
+	return tc
+}
+
+// acl reads one node ACL of TPG tc (at ap); nil when it is not an object.
+func (d *decoder) acl(av any, ap string, t *TargetConf, tc *TPGConf, lunIdx map[int]bool) *ACLConf {
+	am := d.object(av, ap, "node_wwn", "attributes", "tag", "mapped_luns",
+		"chap_userid", "chap_password", "chap_mutual_userid", "chap_mutual_password")
+	if am == nil {
+		return nil
+	}
+	ac := &ACLConf{WWN: d.str(am, "node_wwn", ap, true), Tag: d.str(am, "tag", ap, false), Attributes: d.attrs(am, "attributes", ap), Auth: map[string]string{}}
+	if ac.WWN != "" {
+		info, _ := configfs.LookupFabric(t.Fabric)
+		if norm, err := configfs.ValidateWWN(ac.WWN, info.WWNTypes); err != nil {
+			d.errf(ap+".node_wwn", "%v", err)
+		} else {
+			ac.WWN = configfs.ToFabricWWN(t.Fabric, norm)
+		}
+	}
+	for _, a := range authFiles {
+		if s := d.str(am, a.Key, ap, false); s != "" {
+			ac.Auth[a.Key] = s
+		}
+	}
+	mIdx := map[int]bool{}
+	for q, mv := range d.array(am, "mapped_luns", ap) {
+		mp := fmt.Sprintf("%s.mapped_luns[%d]", ap, q)
+		mm := d.object(mv, mp, "index", "tpg_lun", "write_protect", "alias")
+		if mm == nil {
+			continue
+		}
+		mc := &MappedLUNConf{Index: int(d.num(mm, "index", mp, true, 0, 65535)), TPGLUN: int(d.num(mm, "tpg_lun", mp, true, 0, 65535)),
+			WriteProtect: d.boolean(mm, "write_protect", mp), Alias: d.str(mm, "alias", mp, false)}
+		if mIdx[mc.Index] {
+			d.errf(mp+".index", "a second mapped LUN %d", mc.Index)
+		}
+		mIdx[mc.Index] = true
+		if !lunIdx[mc.TPGLUN] {
+			d.errf(mp+".tpg_lun", "TPG %d has no LUN %d", tc.Tag, mc.TPGLUN)
+		}
+		if mc.Alias != "" && configfs.ValidName("mapped LUN alias", mc.Alias) != nil {
+			d.errf(mp+".alias", "alias %q is not allowed", mc.Alias)
+		}
+		ac.MappedLUNs = append(ac.MappedLUNs, mc)
+	}
+	return ac
 }
 
 func withoutKey(m map[string]any, key string) map[string]any {
