@@ -145,6 +145,15 @@ type SizeWatcher interface {
 	WatchSize(changed func(size int64)) (stop func())
 }
 
+// NonBlocker is implemented by backends that can tell that their reads
+// and writes never wait for anything but memory: no device, network,
+// timer or lock held across such a wait (RAM, a file in tmpfs). The TCMU
+// ring then runs those commands on the thread that takes them from the
+// ring instead of handing them to a worker (see tcmu.RingConfig.Inline).
+type NonBlocker interface {
+	NonBlocking() bool
+}
+
 // HealthReporter is implemented by backends that can lose their storage
 // (a cluster connection). Health returns nil while the storage is
 // reachable, else why it is not; it never blocks on the storage.

@@ -182,6 +182,15 @@ var (
 	errInjectedAfter = errors.New("injected by the fault backend (fail_after)")
 )
 
+// NonBlocking is the inner backend's when no delay is injected.
+func (b *faultBackend) NonBlocking() bool {
+	if b.cfg.delay > 0 || b.cfg.jitter > 0 {
+		return false
+	}
+	nb, ok := b.inner.(NonBlocker)
+	return ok && nb.NonBlocking()
+}
+
 func newFault(inner Backend, c faultConfig) *faultBackend {
 	seed := uint64(c.seed)
 	if !c.hasSeed {

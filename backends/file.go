@@ -204,6 +204,7 @@ type fileBackend struct {
 	size     atomic.Int64
 	canPunch bool  // PUNCH_HOLE probed at open
 	canSeek  bool  // SEEK_DATA/SEEK_HOLE probed at open
+	inMemory bool  // the file system keeps its files in memory (tmpfs, ramfs)
 	fsBlock  int64 // the file system's block size, the unmap granularity
 	resizeMu sync.Mutex
 	// learned at run time, from the first EOPNOTSUPP:
@@ -286,8 +287,26 @@ func setupFile(f *os.File, c fileConfig, created bool, size int64, blockSize uin
 		b.canPunch = sys.fallocate(b.fd, punchHole, size, int64(blockSize)) == nil
 	}
 	b.canSeek = b.probeSeek()
+	b.inMemory = !c.direct && inMemoryFS(b.fd)
 	return b, nil
 }
+
+// inMemoryFS reports whether fd's file system keeps its files in memory
+// (tmpfs, ramfs): there a read or write is a copy to or from the page
+// cache, and fdatasync does nothing.
+func inMemoryFS(fd int) bool {
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) != nil {
+		return false
+	}
+	return st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC
+}
+
+// NonBlocking is true for a file in tmpfs or ramfs. Elsewhere a read
+// that misses the page cache, a write that the kernel throttles, or a
+// flush waits for the disk; those go to workers, so that many can wait
+// at once.
+func (b *fileBackend) NonBlocking() bool { return b.inMemory }
 
 // probeSeek reports whether the file system answers SEEK_DATA: ENXIO (no
 // data at or after the offset) is an answer too.

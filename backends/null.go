@@ -46,6 +46,9 @@ type nullBackend struct {
 	size atomic.Int64
 }
 
+// NonBlocking is true: nothing is stored.
+func (b *nullBackend) NonBlocking() bool { return true }
+
 func (b *nullBackend) ReadAt(p []byte, off int64) (int, error) {
 	size := b.size.Load()
 	if off < 0 {

@@ -139,6 +139,10 @@ type ramBackend struct {
 	growMu     sync.Mutex
 }
 
+// NonBlocking is true: reads and writes copy memory (a first write to a
+// chunk allocates it).
+func (b *ramBackend) NonBlocking() bool { return true }
+
 func newRAM(size, chunk int64) *ramBackend {
 	b := &ramBackend{chunkSize: chunk, chunkShift: uint(bits.TrailingZeros64(uint64(chunk)))}
 	b.size.Store(size)

@@ -210,7 +210,7 @@ func (s *served) attachRing() (tcmu.Device, *tcmu.Ring, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := tcmu.NewRing(h, tcmu.RingConfig{Handler: s.disk, QueueDepth: s.qd})
+	r, err := tcmu.NewRing(h, tcmu.RingConfig{Handler: s.disk, QueueDepth: s.qd, Inline: s.inline()})
 	if err != nil {
 		h.Close()
 		return nil, nil, fmt.Errorf("engine: serve %s (%s): %w", s.configPath, s.dev.uio(), err)
@@ -223,6 +223,19 @@ func (s *served) attachRing() (tcmu.Device, *tcmu.Ring, error) {
 	s.attaches++
 	s.mu.Unlock()
 	return h, r, nil
+}
+
+// inline is the ring's choice of commands to run on its own thread: the
+// quick ones (scsi.Quick) of a backend that never blocks, which finish
+// sooner there than the hand-off to a worker would take. With a backend
+// that may block (a file on disk, a network image, an injected delay)
+// every command goes to a worker, so that the ring thread stays free to
+// take the next commands and TMRs.
+func (s *served) inline() func(cdb []byte) bool {
+	if nb, ok := s.backend.(backends.NonBlocker); ok && nb.NonBlocking() {
+		return scsi.Quick
+	}
+	return nil
 }
 
 // start attaches the device and starts the supervisor of its ring loop.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -96,16 +97,28 @@ func (rr *rawRegion) addCmd(id uint16, cdb []byte, iovs ...[2]uint64) Entry {
 // stops cleanly. It returns the ring and Run's error.
 func (rr *rawRegion) run(t testing.TB, h scsi.Handler, qd int) (*Ring, error) {
 	t.Helper()
+	r, _, err := rr.runConfig(t, RingConfig{Handler: h, QueueDepth: qd})
+	return r, err
+}
+
+// runConfig is run with any configuration; it also returns the notifies
+// made before the ring goroutine was idle (Run's last one, on the way
+// out, left aside).
+func (rr *rawRegion) runConfig(t testing.TB, cfg RingConfig) (*Ring, int64, error) {
+	t.Helper()
 	Mailbox(rr.region).StoreHead(rr.head)
 	Mailbox(rr.region).StoreTail(rr.tail)
-	r, err := NewRing(newMemDevice(rr.region), RingConfig{Handler: h, QueueDepth: qd})
+	dev := newMemDevice(rr.region)
+	r, err := NewRing(dev, cfg)
 	if err != nil {
 		t.Fatalf("NewRing: %v", err)
 	}
 	idle := make(chan struct{}, 1)
+	var notifies atomic.Int64
 	r.onIdle = func() {
 		select {
 		case idle <- struct{}{}:
+			notifies.Store(dev.notifies.Load())
 		default:
 		}
 	}
@@ -119,7 +132,7 @@ func (rr *rawRegion) run(t testing.TB, h scsi.Handler, qd int) (*Ring, error) {
 		err = <-done
 	case err = <-done:
 	}
-	return r, err
+	return r, notifies.Load(), err
 }
 
 // entryAt returns the entry at ring offset off.
@@ -251,6 +264,77 @@ func TestMalformedLengthStopsTheRing(t *testing.T) {
 			}
 			if tail := Mailbox(rr.region).LoadTail(); tail != bad {
 				t.Errorf("tail %d: want it at the bad entry (%d), after the good command's completion", tail, bad)
+			}
+		})
+	}
+}
+
+// TestInlineBatchOneNotify: the commands Inline accepts are answered by
+// the ring goroutine, all those found at one look with one notify, beside
+// the ones handed to workers (each notifying its own); every command gets
+// its answer in the ring and the tail reaches the head.
+func TestInlineBatchOneNotify(t *testing.T) {
+	for _, ooo := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ooo=%v", ooo), func(t *testing.T) {
+			var flags uint16
+			if ooo {
+				flags = FlagCapOOOC
+			}
+			rr := newRawRegion(8192, 4096, flags)
+			read10 := []byte{0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}
+			offs := map[uint16]uint32{}
+			const inline, handed = 12, 3
+			id := uint16(1)
+			for i := range inline + handed {
+				offs[id] = rr.head
+				if i%5 == 2 {
+					rr.addCmd(id, tur) // handed to a worker
+				} else {
+					rr.addCmd(id, read10, [2]uint64{rr.dataOff(), 4096})
+				}
+				id++
+			}
+			h := &goodHandler{}
+			r, notifies, err := rr.runConfig(t, RingConfig{Handler: h, QueueDepth: 32,
+				Inline: func(cdb []byte) bool { return cdb[0] == 0x28 }})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if h.n.Load() != inline+handed {
+				t.Errorf("handler ran %d commands, want %d", h.n.Load(), inline+handed)
+			}
+			if notifies > 1+handed {
+				t.Errorf("%d notifies, want at most 1 for the %d inline commands and 1 for each of %d handed off", notifies, inline, handed)
+			}
+			snap := r.Stats().Snapshot()
+			if snap.Handoffs != handed || snap.Commands != inline+handed {
+				t.Errorf("Handoffs %d, Commands %d; want %d and %d", snap.Handoffs, snap.Commands, handed, inline+handed)
+			}
+			// Answered inline, a command is in flight for the kernel
+			// until the notify: the whole look at the ring was.
+			if snap.InFlightMax < inline || snap.DataBytesInFlightMax < int64(inline-1)*4096 {
+				t.Errorf("in flight at most %d commands, %d bytes; the %d inline commands of one look were all in flight until the notify",
+					snap.InFlightMax, snap.DataBytesInFlightMax, inline)
+			}
+			if snap.InFlight != 0 || snap.DataBytesInFlight != 0 {
+				t.Errorf("idle ring: %d commands, %d bytes in flight", snap.InFlight, snap.DataBytesInFlight)
+			}
+			if tail := Mailbox(rr.region).LoadTail(); tail != rr.head {
+				t.Errorf("tail %d, want head %d", tail, rr.head)
+			}
+			seen := map[uint16]bool{}
+			for want, off := range offs {
+				e := rr.entryAt(off)
+				if !ooo && e.CmdID() != want {
+					t.Errorf("in-order completion: entry of %d answered as %d", want, e.CmdID())
+				}
+				if CmdResponse(e).Status() != scsi.StatusGood {
+					t.Errorf("command %d: status %#x", e.CmdID(), CmdResponse(e).Status())
+				}
+				seen[e.CmdID()] = true
+			}
+			if len(seen) != inline+handed {
+				t.Errorf("%d distinct answers in the ring, want %d", len(seen), inline+handed)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -41,13 +42,25 @@ type RingConfig struct {
 	// QueueDepth is the number of commands in the handler at once (the
 	// number of workers and preallocated command slots).
 	QueueDepth int
+	// Inline reports whether the handler answers a command (by its CDB)
+	// without waiting for anything but memory: a read or write of a
+	// backend in RAM, say. Such a command is executed on the thread that
+	// took it from the ring, and the commands found at one look at the
+	// ring are completed with one notify, as a single-threaded C handler
+	// does; the others go to the workers, so that a slow one never stops
+	// the ring from seeing TMRs and new work. Nil sends every command to
+	// the workers.
+	Inline func(cdb []byte) bool
 }
 
-// Ring serves the command ring of one TCMU device: one goroutine takes
-// entries from the ring (it never runs the handler, so a slow backend never
-// stops it from seeing TMRs or new work), QueueDepth workers run the
-// handler, and each worker writes its completion into the entry at the tail
-// (out-of-order completion) and moves the tail.
+// Ring serves the command ring of one TCMU device. One goroutine, locked
+// to its OS thread, waits for the kernel's events and takes entries from
+// the ring; the commands RingConfig.Inline accepts it executes itself,
+// completing each look's worth with one notify. The others go to
+// QueueDepth workers (so a slow backend never stops the ring goroutine
+// from seeing TMRs or new work); each worker writes its completion into
+// the entry at the tail (out-of-order completion), moves the tail and
+// notifies.
 //
 // Run may be called once. Stats may be read at any time, from any goroutine.
 type Ring struct {
@@ -60,6 +73,7 @@ type Ring struct {
 	ooo     bool   // CAP_OOOC: completions may go into any CMD slot at the tail
 	readLen bool   // CAP_READ_LEN
 	handler scsi.Handler
+	inline  func(cdb []byte) bool
 	stats   *Stats
 
 	slots    []slot
@@ -71,8 +85,18 @@ type Ring struct {
 
 	parse      uint32 // next entry to take; ring goroutine only
 	batchStart int64  // ticks when the ring goroutine last found new entries; 0 = not read yet
-	parsePos   atomic.Uint32
-	onIdle     func() // test hook: the ring goroutine has taken everything up to head
+	// The commands the ring goroutine answered itself since its last
+	// notify: how many, their data bytes and what statistics keep of them
+	// (those taken with statistics on), accounted once the kernel has
+	// been told. Until then they are in flight for the kernel, and for
+	// the statistics (unnotified: inlineDone, for readers).
+	inlineDone  int
+	inlineData  uint64
+	inlineStats []completion
+	unnotified  atomic.Int64
+	handoffs    atomic.Uint64 // commands given to a worker
+	parsePos    atomic.Uint32
+	onIdle      func() // test hook: the ring goroutine has taken everything up to head
 
 	complMu sync.Mutex
 	tail    uint32 // our cmd_tail, guarded by complMu
@@ -160,6 +184,7 @@ func NewRing(dev Device, cfg RingConfig) (*Ring, error) {
 		ooo:      flags&FlagCapOOOC != 0,
 		readLen:  flags&FlagCapReadLen != 0,
 		handler:  cfg.Handler,
+		inline:   cfg.Inline,
 		stats:    newStats(qd),
 		slots:    make([]slot, qd),
 		idToSlot: make([]uint16, 1<<16),
@@ -171,10 +196,12 @@ func NewRing(dev Device, cfg RingConfig) (*Ring, error) {
 		tail:     tail,
 		// Room for every command in flight plus the PAD and TMR entries
 		// between them; when full, the ring goroutine waits for completions.
-		fifo: make([]record, 2*qd+64),
+		fifo:        make([]record, 2*qd+64),
+		inlineStats: make([]completion, 0, qd),
 	}
 	r.stats.ringSize = uint64(size)
-	r.stats.busySlots = func() int { return cap(r.free) - len(r.free) }
+	r.stats.handoffs = &r.handoffs
+	r.stats.busySlots = func() int { return r.inFlight() }
 	r.stats.ringUsed = func() uint64 {
 		return (uint64(r.headSeen.Load()) + uint64(r.size) - uint64(r.tailPos.Load())) % uint64(r.size)
 	}
@@ -211,21 +238,14 @@ func (r *Ring) Run(ctx context.Context) error {
 			r.worker(shard)
 		}(i)
 	}
-	waitErr := make(chan error, 1)
-	go func() {
-		for {
-			if err := r.dev.Wait(); err != nil {
-				waitErr <- err
-				return
-			}
-			select {
-			case r.kick <- struct{}{}:
-			default:
-			}
-		}
-	}()
-
-	err := r.serve(ctx, waitErr)
+	var err error
+	if sw, ok := r.dev.(StoppableWaiter); ok {
+		stop := context.AfterFunc(ctx, sw.StopWaiting)
+		err = r.serve(ctx, r.dev.Wait, true)
+		stop()
+	} else {
+		err = r.serve(ctx, r.waitInGoroutine(ctx), false)
+	}
 
 	// Every slot back in the free list means every command taken has its
 	// completion written.
@@ -251,7 +271,47 @@ func (r *Ring) Run(ctx context.Context) error {
 // errStopping says the context ended while the ring goroutine waited.
 var errStopping = errors.New("stopping")
 
-func (r *Ring) serve(ctx context.Context, waitErr <-chan error) error {
+// waitInGoroutine waits for a device that cannot stop a Wait from a
+// goroutine of its own (it ends when Run closes the device), and returns
+// the ring goroutine's wait: for that goroutine's news or the end of ctx.
+func (r *Ring) waitInGoroutine(ctx context.Context) func() error {
+	waitErr := make(chan error, 1)
+	go func() {
+		for {
+			if err := r.dev.Wait(); err != nil {
+				waitErr <- err
+				return
+			}
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return func() error {
+		select {
+		case <-r.kick:
+			return nil
+		case <-ctx.Done():
+			return errStopping
+		case err := <-waitErr:
+			return err
+		}
+	}
+}
+
+// serve is the ring goroutine: look at the head, take every entry up to
+// it, notify once, wait for the kernel's next event (waitsHere: on this
+// goroutine, which the device may then bind its waiting to). It keeps its OS
+// thread, so that the thread that sleeps in the kernel's wait is the one
+// that runs the inline commands when it wakes, with no hand-off between
+// threads.
+func (r *Ring) serve(ctx context.Context, wait func() error, waitsHere bool) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if b, ok := r.dev.(WaiterBinder); ok && waitsHere {
+		b.BindWaiter()
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -268,29 +328,57 @@ func (r *Ring) serve(ctx context.Context, waitErr <-chan error) error {
 		for r.parse != head {
 			moved, err := r.takeEntry(ctx, head)
 			if errors.Is(err, errStopping) {
+				r.flushInline(false)
 				return nil
 			}
 			if err != nil {
+				r.flushInline(false)
 				return err
 			}
 			notify = notify || moved
 		}
-		if notify {
-			// PAD and TMR entries retired without a completion moved the
-			// tail; the kernel frees that space only when told.
-			_ = r.dev.Notify()
-		}
+		// PAD and TMR entries retired without a completion moved the
+		// tail too; the kernel frees that space only when told.
+		r.flushInline(notify)
 		if r.onIdle != nil {
 			r.onIdle()
 		}
-		select {
-		case <-r.kick:
-		case <-ctx.Done():
-			return nil
-		case err := <-waitErr:
+		if err := wait(); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return fmt.Errorf("tcmu: ring: waiting for the kernel: %w", err)
 		}
 	}
+}
+
+// flushInline tells the kernel about the commands the ring goroutine
+// answered since its last notify (and about a tail moved past other
+// entries, with notify), then accounts their statistics. Their latency
+// ends here, just before the notify: the kernel sees none of them earlier.
+func (r *Ring) flushInline(notify bool) {
+	if r.inlineDone == 0 {
+		if notify {
+			_ = r.dev.Notify()
+		}
+		return
+	}
+	r.inlineDone, r.inlineData = 0, 0
+	if len(r.inlineStats) == 0 {
+		_ = r.dev.Notify()
+		r.unnotified.Store(0)
+		return
+	}
+	end := ticks()
+	_ = r.dev.Notify()
+	r.unnotified.Store(0)
+	shard := len(r.slots) // a shard no worker starts with
+	for i := range r.inlineStats {
+		c := &r.inlineStats[i]
+		c.end = end
+		r.stats.complete(shard, c)
+	}
+	r.inlineStats = r.inlineStats[:0]
 }
 
 // noteOccupancy records the bytes between the tail and head.
@@ -330,6 +418,9 @@ func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
 		select {
 		case s = <-r.free:
 		default:
+			// Every slot is with a worker: what the ring goroutine
+			// answered must reach the kernel before it waits.
+			r.flushInline(false)
 			select {
 			case s = <-r.free:
 			case <-ctx.Done():
@@ -341,9 +432,14 @@ func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
 		// Stamped before the handoff: a fast handler could otherwise
 		// finish before the stamp.
 		r.stampStart(s)
-		if s.failed {
-			r.complete(s, 0)
-		} else {
+		switch {
+		case s.failed:
+			r.answerInline(s)
+		case r.inline != nil && r.inline(s.cmd.CDB):
+			r.handler.Execute(&s.cmd)
+			r.answerInline(s)
+		default:
+			r.handoffs.Add(1)
 			r.work <- s
 		}
 	case OpTMR:
@@ -384,6 +480,7 @@ func (r *Ring) waitFIFOSpace(ctx context.Context) error {
 		if !full {
 			return nil
 		}
+		r.flushInline(false)
 		select {
 		case <-r.progress:
 		case <-ctx.Done():
@@ -400,7 +497,7 @@ func (r *Ring) push(rec record) bool {
 	r.fifo[(r.fifoHead+r.fifoLen)%len(r.fifo)] = rec
 	r.fifoLen++
 	if rec.isCmd && rec.slot.statsOn {
-		r.stats.noteDataInFlight(r.doneData)
+		r.stats.noteDataInFlight(r.doneData - r.inlineData)
 	}
 	if r.retireSkipsLocked() {
 		r.mb.StoreTail(r.tail)
@@ -502,7 +599,7 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 	s.dataInLen = int(inLen)
 	s.dataBytes = allLen
 	if s.statsOn {
-		r.stats.takeCommand(allLen, cap(r.free)-len(r.free))
+		r.stats.takeCommand(allLen, r.inFlight())
 	}
 }
 
@@ -513,7 +610,7 @@ func (r *Ring) fail(s *slot, key, asc, ascq byte) {
 	setCheckCondition(&s.cmd, key, asc, ascq)
 	r.stats.badEntries.Add(1)
 	if s.statsOn {
-		r.stats.takeCommand(0, cap(r.free)-len(r.free))
+		r.stats.takeCommand(0, r.inFlight())
 	}
 }
 
@@ -558,10 +655,31 @@ func (r *Ring) worker(shard int) {
 	}
 }
 
-// complete writes s's answer into the ring and moves the tail. With
-// CAP_OOOC the answer goes into the first CMD entry at the tail, whichever
-// command that entry carried (its request was copied when it was taken);
-// without it, answers wait for the commands before them.
+// inFlight is the number of commands taken and not yet reported to the
+// kernel: those in slots, and those answered inline but not notified.
+func (r *Ring) inFlight() int { return cap(r.free) - len(r.free) + int(r.unnotified.Load()) }
+
+// answerInline writes the answer of a command the ring goroutine ran (or
+// failed) itself; flushInline notifies.
+func (r *Ring) answerInline(s *slot) {
+	if s.statsOn {
+		r.inlineStats = append(r.inlineStats, completion{})
+		r.inlineStats[len(r.inlineStats)-1].fill(s)
+	}
+	r.retire(s)
+	r.inlineDone++
+	if s.statsOn {
+		r.inlineData += s.dataBytes
+	}
+	r.unnotified.Store(int64(r.inlineDone))
+	if r.inlineDone >= len(r.slots) {
+		// A long look at the ring: let the kernel have these back.
+		r.flushInline(false)
+	}
+}
+
+// complete writes a worker's answer into the ring, moves the tail and
+// notifies.
 func (r *Ring) complete(s *slot, shard int) {
 	// What statistics need is copied now, the slot being reused once
 	// released; the accounting itself waits until the kernel has been
@@ -572,6 +690,18 @@ func (r *Ring) complete(s *slot, shard int) {
 		c.fill(s)
 		c.end = ticks()
 	}
+	r.retire(s)
+	_ = r.dev.Notify()
+	if statsOn {
+		r.stats.complete(shard, &c)
+	}
+}
+
+// retire writes s's answer into the ring and moves the tail. With
+// CAP_OOOC the answer goes into the first CMD entry at the tail, whichever
+// command that entry carried (its request was copied when it was taken);
+// without it, answers wait for the commands before them.
+func (r *Ring) retire(s *slot) {
 	r.complMu.Lock()
 	if r.ooo {
 		r.retireSkipsLocked()
@@ -602,10 +732,6 @@ func (r *Ring) complete(s *slot, shard int) {
 	select {
 	case r.progress <- struct{}{}:
 	default:
-	}
-	_ = r.dev.Notify()
-	if statsOn {
-		r.stats.complete(shard, &c)
 	}
 }
 

@@ -46,8 +46,9 @@ type Stats struct {
 	ringMaxLocal    uint64
 	_               [64]byte
 
-	busySlots  func() int    // commands in flight now
-	ringUsed   func() uint64 // ring bytes between the tail and the head now
+	busySlots  func() int     // commands in flight now
+	handoffs   *atomic.Uint64 // commands the ring gave to a worker
+	ringUsed   func() uint64  // ring bytes between the tail and the head now
 	badEntries atomic.Uint64
 	unknownOps atomic.Uint64
 	tmrs       [8]atomic.Uint64 // by TMR type; index 0 also counts types beyond 7
@@ -284,7 +285,10 @@ type Snapshot struct {
 	CheckConditions [16]uint64 // by sense key
 	BadEntries      uint64     // CMD entries failed by the ring (bad offsets, unknown CDB length)
 	UnknownOps      uint64
-	TMRs            [8]uint64 // by TMR type (LUN_RESET_PRO and unknown types count in 0)
+	// Handoffs counts the commands given to a worker goroutine; the
+	// others the ring goroutine answered itself (RingConfig.Inline).
+	Handoffs uint64
+	TMRs     [8]uint64 // by TMR type (LUN_RESET_PRO and unknown types count in 0)
 
 	Recent []RecentCommand // oldest first
 }
@@ -304,6 +308,9 @@ func (s *Stats) Snapshot() Snapshot {
 	}
 	for i := range s.tmrs {
 		snap.TMRs[i] = s.tmrs[i].Load()
+	}
+	if s.handoffs != nil {
+		snap.Handoffs = s.handoffs.Load()
 	}
 	if s.busySlots != nil {
 		snap.InFlight = int64(s.busySlots())

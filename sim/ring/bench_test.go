@@ -122,7 +122,10 @@ type submitter struct {
 	start chan struct{}
 }
 
-func newBenchEnv(b *testing.B, write bool, qd int) *benchEnv {
+// newBenchEnv serves a device at queue depth qd; with inline, the ring
+// runs the reads and writes on its own goroutine (as the engine does for a
+// backend that never blocks), else every command goes to a worker.
+func newBenchEnv(b testing.TB, write bool, qd int, inline bool) *benchEnv {
 	d, err := ring.New(ring.Config{DataSize: 16 << 20})
 	if err != nil {
 		b.Fatal(err)
@@ -132,7 +135,11 @@ func newBenchEnv(b *testing.B, write bool, qd int) *benchEnv {
 		b.Fatal(err)
 	}
 	h := &copyHandler{store: make([]byte, benchStore), timeIt: true, epoch: time.Now()}
-	r, err := tcmu.NewRing(u, tcmu.RingConfig{Handler: h, QueueDepth: qd})
+	cfg := tcmu.RingConfig{Handler: h, QueueDepth: qd}
+	if inline {
+		cfg.Inline = scsi.Quick
+	}
+	r, err := tcmu.NewRing(u, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -186,7 +193,7 @@ func (e *benchEnv) runN(n int) {
 	e.wg.Wait()
 }
 
-func (e *benchEnv) close(b *testing.B) {
+func (e *benchEnv) close(b testing.TB) {
 	e.cancel()
 	if err := <-e.done; err != nil {
 		b.Error(err)
@@ -203,7 +210,9 @@ const benchChunk = 1024
 
 // BenchmarkRing runs 4 KiB random reads and writes from the simulated
 // initiator through the simulated kernel and the userspace ring to
-// copyHandler, at queue depth 1 and 32, with statistics on and off.
+// copyHandler, at queue depth 1 and 32, with statistics on and off, with
+// the commands run inline on the ring goroutine (a backend that never
+// blocks) and handed to workers.
 // Between chunks of commands (timer stopped) it times the same number of
 // bare 4 KiB copies and of the handler's two clock reads, and reports:
 //   - cmds/s: commands through the whole path per second;
@@ -211,55 +220,71 @@ const benchChunk = 1024
 //   - clock-ns: the cost of those two clock reads;
 //   - memcpy-ns: a bare copy of the payload, measured alongside;
 //   - handler/memcpy: memcpy-ns / (handler-p50-ns - clock-ns), the
-//     handler's throughput as a fraction of memcpy's.
+//     handler's throughput as a fraction of memcpy's;
+//   - wakeups/cmd: the ring thread put to sleep in the kernel's wait and
+//     woken, per command (what a cross-CPU wake-up costs on a real one);
+//   - notifies/cmd: 4-byte writes to the uio device per command;
+//   - handoffs/cmd: commands given to a worker goroutine (another
+//     wake-up each), per command.
 func BenchmarkRing(b *testing.B) {
 	for _, rw := range []string{"randread", "randwrite"} {
 		for _, qd := range []int{1, 32} {
-			for _, stats := range []bool{true, false} {
-				name := fmt.Sprintf("%s/qd=%d/stats=%v", rw, qd, stats)
-				b.Run(name, func(b *testing.B) {
-					e := newBenchEnv(b, rw == "randwrite", qd)
-					defer e.close(b)
-					e.r.Stats().SetEnabled(stats)
-					src := make([]byte, benchStore)
-					dst := make([]byte, benchBS)
-					rng := uint64(7)
-					chunks := (b.N + benchChunk - 1) / benchChunk
-					memcpyNS := make([]float64, 0, chunks)
-					clockNS := make([]float64, 0, chunks)
-					var sink time.Duration
-					e.h.resetHist()
-					b.SetBytes(benchBS)
-					b.ReportAllocs()
-					b.ResetTimer()
-					for left := b.N; left > 0; left -= benchChunk {
-						e.runN(min(left, benchChunk))
-						b.StopTimer()
-						t0 := time.Now()
-						for range benchChunk {
-							copy(dst, src[randomBlock(&rng)*benchBS:][:benchBS])
-						}
-						memcpyNS = append(memcpyNS, float64(time.Since(t0).Nanoseconds())/benchChunk)
-						t0 = time.Now()
-						for range benchChunk {
-							start := time.Since(e.h.epoch) // the handler's two reads
-							sink += time.Since(e.h.epoch) - start
-						}
-						clockNS = append(clockNS, float64(time.Since(t0).Nanoseconds())/benchChunk)
-						b.StartTimer()
-					}
-					b.StopTimer()
-					_ = sink
-					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cmds/s")
-					h, m, c := e.h.medianNS(), median(memcpyNS), median(clockNS)
-					b.ReportMetric(h, "handler-p50-ns")
-					b.ReportMetric(c, "clock-ns")
-					b.ReportMetric(m, "memcpy-ns")
-					b.ReportMetric(m/max(h-c, 1), "handler/memcpy")
-				})
+			for _, path := range []string{"inline", "workers"} {
+				for _, stats := range []bool{true, false} {
+					name := fmt.Sprintf("%s/qd=%d/%s/stats=%v", rw, qd, path, stats)
+					b.Run(name, func(b *testing.B) {
+						benchRing(b, rw == "randwrite", qd, path == "inline", stats)
+					})
+				}
 			}
 		}
 	}
+}
+
+func benchRing(b *testing.B, write bool, qd int, inline, stats bool) {
+	e := newBenchEnv(b, write, qd, inline)
+	defer e.close(b)
+	e.r.Stats().SetEnabled(stats)
+	src := make([]byte, benchStore)
+	dst := make([]byte, benchBS)
+	rng := uint64(7)
+	chunks := (b.N + benchChunk - 1) / benchChunk
+	memcpyNS := make([]float64, 0, chunks)
+	clockNS := make([]float64, 0, chunks)
+	var sink time.Duration
+	e.h.resetHist()
+	c0, h0 := e.d.Counters(), e.r.Stats().Snapshot().Handoffs
+	b.SetBytes(benchBS)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for left := b.N; left > 0; left -= benchChunk {
+		e.runN(min(left, benchChunk))
+		b.StopTimer()
+		t0 := time.Now()
+		for range benchChunk {
+			copy(dst, src[randomBlock(&rng)*benchBS:][:benchBS])
+		}
+		memcpyNS = append(memcpyNS, float64(time.Since(t0).Nanoseconds())/benchChunk)
+		t0 = time.Now()
+		for range benchChunk {
+			start := time.Since(e.h.epoch) // the handler's two reads
+			sink += time.Since(e.h.epoch) - start
+		}
+		clockNS = append(clockNS, float64(time.Since(t0).Nanoseconds())/benchChunk)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	_ = sink
+	c1, h1 := e.d.Counters(), e.r.Stats().Snapshot().Handoffs
+	b.ReportMetric(float64(c1.Wakeups-c0.Wakeups)/float64(b.N), "wakeups/cmd")
+	b.ReportMetric(float64(c1.Notifies-c0.Notifies)/float64(b.N), "notifies/cmd")
+	b.ReportMetric(float64(h1-h0)/float64(b.N), "handoffs/cmd")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cmds/s")
+	h, m, c := e.h.medianNS(), median(memcpyNS), median(clockNS)
+	b.ReportMetric(h, "handler-p50-ns")
+	b.ReportMetric(c, "clock-ns")
+	b.ReportMetric(m, "memcpy-ns")
+	b.ReportMetric(m/max(h-c, 1), "handler/memcpy")
 }
 
 // median is robust to the chunks that other processes on the machine
@@ -273,7 +298,7 @@ func median(v []float64) float64 {
 }
 
 // BenchmarkStatsOverhead runs the full path (simulated initiator, kernel,
-// ring, workers, copyHandler) on one ring in pairs of adjacent chunks, one
+// ring, copyHandler inline on the ring goroutine) on one ring in pairs of adjacent chunks, one
 // with statistics on and one off, the order alternating from pair to pair
 // (on-off, off-on, …) so that neither setting always follows the other.
 // Each pair gives a ratio of the two times per command; two chunks a
@@ -287,7 +312,7 @@ func BenchmarkStatsOverhead(b *testing.B) {
 	for _, rw := range []string{"randread", "randwrite"} {
 		for _, qd := range []int{1, 32} {
 			b.Run(fmt.Sprintf("%s/qd=%d", rw, qd), func(b *testing.B) {
-				e := newBenchEnv(b, rw == "randwrite", qd)
+				e := newBenchEnv(b, rw == "randwrite", qd, true)
 				defer e.close(b)
 				// Small chunks interleave the two settings finely.
 				const chunk = benchChunk / 4
@@ -334,11 +359,18 @@ func BenchmarkStatsOverhead(b *testing.B) {
 }
 
 // TestSteadyStateAllocatesNothing: once warm, a command through the
-// simulated kernel, the ring and back allocates nothing on either side.
+// simulated kernel, the ring and back allocates nothing on either side,
+// run inline on the ring goroutine or by a worker.
 func TestSteadyStateAllocatesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip()
 	}
+	for _, inline := range []bool{true, false} {
+		t.Run(fmt.Sprintf("inline=%v", inline), func(t *testing.T) { steadyStateAllocs(t, inline) })
+	}
+}
+
+func steadyStateAllocs(t *testing.T, inline bool) {
 	d, err := ring.New(ring.Config{DataSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +381,11 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &copyHandler{store: make([]byte, 1<<20)}
-	r, err := tcmu.NewRing(u, tcmu.RingConfig{Handler: h, QueueDepth: 4})
+	cfg := tcmu.RingConfig{Handler: h, QueueDepth: 4}
+	if inline {
+		cfg.Inline = scsi.Quick
+	}
+	r, err := tcmu.NewRing(u, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,5 +411,45 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(2000, submit); allocs != 0 {
 		t.Fatalf("%v allocations per command", allocs)
+	}
+}
+
+// TestCostPerCommand holds what a command costs the handler thread in the
+// currency of a real kernel, counted by the simulated one: with a backend
+// that never blocks, a command at queue depth 1 wakes the ring thread at
+// most once, is answered with exactly one notify and is never handed to a
+// worker; at queue depth 8 neither count grows past one per command (the
+// commands found at one look share a notify). Handed to workers, each
+// command is one hand-off.
+func TestCostPerCommand(t *testing.T) {
+	const n = 2000
+	for _, tc := range []struct {
+		qd                 int
+		inline             bool
+		exactNotifies      bool
+		handoffsPerCommand uint64
+	}{
+		{qd: 1, inline: true, exactNotifies: true, handoffsPerCommand: 0},
+		{qd: 8, inline: true, handoffsPerCommand: 0},
+		{qd: 1, inline: false, exactNotifies: true, handoffsPerCommand: 1},
+	} {
+		t.Run(fmt.Sprintf("qd=%d/inline=%v", tc.qd, tc.inline), func(t *testing.T) {
+			e := newBenchEnv(t, false, tc.qd, tc.inline)
+			defer e.close(t)
+			c0, h0 := e.d.Counters(), e.r.Stats().Snapshot().Handoffs
+			e.runN(n)
+			c1, h1 := e.d.Counters(), e.r.Stats().Snapshot().Handoffs
+			wakeups, notifies := c1.Wakeups-c0.Wakeups, c1.Notifies-c0.Notifies
+			t.Logf("%d commands: %d wake-ups, %d notifies, %d hand-offs", n, wakeups, notifies, h1-h0)
+			if wakeups > n {
+				t.Errorf("%d wake-ups of the ring thread for %d commands, want at most one each", wakeups, n)
+			}
+			if notifies > n || (tc.exactNotifies && notifies != n) {
+				t.Errorf("%d notifies for %d commands, want one each (at most one each at depth > 1)", notifies, n)
+			}
+			if h1-h0 != tc.handoffsPerCommand*n {
+				t.Errorf("%d hand-offs to workers for %d commands, want %d", h1-h0, n, tc.handoffsPerCommand*n)
+			}
+		})
 	}
 }

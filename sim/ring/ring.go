@@ -104,14 +104,19 @@ func (r *Result) ASC() (asc, ascq byte) {
 
 // Counters count what the device did, for tests and the shell.
 type Counters struct {
-	Submitted, Completed       uint64
-	Busy                       uint64 // answered BUSY (blocked device, reset_ring=1)
-	QfullWaits, QfullTimeouts  uint64
-	CmdTimeouts                uint64
-	LateCompletions            uint64 // completions of timed-out commands
-	BrokenFailures             uint64 // commands failed because the ring is broken
-	PadEntries, TMREntries     uint64
-	KeptBuffers, ResetRings    uint64
+	Submitted, Completed      uint64
+	Busy                      uint64 // answered BUSY (blocked device, reset_ring=1)
+	QfullWaits, QfullTimeouts uint64
+	CmdTimeouts               uint64
+	LateCompletions           uint64 // completions of timed-out commands
+	BrokenFailures            uint64 // commands failed because the ring is broken
+	PadEntries, TMREntries    uint64
+	KeptBuffers, ResetRings   uint64
+	// What the userspace side cost, as the real kernel charges it:
+	// Wakeups counts the Waits that found no event and slept until one
+	// came (a handler thread put to sleep and woken), Notifies the
+	// 4-byte writes that tell the kernel the tail moved.
+	Wakeups, Notifies          uint64
 	Broken, Blocked            bool
 	InRing, Queued, FreeBlocks int
 }
@@ -180,6 +185,8 @@ type Dev struct {
 	// mapped until the handle is closed.
 	evRemoved bool
 	user      *handle // the open uio handle, nil when closed
+
+	wakeups, notifies atomic.Uint64
 }
 
 // New creates a device's shared region with the mailbox initialised as the
@@ -265,6 +272,7 @@ func (d *Dev) Counters() Counters {
 	c := d.counters
 	c.Broken, c.Blocked = d.broken, d.blocked
 	c.InRing, c.Queued, c.FreeBlocks = d.inRing, len(d.qfull), d.freeBlocks
+	c.Wakeups, c.Notifies = d.wakeups.Load(), d.notifies.Load()
 	return c
 }
 
@@ -284,12 +292,16 @@ func (d *Dev) InRing() []uint16 {
 
 // --- the uio side -----------------------------------------------------------
 
-// handle is an open /dev/uioN: it implements tcmu.Device.
+// handle is an open /dev/uioN: it implements tcmu.Device and
+// tcmu.StoppableWaiter.
 type handle struct {
-	d      *Dev
-	seen   uint64 // event count at the last Wait, guarded by d.evMu
-	closed atomic.Bool
+	d       *Dev
+	seen    uint64 // event count at the last Wait, guarded by d.evMu
+	closed  atomic.Bool
+	stopped atomic.Bool
 }
+
+var _ tcmu.StoppableWaiter = (*handle)(nil)
 
 // Open opens the device's uio side. Like /dev/uioN it is exclusive: a
 // second Open before Close fails with EBUSY.
@@ -318,11 +330,19 @@ func (h *handle) Wait() error {
 	d := h.d
 	d.evMu.Lock()
 	defer d.evMu.Unlock()
-	for d.events == h.seen && !h.closed.Load() && !d.evRemoved {
+	slept := false
+	for d.events == h.seen && !h.closed.Load() && !d.evRemoved && !h.stopped.Load() {
+		if !slept {
+			slept = true
+			d.wakeups.Add(1)
+		}
 		d.evCond.Wait()
 	}
 	if h.closed.Load() {
 		return fmt.Errorf("sim/ring: wait: %w", os.ErrClosed)
+	}
+	if h.stopped.Load() {
+		return fmt.Errorf("sim/ring: wait: %w", tcmu.ErrWaitStopped)
 	}
 	if d.evRemoved {
 		return fmt.Errorf("sim/ring: wait: %w", ErrRemoved)
@@ -336,8 +356,18 @@ func (h *handle) Notify() error {
 	if h.closed.Load() {
 		return fmt.Errorf("sim/ring: notify: %w", os.ErrClosed)
 	}
+	h.d.notifies.Add(1)
 	h.d.reap()
 	return nil
+}
+
+// StopWaiting ends a Wait in progress and every later one.
+func (h *handle) StopWaiting() {
+	d := h.d
+	d.evMu.Lock()
+	h.stopped.Store(true)
+	d.evCond.Broadcast()
+	d.evMu.Unlock()
 }
 
 // Close releases the uio side; ring state stays for the next opener. The

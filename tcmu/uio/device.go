@@ -36,22 +36,35 @@ type Device struct {
 	path   string
 	region []byte
 
-	// Exactly one of the two waiting mechanisms is in use. With the Go
-	// runtime poller (polled), Wait is a 4-byte Read of file and Close of
-	// file wakes it. Otherwise Wait is poll(2) on fd and on the eventfd
-	// wake, and Close writes to wake.
+	// Exactly one of the two waiting mechanisms is in use. Open's is
+	// poll(2) on fd and on the eventfd wake, then a 4-byte read: the
+	// waiting thread sleeps in the kernel and runs on as soon as it
+	// wakes, as a C handler's does; Close and StopWaiting write to wake.
+	// With the Go runtime poller (polled; tests), Wait is a 4-byte Read
+	// of file, which parks the goroutine until the poller's thread hears
+	// of the event and wakes another: Close of file ends it, a read
+	// deadline in the past stops it.
 	file   *os.File
 	polled bool
 	fd     int
 	wake   int
+	fds    [2]unix.PollFd // Wait's, kept here so that waiting allocates nothing
 
-	closed    atomic.Bool
+	closed  atomic.Bool
+	stopped atomic.Bool // StopWaiting was called
+	// waiter is the thread BindWaiter bound (0: none). Wait is then a
+	// blocking read on that thread, and ending it takes O_NONBLOCK on
+	// the descriptor and a signal to the thread.
+	waiter    atomic.Int32
 	mu        sync.RWMutex // held shared by Wait and Notify, exclusively by Close's teardown
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ tcmu.Device = (*Device)(nil)
+var (
+	_ tcmu.Device          = (*Device)(nil)
+	_ tcmu.StoppableWaiter = (*Device)(nil)
+)
 
 // Open opens the TCMU device info describes: an exclusive open of
 // <devDir>/uioN (devDir "" means DefaultDev), a MAP_SHARED mapping of
@@ -74,7 +87,7 @@ func Open(info Info, devDir string) (*Device, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	d, err := newDevice(info, fd, path, region, false)
+	d, err := newDevice(info, fd, path, region, true)
 	if err != nil {
 		unix.Munmap(region)
 		unix.Close(fd)
@@ -145,7 +158,7 @@ func mapRegion(fd int, info Info) ([]byte, error) {
 
 // newDevice wraps an open, non-blocking descriptor and its mapped region.
 // It takes ownership of fd. forcePoll selects the poll(2) path even where
-// the runtime poller would accept fd (tests use it to exercise that path).
+// the runtime poller would accept fd (Open does: see Device.fds).
 func newDevice(info Info, fd int, path string, region []byte, forcePoll bool) (*Device, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return nil, &Error{Op: "open", Device: path, Err: err}
@@ -198,9 +211,15 @@ func (d *Device) Wait() error {
 	if d.closed.Load() {
 		return d.opErr("wait", os.ErrClosed)
 	}
+	if d.stopped.Load() {
+		return d.opErr("wait", tcmu.ErrWaitStopped)
+	}
 	var b [4]byte
 	if d.polled {
 		n, err := d.file.Read(b[:])
+		if errors.Is(err, os.ErrDeadlineExceeded) && d.stopped.Load() && !d.closed.Load() {
+			return d.opErr("wait", tcmu.ErrWaitStopped)
+		}
 		if err != nil {
 			return d.ioErr("wait", err)
 		}
@@ -209,11 +228,41 @@ func (d *Device) Wait() error {
 		}
 		return nil
 	}
-	for {
-		fds := []unix.PollFd{
-			{Fd: int32(d.fd), Events: unix.POLLIN},
-			{Fd: int32(d.wake), Events: unix.POLLIN},
+	if d.waiter.Load() != 0 {
+		for !d.closed.Load() && !d.stopped.Load() {
+			n, err := unix.Read(d.fd, b[:])
+			switch {
+			case errors.Is(err, unix.EINTR):
+				continue
+			case errors.Is(err, unix.EAGAIN):
+				if d.closed.Load() || d.stopped.Load() {
+					continue // the loop's condition ends it
+				}
+				// Not ours: wait in poll rather than spin.
+				return d.pollWait()
+			case err != nil:
+				return d.ioErr("wait", err)
+			case n != len(b):
+				return d.opErr("wait", fmt.Errorf("read %d bytes of the 4-byte event count: %w", n, io.ErrUnexpectedEOF))
+			default:
+				return nil
+			}
 		}
+		if d.closed.Load() {
+			return d.opErr("wait", os.ErrClosed)
+		}
+		return d.opErr("wait", tcmu.ErrWaitStopped)
+	}
+	return d.pollWait()
+}
+
+// pollWait is Wait by poll(2) on the device and the eventfd, then a read.
+func (d *Device) pollWait() error {
+	var b [4]byte
+	for {
+		fds := d.fds[:]
+		fds[0] = unix.PollFd{Fd: int32(d.fd), Events: unix.POLLIN}
+		fds[1] = unix.PollFd{Fd: int32(d.wake), Events: unix.POLLIN}
 		_, err := unix.Poll(fds, -1)
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -222,6 +271,9 @@ func (d *Device) Wait() error {
 			return d.opErr("wait", fmt.Errorf("poll: %w", err))
 		}
 		if fds[1].Revents != 0 || d.closed.Load() {
+			if d.stopped.Load() && !d.closed.Load() {
+				return d.opErr("wait", tcmu.ErrWaitStopped)
+			}
 			return d.opErr("wait", os.ErrClosed)
 		}
 		if fds[0].Revents&unix.POLLNVAL != 0 {
@@ -243,6 +295,57 @@ func (d *Device) Wait() error {
 		}
 		return nil
 	}
+}
+
+// StopWaiting makes a Wait in progress, and every later one, return an
+// error wrapping tcmu.ErrWaitStopped, without closing the device. It is
+// safe for concurrent use and does nothing after Close.
+func (d *Device) StopWaiting() {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed.Load() || d.stopped.Swap(true) {
+		return
+	}
+	if d.polled {
+		_ = d.file.SetReadDeadline(time.Unix(1, 0))
+		return
+	}
+	// The eventfd stays readable: every later poll returns at once.
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	_, _ = unix.Write(d.wake, one)
+	d.wakeBoundWaiter()
+}
+
+// BindWaiter makes the calling thread the device's only waiter: from now
+// on Wait is a blocking 4-byte read, one system call where poll and read
+// are two, and must be called on this thread only (the caller holds it
+// with runtime.LockOSThread). StopWaiting and Close end such a read by
+// putting the descriptor into non-blocking mode and signalling the
+// thread: the read, restarted after the signal, then fails with EAGAIN.
+// It does nothing with the runtime poller or after Close.
+func (d *Device) BindWaiter() {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.polled || d.closed.Load() || d.stopped.Load() || d.waiter.Load() != 0 {
+		return
+	}
+	if unix.SetNonblock(d.fd, false) != nil {
+		return
+	}
+	d.waiter.Store(int32(unix.Gettid()))
+}
+
+// wakeBoundWaiter ends a blocking read of BindWaiter's thread; the caller
+// has set closed or stopped.
+func (d *Device) wakeBoundWaiter() {
+	tid := d.waiter.Load()
+	if tid == 0 {
+		return
+	}
+	_ = unix.SetNonblock(d.fd, true)
+	// SIGURG is the Go runtime's own preemption signal: a thread that is
+	// not in the read takes it as a spurious one and goes on.
+	_ = unix.Tgkill(unix.Getpid(), int(tid), unix.SIGURG)
 }
 
 // Notify tells the kernel that the tail moved: a 4-byte write to the uio
@@ -294,6 +397,7 @@ func (d *Device) Close() error {
 			if _, err := unix.Write(d.wake, one); err != nil && !errors.Is(err, unix.EAGAIN) {
 				errs = append(errs, fmt.Errorf("wake waiter: %w", err))
 			}
+			d.wakeBoundWaiter()
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()

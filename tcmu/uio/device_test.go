@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tcmsh/tcmsh/tcmu"
 	"golang.org/x/sys/unix"
 )
 
@@ -228,6 +230,103 @@ func TestCloseUnblocksWait(t *testing.T) {
 			t.Error("region not released")
 		}
 	})
+}
+
+func TestStopWaitingEndsWaitWithoutClosing(t *testing.T) {
+	forBothPaths(t, func(t *testing.T, forcePoll bool) {
+		d, kernel := socketDevice(t, forcePoll)
+		ch := waitAsync(d)
+		expectBlocked(t, ch)
+		d.StopWaiting()
+		if err := expect(t, ch); !errors.Is(err, tcmu.ErrWaitStopped) {
+			t.Fatalf("Wait after StopWaiting = %v, want tcmu.ErrWaitStopped", err)
+		}
+		// Every later Wait returns at once; the device still notifies.
+		if err := expect(t, waitAsync(d)); !errors.Is(err, tcmu.ErrWaitStopped) {
+			t.Fatalf("second Wait = %v, want tcmu.ErrWaitStopped", err)
+		}
+		if err := d.Notify(); err != nil {
+			t.Fatalf("Notify after StopWaiting: %v", err)
+		}
+		var b [16]byte
+		if n, err := unix.Read(kernel, b[:]); err != nil || n != 4 {
+			t.Fatalf("kernel read %d bytes, %v; want the 4-byte notify", n, err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		d.StopWaiting() // after Close: nothing happens
+	})
+}
+
+// TestWaitNotifyAllocateNothing: an event waited for and a completion
+// notified cost no allocation on Open's path (poll(2) and an eventfd), as
+// the ring's hot path requires.
+func TestWaitNotifyAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not those of a normal build under -race")
+	}
+	d, kernel := socketDevice(t, true)
+	var ev, got [4]byte
+	round := func() {
+		if _, err := unix.Write(kernel, ev[:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Notify(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := unix.Read(kernel, got[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round()
+	if allocs := testing.AllocsPerRun(200, round); allocs != 0 {
+		t.Fatalf("%v allocations per event and notify", allocs)
+	}
+}
+
+// TestBoundWaiter: after BindWaiter, Wait on the bound thread takes
+// events by a blocking read, and StopWaiting or Close end it.
+func TestBoundWaiter(t *testing.T) {
+	for _, end := range []string{"StopWaiting", "Close"} {
+		t.Run(end, func(t *testing.T) {
+			d, kernel := socketDevice(t, true)
+			ready := make(chan struct{})
+			ch := make(chan error, 2)
+			go func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				d.BindWaiter()
+				close(ready)
+				ch <- d.Wait()
+				ch <- d.Wait()
+			}()
+			<-ready
+			if d.waiter.Load() == 0 {
+				t.Fatal("BindWaiter bound no thread")
+			}
+			if _, err := unix.Write(kernel, []byte{1, 0, 0, 0}); err != nil {
+				t.Fatal(err)
+			}
+			if err := expect(t, ch); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			expectBlocked(t, ch)
+			want := tcmu.ErrWaitStopped
+			if end == "Close" {
+				want = os.ErrClosed
+				go d.Close()
+			} else {
+				d.StopWaiting()
+			}
+			if err := expect(t, ch); !errors.Is(err, want) {
+				t.Fatalf("Wait after %s = %v, want %v", end, err, want)
+			}
+		})
+	}
 }
 
 func TestWaitAfterKernelHangup(t *testing.T) {

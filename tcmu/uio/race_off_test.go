@@ -1,0 +1,5 @@
+//go:build !race
+
+package uio
+
+const raceEnabled = false
