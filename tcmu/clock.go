@@ -37,6 +37,14 @@ func nanotime() int64 { return int64(time.Since(epoch)) }
 // the constant_tsc and nonstop_tsc flags say and the calibration checks).
 // An interval that a migration or a restored snapshot makes negative
 // counts as 0.
+//
+// A virtual machine whose kernel fell back to an emulated timer (hpet or
+// acpi_pm: under software emulation the TSC fails the kernel's watchdog)
+// has no vDSO clock: every clock_gettime is a system call of a few
+// microseconds, as much as the whole command on a fast path. Its TSC is
+// still the host's counter, read without leaving the guest; the
+// statistics use it there too once the calibration finds its rate steady
+// and every CPU's counter in step.
 var clock struct {
 	once  sync.Once
 	tsc   bool
@@ -125,6 +133,10 @@ func tscUsable(clocksource string, flags map[string]bool) string {
 			return ""
 		}
 		return "kvm-clock over a TSC without constant_tsc and nonstop_tsc"
+	case "hpet", "acpi_pm":
+		if flags["hypervisor"] && flags["tsc"] {
+			return ""
+		}
 	case "":
 		return "no clocksource in sysfs"
 	}

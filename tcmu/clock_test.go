@@ -19,6 +19,10 @@ func TestTSCUsable(t *testing.T) {
 		{"kvm-clock", map[string]bool{"constant_tsc": true}, false, "nonstop_tsc"},
 		{"kvm-clock", nil, false, "constant_tsc"},
 		{"hpet", both, false, "clocksource hpet"},
+		{"hpet", map[string]bool{"tsc": true, "hypervisor": true}, true, ""},
+		{"acpi_pm", map[string]bool{"tsc": true, "hypervisor": true}, true, ""},
+		{"hpet", map[string]bool{"hypervisor": true}, false, "clocksource hpet"},
+		{"xen", map[string]bool{"tsc": true, "hypervisor": true}, false, "clocksource xen"},
 		{"acpi_pm", both, false, "is not the TSC"},
 		{"", both, false, "no clocksource"},
 	}
