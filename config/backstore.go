@@ -78,6 +78,7 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 		cs.Attributes[k] = v
 	}
 	var msg string
+	var err error
 	switch spec.Plugin {
 	case "fileio":
 		// A refused create must leave nothing behind: not even the image
@@ -128,20 +129,9 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 		cs.UdevPath = dev
 		msg = fmt.Sprintf("Created fileio %s with size %d", spec.Name, size)
 	case "iblock":
-		dev, err := filepath.Abs(spec.Dev)
-		if err != nil {
-			return configfs.StorageObject{}, "", fmt.Errorf("dev %s: %w", spec.Dev, err)
-		}
-		if err := checkBlockDevice(dev); err != nil {
+		if msg, err = st.iblockSpec(spec, &cs); err != nil {
 			return configfs.StorageObject{}, "", err
 		}
-		ro := "0"
-		if spec.Readonly {
-			ro = "1"
-		}
-		cs.Control = []configfs.KV{{Key: "udev_path", Value: dev}, {Key: "readonly", Value: ro}}
-		cs.UdevPath = dev
-		msg = fmt.Sprintf("Created block storage object %s using %s.", spec.Name, dev)
 	case "pscsi":
 		kvs, udev, err := pscsiControl(spec.Dev)
 		if err != nil {
@@ -150,46 +140,13 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 		cs.Control, cs.UdevPath = kvs, udev
 		msg = fmt.Sprintf("Created pscsi storage object %s using %s", spec.Name, spec.Dev)
 	case "rd_mcp":
-		pages := spec.Size / 4096
-		if pages < 1 {
-			return configfs.StorageObject{}, "", usagef("ramdisk %s: size %d is below one 4096-byte page", spec.Name, spec.Size)
-		}
-		cs.Control = []configfs.KV{{Key: "rd_pages", Value: strconv.FormatInt(pages, 10)}}
-		if spec.Nullio {
-			cs.Control = append(cs.Control, configfs.KV{Key: "rd_nullio", Value: "1"})
-		}
-		msg = fmt.Sprintf("Created ramdisk %s with size %s.", spec.Name, size.Format(spec.Size))
-	case "user":
-		if err := st.validateUser(spec.Config, spec.Size); err != nil {
+		if msg, err = st.ramdiskSpec(spec, &cs); err != nil {
 			return configfs.StorageObject{}, "", err
 		}
-		if err := st.imageFree(UserImagePath(spec.Config)); err != nil {
-			return configfs.StorageObject{}, "", fmt.Errorf("user backstore %s: %w", spec.Name, err)
+	case "user":
+		if msg, err = st.userSpec(spec, &cs); err != nil {
+			return configfs.StorageObject{}, "", err
 		}
-		cs.Control = []configfs.KV{{Key: "dev_config", Value: spec.Config}, {Key: "dev_size", Value: strconv.FormatInt(spec.Size, 10)}}
-		if spec.HwMaxSectors > 0 {
-			cs.Control = append(cs.Control, configfs.KV{Key: "hw_max_sectors", Value: strconv.Itoa(spec.HwMaxSectors)})
-		}
-		// The engine answers no netlink requests: tell the kernel not to
-		// wait for replies, before enable.
-		cs.Control = append(cs.Control, configfs.KV{Key: "nl_reply_supported", Value: "-1"})
-		if spec.Control != "" {
-			for _, tok := range strings.Split(spec.Control, ",") {
-				k, v, ok := strings.Cut(strings.TrimSpace(tok), "=")
-				if !ok || k == "" {
-					return configfs.StorageObject{}, "", usagef("control: %q is not key=value", tok)
-				}
-				cs.Control = append(cs.Control, configfs.KV{Key: k, Value: v})
-			}
-		}
-		if spec.HwMaxSectors <= 0 {
-			if kv, err := userMaxSectors(cs.Control); err != nil {
-				return configfs.StorageObject{}, "", err
-			} else if kv != nil {
-				cs.Control = append(cs.Control, *kv)
-			}
-		}
-		msg = fmt.Sprintf("Created user-backed storage object %s size %d.", spec.Name, spec.Size)
 	default:
 		return configfs.StorageObject{}, "", usagef("unknown plugin %q", spec.Plugin)
 	}
@@ -251,6 +208,71 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 		}
 	}
 	return so, msg, nil
+}
+
+// iblockSpec fills the control of a block backstore: the device, read-only or not.
+func (st Store) iblockSpec(spec BackstoreSpec, cs *configfs.StorageSpec) (string, error) {
+	dev, err := filepath.Abs(spec.Dev)
+	if err != nil {
+		return "", fmt.Errorf("dev %s: %w", spec.Dev, err)
+	}
+	if err := checkBlockDevice(dev); err != nil {
+		return "", err
+	}
+	ro := "0"
+	if spec.Readonly {
+		ro = "1"
+	}
+	cs.Control = []configfs.KV{{Key: "udev_path", Value: dev}, {Key: "readonly", Value: ro}}
+	cs.UdevPath = dev
+	return fmt.Sprintf("Created block storage object %s using %s.", spec.Name, dev), nil
+}
+
+// ramdiskSpec fills the control of a ramdisk: its pages, nullio.
+func (st Store) ramdiskSpec(spec BackstoreSpec, cs *configfs.StorageSpec) (string, error) {
+	pages := spec.Size / 4096
+	if pages < 1 {
+		return "", usagef("ramdisk %s: size %d is below one 4096-byte page", spec.Name, spec.Size)
+	}
+	cs.Control = []configfs.KV{{Key: "rd_pages", Value: strconv.FormatInt(pages, 10)}}
+	if spec.Nullio {
+		cs.Control = append(cs.Control, configfs.KV{Key: "rd_nullio", Value: "1"})
+	}
+	return fmt.Sprintf("Created ramdisk %s with size %s.", spec.Name, size.Format(spec.Size)), nil
+}
+
+// userSpec fills the control of a user backstore: dev_config and dev_size, no netlink replies awaited, the extra control tokens, and hw_max_sectors for 8 MiB transfers unless given (userMaxSectors).
+func (st Store) userSpec(spec BackstoreSpec, cs *configfs.StorageSpec) (string, error) {
+	if err := st.validateUser(spec.Config, spec.Size); err != nil {
+		return "", err
+	}
+	if err := st.imageFree(UserImagePath(spec.Config)); err != nil {
+		return "", fmt.Errorf("user backstore %s: %w", spec.Name, err)
+	}
+	cs.Control = []configfs.KV{{Key: "dev_config", Value: spec.Config}, {Key: "dev_size", Value: strconv.FormatInt(spec.Size, 10)}}
+	if spec.HwMaxSectors > 0 {
+		cs.Control = append(cs.Control, configfs.KV{Key: "hw_max_sectors", Value: strconv.Itoa(spec.HwMaxSectors)})
+	}
+	// The engine answers no netlink requests: tell the kernel not to
+	// wait for replies, before enable.
+	cs.Control = append(cs.Control, configfs.KV{Key: "nl_reply_supported", Value: "-1"})
+	if spec.Control != "" {
+		for _, tok := range strings.Split(spec.Control, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(tok), "=")
+			if !ok || k == "" {
+				return "", usagef("control: %q is not key=value", tok)
+			}
+			cs.Control = append(cs.Control, configfs.KV{Key: k, Value: v})
+		}
+	}
+	if spec.HwMaxSectors <= 0 {
+		if kv, err := userMaxSectors(cs.Control); err != nil {
+			return "", err
+		} else if kv != nil {
+			cs.Control = append(cs.Control, *kv)
+		}
+	}
+	return fmt.Sprintf("Created user-backed storage object %s size %d.", spec.Name, spec.Size), nil
 }
 
 // imageFree refuses a file that already backs a storage object (a fileio
