@@ -122,6 +122,21 @@ func TestRealFSReadDirKinds(t *testing.T) {
 			t.Errorf("ReadDir #%d = %+v, %v", i, es, err)
 		}
 	}
+	// Enough names to be read by two threads, in order.
+	var names []string
+	for i := 0; i < 21; i++ {
+		name := fmt.Sprintf("a%02d", i)
+		names = append(names, name)
+		if err := os.WriteFile(filepath.Join(root, "g/sub", name), []byte(name+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, es2 := r.ReadFiles("g/sub", names)
+	for i, n := range names {
+		if string(vs[i]) != n+"\n" || es2[i] != nil {
+			t.Errorf("ReadFiles[%d] = %q, %v", i, vs[i], es2[i])
+		}
+	}
 	vals, errs := r.ReadFiles("g", []string{"ro", "missing"})
 	if string(vals[0]) != "1\n" || errs[0] != nil || !errors.Is(errs[1], syscall.ENOENT) {
 		t.Errorf("ReadFiles = %q, %v", vals, errs)
