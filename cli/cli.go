@@ -23,6 +23,7 @@ import (
 	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/engine"
+	"github.com/tcmsh/tcmsh/internal/guard"
 	"github.com/tcmsh/tcmsh/serve"
 	"github.com/tcmsh/tcmsh/shell"
 	"github.com/tcmsh/tcmsh/sim"
@@ -194,9 +195,12 @@ func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr 
 				file = abs
 			}
 			// As rtslib at boot: everything that can be restored is, and
-			// each failure is named.
-			_, err = st.Restore(ctx, file, config.RestoreOptions{Partial: true, WaitDevices: opts.RestoreWait})
-			return err
+			// each failure is named. A bug in it is an error, not the end
+			// of the daemon.
+			return guard.Run("the boot restore of "+file, func() error {
+				_, err := st.Restore(ctx, file, config.RestoreOptions{Partial: true, WaitDevices: opts.RestoreWait})
+				return err
+			})
 		},
 	}
 	fs := flag.NewFlagSet("tcmsh serve", flag.ContinueOnError)
