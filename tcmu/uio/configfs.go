@@ -65,7 +65,7 @@ func Reattach(fsys configfs.FS, info Info, devDir string) (*Device, error) {
 	if err != nil {
 		return fail(err, true)
 	}
-	d, err := newDevice(info, fd, devPath, region, false)
+	d, err := newDevice(info, fd, devPath, region, true)
 	if err != nil {
 		unix.Munmap(region)
 		return fail(err, true)

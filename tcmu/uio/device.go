@@ -323,16 +323,25 @@ func (d *Device) StopWaiting() {
 // putting the descriptor into non-blocking mode and signalling the
 // thread: the read, restarted after the signal, then fails with EAGAIN.
 // It does nothing with the runtime poller or after Close.
-func (d *Device) BindWaiter() {
+func (d *Device) BindWaiter() { _ = d.bindWaiter() }
+
+// bindWaiter is BindWaiter, saying why it did not bind.
+func (d *Device) bindWaiter() error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if d.polled || d.closed.Load() || d.stopped.Load() || d.waiter.Load() != 0 {
-		return
+	switch {
+	case d.polled:
+		return errors.New("waits through the runtime poller")
+	case d.closed.Load() || d.stopped.Load():
+		return errors.New("closed or stopped")
+	case d.waiter.Load() != 0:
+		return errors.New("already bound")
 	}
-	if unix.SetNonblock(d.fd, false) != nil {
-		return
+	if err := unix.SetNonblock(d.fd, false); err != nil {
+		return fmt.Errorf("blocking mode: %w", err)
 	}
 	d.waiter.Store(int32(unix.Gettid()))
+	return nil
 }
 
 // wakeBoundWaiter ends a blocking read of BindWaiter's thread; the caller

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tcmsh/tcmsh/configfs"
+	"github.com/tcmsh/tcmsh/tcmu"
 )
 
 const realHBA = 97
@@ -94,9 +96,8 @@ func TestRealKernelDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("runtime poller accepted the uio fd: %v", d.polled)
-	if !d.polled {
-		t.Error("uio fd not pollable by the runtime poller; Wait uses poll(2)+eventfd")
+	if d.polled {
+		t.Error("Open chose the runtime poller: the ring's thread should wait in the kernel itself (read or poll(2))")
 	}
 	if len(d.Region()) != int(info.MapSize) {
 		t.Errorf("region %d bytes", len(d.Region()))
@@ -169,6 +170,73 @@ func TestRealKernelRemovalWakesWait(t *testing.T) {
 	}
 	if err := d.Notify(); !errors.Is(err, ErrRemoved) {
 		t.Errorf("Notify after removal: %v", err)
+	}
+}
+
+// TestRealKernelBoundWaiter: a thread bound with BindWaiter waits in a
+// blocking read of the real uio device; StopWaiting ends it (SIGURG and
+// O_NONBLOCK), and so does the removal of the backstore.
+func TestRealKernelBoundWaiter(t *testing.T) {
+	fsys, so := realBackstore(t, "bound", "tcmshtest/bound")
+	info := findReal(t, "bound")
+	boundWait := func(d *Device) <-chan error {
+		ready := make(chan struct{})
+		waited := make(chan error, 1)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			if err := d.bindWaiter(); err != nil {
+				t.Errorf("BindWaiter: %v (fd %d)", err, d.fd)
+			}
+			close(ready)
+			waited <- d.Wait()
+		}()
+		<-ready
+		if d.waiter.Load() == 0 {
+			t.Fatal("BindWaiter bound no thread")
+		}
+		select {
+		case err := <-waited:
+			t.Fatalf("bound Wait returned with no command queued: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		return waited
+	}
+
+	d, err := Open(info, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := boundWait(d)
+	d.StopWaiting()
+	select {
+	case err := <-waited:
+		if !errors.Is(err, tcmu.ErrWaitStopped) {
+			t.Errorf("bound Wait after StopWaiting: %v, want tcmu.ErrWaitStopped", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("StopWaiting did not end the blocking read")
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	d, err = Reattach(fsys, info, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	waited = boundWait(d)
+	if err := fsys.Rmdir(so); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if !errors.Is(err, ErrRemoved) {
+			t.Errorf("bound Wait after the backstore was removed: %v, want ErrRemoved", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("removing the backstore did not wake the bound Wait")
 	}
 }
 
