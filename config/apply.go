@@ -362,3 +362,31 @@ func (st Store) Clear(ctx context.Context) error {
 	}
 	return nil
 }
+
+// WriteValues writes the values kv, in the order of keys, into each of
+// dirs (a configuration group's directory; more than one for an ACL tag
+// group's members), all or none per directory: on a refusal the values
+// already written there are put back. current holds dir's values before;
+// the others are read. A refused write's error starts with label.
+func (st Store) WriteValues(label string, dirs []string, dir string, current map[string]string, keys []string, kv map[string]string) error {
+	for _, d := range dirs {
+		cur := current
+		if d != dir {
+			var err error
+			if cur, err = st.LIO.Group(d); err != nil {
+				return err
+			}
+		}
+		var done []string
+		for _, k := range keys {
+			if err := st.LIO.WriteAttr(path.Join(d, k), kv[k]); err != nil {
+				for i := len(done) - 1; i >= 0; i-- {
+					_ = st.LIO.WriteAttr(path.Join(d, done[i]), cur[done[i]])
+				}
+				return fmt.Errorf("%s %s=%s: %w", label, k, kv[k], err)
+			}
+			done = append(done, k)
+		}
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package shell
 import (
 	"context"
 	"fmt"
-	"path"
 	"strconv"
 	"strings"
 
@@ -402,25 +401,9 @@ func cmdSet(_ context.Context, sh *Shell, n *Node, a Args) error {
 		c.kvKeys = append(c.kvKeys, k)
 		c.kv[k] = v
 	}
-	// Apply in order; on a refusal put back what was already changed. A
-	// tag group's settings are set on every member.
-	for _, d := range groupMemberDirs(n, dir) {
-		cur := current
-		if d != dir {
-			if cur, err = sh.env.LIO.Group(d); err != nil {
-				return err
-			}
-		}
-		var done []string
-		for _, k := range c.kvKeys {
-			if err := sh.env.LIO.WriteAttr(path.Join(d, k), c.kv[k]); err != nil {
-				for i := len(done) - 1; i >= 0; i-- {
-					_ = sh.env.LIO.WriteAttr(path.Join(d, done[i]), cur[done[i]])
-				}
-				return fmt.Errorf("set %s %s=%s: %w", c.args[0], k, c.kv[k], err)
-			}
-			done = append(done, k)
-		}
+	// A tag group's settings are set on every member.
+	if err := sh.store().WriteValues("set "+c.args[0], groupMemberDirs(n, dir), dir, current, c.kvKeys, c.kv); err != nil {
+		return err
 	}
 	if !sh.opts.JSON {
 		for _, k := range c.kvKeys {

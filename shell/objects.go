@@ -3,9 +3,7 @@ package shell
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -287,32 +285,11 @@ func (sh *Shell) storageObjectArg(ctx context.Context, arg string) (configfs.Sto
 			return configfs.StorageObject{}, usagef("%s is not a storage object", arg)
 		}
 	}
-	fi, err := os.Stat(arg)
-	if err != nil {
-		return configfs.StorageObject{}, usagef("storage_object %s: neither a /backstores path nor an existing file or block device", arg)
-	}
-	abs, _ := filepath.Abs(arg)
-	// A file that already is a backstore is exported through that one: two
-	// backstores on one file would each cache its blocks.
-	if sos, err := sh.env.LIO.StorageObjects(); err == nil {
-		for _, so := range sos {
-			if si, err := sh.env.LIO.StorageObjectInfo(so); err == nil && si.Dev == abs {
-				return so, nil
-			}
-		}
-	}
-	name := config.BackstoreNameFor(abs)
-	spec := config.BackstoreSpec{Name: name, Dev: abs}
-	if fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
-		spec.Plugin = "iblock"
-	} else {
-		spec.Plugin, spec.WriteBack, spec.Sparse = "fileio", true, true
-	}
-	so, msg, err := sh.store().CreateBackstore(ctx, spec)
-	if err != nil {
+	so, msg, err := sh.store().BackstoreForFile(ctx, arg)
+	if err != nil || msg == "" {
 		return so, err
 	}
-	sh.announce("created", path.Join("/backstores", configfs.BackstoreName(spec.Plugin), so.Name), msg)
+	sh.announce("created", path.Join("/backstores", configfs.BackstoreName(so.Plugin), so.Name), msg)
 	return so, nil
 }
 
