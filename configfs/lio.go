@@ -3,6 +3,13 @@
 // to configfs through the FS interface (the real kernel's configfs or the
 // simulated kernel), with the HBA allocation, WWN rules and error messages
 // an administrator needs.
+//
+// On a real kernel every configfs operation costs a path walk and a call
+// into configfs, so what the model does is measured in operations:
+// CountingFS counts them per kind, and the shell's tests hold each listing
+// and change to a number proportional to the objects it touches. Listings
+// read each object once; a create checks names and files against what the
+// model already read (the HBA index, BackingOf), not a read of every object.
 package configfs
 
 import (
