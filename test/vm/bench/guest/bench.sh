@@ -19,6 +19,10 @@ cp /tcmsh-vm/bench/bin/* $B/bin/
 chmod 755 $B/bin/*
 
 up() { cut -d' ' -f1 /proc/uptime; }
+# The run's time budget (seconds of guest clock for the whole bench): past
+# it, what is left prints skipped=run-budget-spent instead of running.
+BENCH_END=$(($(cut -d. -f1 /proc/uptime) + BUDGET))
+remaining() { echo $((BENCH_END - $(cut -d. -f1 /proc/uptime))); }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 bench() { echo "BENCH $*"; }
 has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
@@ -349,6 +353,10 @@ io_suite() {
         i=${x%%:*}
         c=${x#*:}
         eval "disk=\$disk_$i"
+        if [ "$(remaining)" -lt 60 ]; then
+          for k in $CASES; do bench io "$k@$pl" "$c" "skipped=run-budget-spent round=$r"; done
+          continue
+        fi
         hp=$(handler_pid "$c")
         place "$hp" "$pl"
         for k in $CASES; do io_case "$r" "$pl" "$c" "$k" "$disk"; done
@@ -446,16 +454,23 @@ config_tool() {
     # Only file and descriptor syscalls, filtered in the kernel
     # (--seccomp-bpf): the rest of a Python start is not slowed down.
     [ "$3" = 1 ] && _trace="strace -f --seccomp-bpf -e trace=%file,%desc -y -qq -o $B/cfg/trace-$2-$st.txt"
+    _lim=$STEP_TIMEOUT
+    [ "$(remaining)" -lt "$_lim" ] && _lim=$(remaining)
+    if [ "$_lim" -lt 10 ]; then
+      [ "$3" = 1 ] || bench config "$_n" "$st" "$2" "skipped=run-budget-spent"
+      note "config $2 N=$_n $st: the run's time budget is spent"
+      return 1
+    fi
     t0=$(up)
     # shellcheck disable=SC2086
-    timeout "$STEP_TIMEOUT" chroot "$DEBIAN_ROOT" /usr/bin/env -i \
+    timeout "$_lim" chroot "$DEBIAN_ROOT" /usr/bin/env -i \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 \
       $_trace $_cmd <"$_in" >$B/cfg/out-$2-$st.txt 2>&1
     rc=$?
     t1=$(up)
     _what=
     # (busybox timeout: 143 after its SIGTERM; coreutils': 124)
-    case $rc in 124 | 137 | 143) _what="timeout-after-${STEP_TIMEOUT}s" ;; esac
+    case $rc in 124 | 137 | 143) _what="timeout-after-${_lim}s" ;; esac
     [ -z "$_what" ] && [ $rc != 0 ] && _what="exit-$rc"
     if [ -n "$_what" ] && [ "$3" = 1 ]; then
       # The traced pass counts operations; its failure names the step, no figure.
@@ -466,8 +481,8 @@ config_tool() {
     fi
     case $rc in 124 | 137 | 143)
       # Too slow to measure here is a finding, not a failure of the bench.
-      bench config "$_n" "$st" "$2" "skipped=timeout-after-${STEP_TIMEOUT}s"
-      note "config $2 N=$_n $st: not done after ${STEP_TIMEOUT}s; its remaining steps are not run"
+      bench config "$_n" "$st" "$2" "skipped=timeout-after-${_lim}s"
+      note "config $2 N=$_n $st: not done after ${_lim}s; its remaining steps are not run"
       return 1
       ;;
     esac
