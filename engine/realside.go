@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tcmsh/tcmsh/tcmu"
@@ -36,11 +37,25 @@ func newRealSide(l *Local) (*realSide, error) {
 		r.startScanning("netlink disabled by the caller")
 		return r, nil
 	}
-	// Never a reply policy: tcmsh does not turn the kernel's reply mode
-	// on, and the devices it creates opt out of it (nl_reply_supported=-1).
+	// tcmsh never turns the kernel's reply mode on, and the devices it
+	// creates opt out of it (nl_reply_supported=-1). But once a
+	// tcmu-runner has run, the mode stays on, and a device another tool
+	// makes (rtslib, so targetcli-fb, does not opt out) waits for an
+	// answer without a timeout. The daemon (AutoServe) stands in for
+	// tcmu-runner, so it answers whenever no tcmu-runner runs to answer
+	// itself; with the mode off the kernel refuses the answer, which is
+	// not worth a log line.
+	var reply netlink.ReplyPolicy
+	if l.opts.AutoServe {
+		reply = replyWithoutRunner(uio.DefaultProc, r.devDir())
+	}
 	lst, err := netlink.Listen(netlink.Config{
 		Handler: r.onEvent,
+		Reply:   reply,
 		Errors: func(err error) {
+			if reply != nil && unwantedReply(err) {
+				return
+			}
 			if errors.Is(err, netlink.ErrEventsLost) {
 				l.logf("engine: netlink events lost; rescanning uio devices")
 				r.scanOnce()
@@ -62,6 +77,23 @@ func newRealSide(l *Local) (*realSide, error) {
 		}
 	}()
 	return r, nil
+}
+
+// replyWithoutRunner answers events while no tcmu-runner runs (proc and
+// devDir as for uio.FindRunners).
+func replyWithoutRunner(proc, devDir string) netlink.ReplyPolicy {
+	return func(netlink.Event) bool {
+		runners, _ := uio.FindRunners(proc, devDir)
+		return len(runners) == 0
+	}
+}
+
+// unwantedReply is the kernel's refusal of an answer it was not waiting
+// for (reply mode off, or a device that opted out).
+func unwantedReply(err error) bool {
+	var ne *netlink.Error
+	return errors.As(err, &ne) && strings.HasPrefix(ne.Op, "reply to ") &&
+		(errors.Is(err, syscall.ENODEV) || errors.Is(err, syscall.EINVAL))
 }
 
 // startScanning follows devices by rescanning /sys/class/uio: what the
