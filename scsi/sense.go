@@ -91,6 +91,22 @@ func invalidParam(byteIndex, bit int) senseData {
 	return newSense(SenseKeyIllegalRequest, 0x26, 0x00).withFieldPointer(false, byteIndex, bit)
 }
 
+// Additional sense codes callers outside this package report themselves
+// (the TCMU ring, for an entry it cannot hand to a handler).
+const (
+	ASCInvalidOpcode         = 0x20
+	ASCInvalidFieldInCDB     = 0x24
+	ASCInternalTargetFailure = 0x44
+)
+
+// SetCheckCondition answers cmd with CHECK CONDITION and fixed-format sense
+// (SPC-4 4.5.3) built like the disk's own, for a command that never reached
+// a Disk.
+func (c *Command) SetCheckCondition(key, asc, ascq byte) {
+	c.Status = StatusCheckCondition
+	c.SenseLen = newSense(key, asc, ascq).encode(c.Sense[:], false)
+}
+
 // Sizes of the two sense formats as this package builds them.
 const (
 	fixedSenseLen = 18

@@ -45,7 +45,7 @@ func (touchHandler) Execute(cmd *scsi.Command) {
 		cmd.Status = scsi.StatusGood
 		cmd.ReadLen = total / 2
 	case 2:
-		setCheckCondition(cmd, 0x3, 0x11, 0)
+		cmd.SetCheckCondition(scsi.SenseKeyMediumError, 0x11, 0)
 	}
 }
 

@@ -188,37 +188,37 @@ func TestBadOffsetsFailTheCommandOnly(t *testing.T) {
 	}{
 		{"iovec beyond the region", func(id uint16) Entry {
 			return rr.addCmd(id, read10, [2]uint64{regionLen - 100, 4096})
-		}, senseKeyHardwareError},
+		}, scsi.SenseKeyHardwareError},
 		{"iovec over the ring", func(id uint16) Entry {
 			return rr.addCmd(id, read10, [2]uint64{rawRingOff, 64})
-		}, senseKeyHardwareError},
+		}, scsi.SenseKeyHardwareError},
 		{"iovec length wraps", func(id uint16) Entry {
 			return rr.addCmd(id, read10, [2]uint64{data, ^uint64(0) - 10})
-		}, senseKeyHardwareError},
+		}, scsi.SenseKeyHardwareError},
 		{"cdb_off beyond the region", func(id uint16) Entry {
 			e := rr.addCmd(id, read10, [2]uint64{data, 4096})
 			CmdRequest(e).SetCdbOff(regionLen + 5)
 			return e
-		}, senseKeyHardwareError},
+		}, scsi.SenseKeyHardwareError},
 		{"CDB running off the region", func(id uint16) Entry {
 			e := rr.addCmd(id, read10, [2]uint64{data, 4096})
 			rr.region[regionLen-2] = 0x88 // a 16-byte CDB with 2 bytes left
 			CmdRequest(e).SetCdbOff(regionLen - 2)
 			return e
-		}, senseKeyHardwareError},
+		}, scsi.SenseKeyHardwareError},
 		{"iov_cnt larger than the entry", func(id uint16) Entry {
 			e := rr.addCmd(id, read10, [2]uint64{data, 4096})
 			CmdRequest(e).SetCounts(1000, 0)
 			return e
-		}, senseKeyHardwareError},
+		}, scsi.SenseKeyHardwareError},
 		{"bidi count overflowing", func(id uint16) Entry {
 			e := rr.addCmd(id, read10, [2]uint64{data, 4096})
 			CmdRequest(e).SetCounts(1, 0xFFFFFFFF)
 			return e
-		}, senseKeyHardwareError},
+		}, scsi.SenseKeyHardwareError},
 		{"reserved opcode group", func(id uint16) Entry {
 			return rr.addCmd(id, []byte{0xc0, 0, 0, 0, 0, 0})
-		}, senseKeyIllegalRequest},
+		}, scsi.SenseKeyIllegalRequest},
 	}
 	offs := make([]uint32, len(cases))
 	for i, c := range cases {

@@ -549,7 +549,7 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 	regionLen := uint64(len(r.region))
 	cdbOff := req.CdbOff()
 	if cdbOff >= regionLen {
-		r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+		r.fail(s, scsi.SenseKeyHardwareError, scsi.ASCInternalTargetFailure, 0)
 		return
 	}
 	op := r.region[cdbOff]
@@ -557,11 +557,11 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 	if length == 0 {
 		s.cdb[0] = op
 		s.cmd.CDB = s.cdb[:1]
-		r.fail(s, senseKeyIllegalRequest, ascInvalidOpcode, 0)
+		r.fail(s, scsi.SenseKeyIllegalRequest, scsi.ASCInvalidOpcode, 0)
 		return
 	}
 	if uint64(length) > regionLen-cdbOff {
-		r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+		r.fail(s, scsi.SenseKeyHardwareError, scsi.ASCInternalTargetFailure, 0)
 		return
 	}
 	s.cmd.CDB = s.cdb[:copy(s.cdb[:length], r.region[cdbOff:])]
@@ -569,7 +569,7 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 	iovCnt, bidiCnt := uint64(req.IovCnt()), uint64(req.IovBidiCnt())
 	total := iovCnt + bidiCnt
 	if total > maxIovecs || ReqIovOff+IovecSize*total > uint64(len(entry)) {
-		r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+		r.fail(s, scsi.SenseKeyHardwareError, scsi.ASCInternalTargetFailure, 0)
 		return
 	}
 	if uint64(cap(s.iov)) < total {
@@ -583,7 +583,7 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 		// mailbox or ring would let a data-in command overwrite them.
 		if base < r.dataOff || base > regionLen || n > regionLen-base {
 			clear(iov)
-			r.fail(s, senseKeyHardwareError, ascInternalTargetFailure, 0)
+			r.fail(s, scsi.SenseKeyHardwareError, scsi.ASCInternalTargetFailure, 0)
 			return
 		}
 		iov[i] = r.region[base : base+n : base+n]
@@ -607,7 +607,7 @@ func (r *Ring) prepare(s *slot, entry Entry) {
 func (r *Ring) fail(s *slot, key, asc, ascq byte) {
 	s.failed = true
 	s.cmd.Data, s.cmd.BidiIn = nil, nil
-	setCheckCondition(&s.cmd, key, asc, ascq)
+	s.cmd.SetCheckCondition(key, asc, ascq)
 	r.stats.badEntries.Add(1)
 	if s.statsOn {
 		r.stats.takeCommand(0, r.inFlight())
