@@ -126,12 +126,8 @@ func (t *blockTarget) Submit(ctx context.Context, req *ring.Request) (ring.Resul
 
 // senseResult fills a fixed-format CHECK CONDITION.
 func senseResult(res *ring.Result, key, asc, ascq byte) {
-	*res = ring.Result{Status: scsi.StatusCheckCondition, SenseLen: 18}
-	res.Sense[0] = 0x70
-	res.Sense[2] = key
-	res.Sense[7] = 10
-	res.Sense[12] = asc
-	res.Sense[13] = ascq
+	*res = ring.Result{Status: scsi.StatusCheckCondition}
+	res.SenseLen = scsi.FixedSense(res.Sense[:], key, asc, ascq)
 }
 
 func (t *blockTarget) Close() error { return t.f.Close() }

@@ -25,3 +25,25 @@ func TestSetCheckConditionIsFixedSense(t *testing.T) {
 		t.Fatalf("the ring's sense % x differs from the disk's % x", cmd.Sense[:18], fromDisk.Sense[:18])
 	}
 }
+
+func TestSenseASC(t *testing.T) {
+	fixed := make([]byte, 18)
+	FixedSense(fixed, SenseKeyIllegalRequest, 0x21, 0x01)
+	for _, tc := range []struct {
+		name      string
+		sense     []byte
+		asc, ascq byte
+	}{
+		{"fixed", fixed, 0x21, 0x01},
+		{"fixed, deferred", append([]byte{0x71}, fixed[1:]...), 0x21, 0x01},
+		{"fixed, cut short", fixed[:13], 0, 0},
+		{"descriptor", []byte{0x72, 0x06, 0x2a, 0x09, 0, 0, 0, 0}, 0x2a, 0x09},
+		{"descriptor, cut short", []byte{0x72, 0x06, 0x2a}, 0, 0},
+		{"neither", []byte{0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x21, 0x01}, 0, 0},
+		{"empty", nil, 0, 0},
+	} {
+		if asc, ascq := SenseASC(tc.sense); asc != tc.asc || ascq != tc.ascq {
+			t.Errorf("%s: %#x/%#x, want %#x/%#x", tc.name, asc, ascq, tc.asc, tc.ascq)
+		}
+	}
+}

@@ -121,6 +121,25 @@ func SenseKeyOf(sense []byte) byte {
 	return 0
 }
 
+// SenseASC returns the additional sense code and qualifier of fixed or
+// descriptor sense data (0, 0 when it holds neither).
+func SenseASC(sense []byte) (asc, ascq byte) {
+	if len(sense) < 1 {
+		return 0, 0
+	}
+	switch sense[0] & 0x7f {
+	case 0x70, 0x71:
+		if len(sense) >= 14 {
+			return sense[12], sense[13]
+		}
+	case 0x72, 0x73:
+		if len(sense) >= 4 {
+			return sense[2], sense[3]
+		}
+	}
+	return 0, 0
+}
+
 // CDBLength returns the length of the CDB that starts with opcode op, from its
 // group code (SAM-5 5.2); 0x7f variable-length CDBs carry their additional
 // length in byte 7, read through more. It returns 0 for lengths it cannot

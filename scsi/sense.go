@@ -99,6 +99,12 @@ const (
 	ASCInternalTargetFailure = 0x44
 )
 
+// FixedSense writes fixed-format sense (SPC-4 4.5.3) for key, asc and ascq
+// into buf, which must hold 18 bytes, and returns its length.
+func FixedSense(buf []byte, key, asc, ascq byte) int {
+	return newSense(key, asc, ascq).encode(buf, false)
+}
+
 // SetCheckCondition answers cmd with CHECK CONDITION and fixed-format sense
 // (SPC-4 4.5.3) built like the disk's own, for a command that never reached
 // a Disk.

@@ -26,13 +26,7 @@ func NewMemDisk(size, blockSize int) *MemDisk {
 }
 
 func checkCondition(cmd *scsi.Command, key, asc byte) {
-	cmd.Status = scsi.StatusCheckCondition
-	cmd.Sense = [scsi.SenseSize]byte{}
-	cmd.Sense[0] = 0x70
-	cmd.Sense[2] = key
-	cmd.Sense[7] = 10
-	cmd.Sense[12] = asc
-	cmd.SenseLen = 18
+	cmd.SetCheckCondition(key, asc, 0)
 }
 
 // Execute runs one command.

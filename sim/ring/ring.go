@@ -85,21 +85,15 @@ type Result struct {
 
 // SenseKey returns the sense key of a CHECK CONDITION, 0 otherwise.
 func (r *Result) SenseKey() byte {
-	if r.Status != scsi.StatusCheckCondition || r.SenseLen < 3 {
+	if r.Status != scsi.StatusCheckCondition {
 		return 0
 	}
-	if r.Sense[0]&0x7f >= 0x72 {
-		return r.Sense[1] & 0xf
-	}
-	return r.Sense[2] & 0xf
+	return scsi.SenseKeyOf(r.Sense[:min(max(r.SenseLen, 0), len(r.Sense))])
 }
 
 // ASC returns the additional sense code and qualifier of a CHECK CONDITION.
 func (r *Result) ASC() (asc, ascq byte) {
-	if r.Sense[0]&0x7f >= 0x72 {
-		return r.Sense[2], r.Sense[3]
-	}
-	return r.Sense[12], r.Sense[13]
+	return scsi.SenseASC(r.Sense[:min(max(r.SenseLen, 0), len(r.Sense))])
 }
 
 // Counters count what the device did, for tests and the shell.
@@ -425,12 +419,7 @@ func kernelSense(res *Result, status, key, asc, ascq byte) {
 	if status != scsi.StatusCheckCondition {
 		return
 	}
-	res.Sense[0] = 0x70
-	res.Sense[2] = key
-	res.Sense[7] = 10
-	res.Sense[12] = asc
-	res.Sense[13] = ascq
-	res.SenseLen = 18
+	res.SenseLen = scsi.FixedSense(res.Sense[:], key, asc, ascq)
 }
 
 // Sense codes the kernel side uses.
