@@ -188,16 +188,18 @@ func (d *Disk) blockExtent(lba, blocks uint64) (mapped bool, run uint64, err err
 	return mapped, min(run, blocks-lba), nil
 }
 
-func (d *Disk) synchronizeCache(cmd *Command, _ *initiatorState) senseData {
-	cdb := cmd.CDB
-	var lba, n uint64
-	if cdb[0] == opSynchronizeCache10 {
-		lba = uint64(binary.BigEndian.Uint32(cdb[2:6]))
-		n = uint64(binary.BigEndian.Uint16(cdb[7:9]))
-	} else {
-		lba = binary.BigEndian.Uint64(cdb[2:10])
-		n = uint64(binary.BigEndian.Uint32(cdb[10:14]))
+// rangeOf10or16 reads the LBA and block count of a command whose 10-byte
+// form (opcode op10) has them at bytes 2-5 and 7-8 and whose 16-byte form at
+// bytes 2-9 and 10-13: SYNCHRONIZE CACHE and PRE-FETCH.
+func rangeOf10or16(cdb []byte, op10 byte) (lba, n uint64) {
+	if cdb[0] == op10 {
+		return uint64(binary.BigEndian.Uint32(cdb[2:6])), uint64(binary.BigEndian.Uint16(cdb[7:9]))
 	}
+	return binary.BigEndian.Uint64(cdb[2:10]), uint64(binary.BigEndian.Uint32(cdb[10:14]))
+}
+
+func (d *Disk) synchronizeCache(cmd *Command, _ *initiatorState) senseData {
+	lba, n := rangeOf10or16(cmd.CDB, opSynchronizeCache10)
 	if !d.inRange(lba, n) {
 		return senseLBAOutOfRange
 	}

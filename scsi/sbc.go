@@ -20,15 +20,7 @@ const atomicWriteBytes = 4096
 // and the answer is CONDITION MET; without one there is nothing to do and
 // the answer is GOOD, as SBC-4 says for a cache that cannot hold them.
 func (d *Disk) preFetch(cmd *Command, _ *initiatorState) senseData {
-	cdb := cmd.CDB
-	var lba, n uint64
-	if cdb[0] == opPreFetch10 {
-		lba = uint64(binary.BigEndian.Uint32(cdb[2:6]))
-		n = uint64(binary.BigEndian.Uint16(cdb[7:9]))
-	} else {
-		lba = binary.BigEndian.Uint64(cdb[2:10])
-		n = uint64(binary.BigEndian.Uint32(cdb[10:14]))
-	}
+	lba, n := rangeOf10or16(cmd.CDB, opPreFetch10)
 	if !d.inRange(lba, n) {
 		return senseLBAOutOfRange
 	}
