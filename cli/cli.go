@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -131,6 +132,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	switch {
 	case len(words) > 0:
+		if words[0] != "ui" && words[0] != "monitor" {
+			shortLivedGC()
+		}
 		ictx, istop := signal.NotifyContext(ctx, os.Interrupt)
 		defer istop()
 		line := QuoteWords(words)
@@ -152,12 +156,25 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	default:
+		shortLivedGC()
 		ictx, istop := signal.NotifyContext(ctx, os.Interrupt)
 		defer istop()
 		if err := sh.RunBatch(ictx, stdin, shell.BatchOptions{KeepGoing: *keepGoing, Atomic: *atomic}); err != nil {
 			return exitFailed // RunBatch reported it
 		}
 		return exitOK
+	}
+}
+
+// shortLivedGC lets a command that ends when its work is done (one-shot,
+// batch) grow its heap to five times the live data between collections
+// (GOGC=400) instead of twice: a saveconfig of a few hundred objects then
+// collects a few times instead of dozens, each a stop of every thread
+// (slow on a guest under software emulation), and the process exits
+// before the memory matters. GOGC in the environment still wins.
+func shortLivedGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 }
 

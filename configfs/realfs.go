@@ -49,19 +49,6 @@ func wrap(op, p string, err error) error {
 	return &Error{Op: op, Path: p, Err: err}
 }
 
-func entryOf(name string, fi fs.FileInfo) DirEntry {
-	e := DirEntry{Name: name, Perm: fi.Mode().Perm()}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		e.Kind = KindLink
-	case fi.IsDir():
-		e.Kind = KindDir
-	default:
-		e.Kind = KindAttr
-	}
-	return e
-}
-
 // ReadDir implements FS. The kind of each entry comes from getdents'
 // d_type, so that only attributes cost an lstat (for their permissions):
 // configfs makes every directory 0755 and every symlink 0777, and a
@@ -69,18 +56,15 @@ func entryOf(name string, fi fs.FileInfo) DirEntry {
 // whatever its size.
 func (r *RealFS) ReadDir(p string) ([]DirEntry, error) {
 	dir := r.abs(p)
-	fd, err := openNoEINTR(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	fd, err := rawOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, wrap("readdir", p, err)
 	}
-	defer unix.Close(fd)
+	defer rawClose(fd)
 	var out []DirEntry
 	buf := make([]byte, 8192)
 	for {
-		n, err := unix.Getdents(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := rawGetdents(fd, buf)
 		if err != nil {
 			return nil, wrap("readdir", p, err)
 		}
@@ -140,15 +124,8 @@ func (r *RealFS) statAt(dirfd int, p, name string) (DirEntry, bool) {
 		return DirEntry{Name: name, Kind: KindAttr, Perm: perm.(fs.FileMode)}, true
 	}
 	var st unix.Stat_t
-	for {
-		err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return DirEntry{}, false // removed while listing
-		}
-		break
+	if err := rawFstatat(dirfd, name, &st); err != nil {
+		return DirEntry{}, false // removed while listing
 	}
 	e := DirEntry{Name: name, Perm: fs.FileMode(st.Mode & 0o777)}
 	switch st.Mode & unix.S_IFMT {
@@ -177,23 +154,23 @@ func shapeOf(p string) string {
 // file relative to it (one path walk, not one per file).
 func (r *RealFS) ReadFiles(dir string, names []string) ([][]byte, []error) {
 	values, errs := make([][]byte, len(names)), make([]error, len(names))
-	dfd, err := openNoEINTR(r.abs(dir), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	dfd, err := rawOpenat(unix.AT_FDCWD, r.abs(dir), unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		for i := range names {
 			errs[i] = wrap("read", path.Join(dir, names[i]), err)
 		}
 		return values, errs
 	}
-	defer unix.Close(dfd)
-	read := func(i int) {
+	defer rawClose(dfd)
+	read := func(i int, buf []byte) {
 		n := names[i]
-		fd, err := openAtNoEINTR(dfd, n, unix.O_RDONLY|unix.O_CLOEXEC)
+		fd, err := rawOpenat(dfd, n, unix.O_RDONLY)
 		if err != nil {
 			errs[i] = wrap("read", path.Join(dir, n), err)
 			return
 		}
-		values[i], err = readAll(fd)
-		unix.Close(fd)
+		values[i], err = readAll(fd, buf)
+		rawClose(fd)
 		if err != nil {
 			errs[i] = wrap("read", path.Join(dir, n), err)
 		}
@@ -201,8 +178,9 @@ func (r *RealFS) ReadFiles(dir string, names []string) ([][]byte, []error) {
 	// A group of a few dozen attributes (a storage object's attrib/) is
 	// read by two threads: a two-CPU kernel serves both at once.
 	if len(names) < 16 {
+		buf := make([]byte, attrBufSize)
 		for i := range names {
-			read(i)
+			read(i, buf)
 		}
 		return values, errs
 	}
@@ -210,24 +188,17 @@ func (r *RealFS) ReadFiles(dir string, names []string) ([][]byte, []error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		buf := make([]byte, attrBufSize)
 		for i := 1; i < len(names); i += 2 {
-			read(i)
+			read(i, buf)
 		}
 	}()
+	buf := make([]byte, attrBufSize)
 	for i := 0; i < len(names); i += 2 {
-		read(i)
+		read(i, buf)
 	}
 	wg.Wait()
 	return values, errs
-}
-
-func openAtNoEINTR(dirfd int, name string, flags int) (int, error) {
-	for {
-		fd, err := unix.Openat(dirfd, name, flags, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
 }
 
 func openNoEINTR(p string, flags int) (int, error) {
@@ -241,11 +212,18 @@ func openNoEINTR(p string, flags int) (int, error) {
 
 // Stat implements FS.
 func (r *RealFS) Stat(p string) (DirEntry, error) {
-	fi, err := os.Lstat(r.abs(p))
-	if err != nil {
+	var st unix.Stat_t
+	if err := rawFstatat(unix.AT_FDCWD, r.abs(p), &st); err != nil {
 		return DirEntry{}, wrap("stat", p, err)
 	}
-	return entryOf(path.Base(p), fi), nil
+	e := DirEntry{Name: path.Base(p), Perm: fs.FileMode(st.Mode & 0o777), Kind: KindAttr}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		e.Kind = KindDir
+	case unix.S_IFLNK:
+		e.Kind = KindLink
+	}
+	return e, nil
 }
 
 // ReadFile implements FS. configfs fills an attribute's whole value (at
@@ -253,34 +231,38 @@ func (r *RealFS) Stat(p string) (DirEntry, error) {
 // the end: open, one read, close, without the stat and the second read
 // os.ReadFile makes.
 func (r *RealFS) ReadFile(p string) ([]byte, error) {
-	fd, err := openNoEINTR(r.abs(p), unix.O_RDONLY|unix.O_CLOEXEC)
+	fd, err := rawOpenat(unix.AT_FDCWD, r.abs(p), unix.O_RDONLY)
 	if err != nil {
 		return nil, wrap("read", p, err)
 	}
-	defer unix.Close(fd)
-	b, err := readAll(fd)
+	defer rawClose(fd)
+	var buf [attrBufSize]byte
+	b, err := readAll(fd, buf[:])
 	if err != nil {
 		return nil, wrap("read", p, err)
 	}
 	return b, nil
 }
 
-// readAll reads an open attribute: configfs fills the whole value (at
-// most a page) on the first read, so a read shorter than the buffer ends.
-func readAll(fd int) ([]byte, error) {
-	buf := make([]byte, 4096+1)
+// attrBufSize holds any attribute in one read: configfs values are at
+// most a page.
+const attrBufSize = 4096 + 1
+
+// readAll reads an open attribute into buf (attrBufSize, reused by the
+// caller) and returns a copy of the value: configfs fills the whole value
+// (at most a page) on the first read, so a read shorter than the buffer
+// ends. A copy of the value's size, not a page per attribute, keeps a
+// saveconfig's ten thousand reads from feeding the garbage collector.
+func readAll(fd int, buf []byte) ([]byte, error) {
 	total := 0
 	for {
-		n, err := unix.Read(fd, buf[total:])
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := rawRead(fd, buf[total:])
 		if err != nil {
 			return nil, err
 		}
 		total += n
 		if n == 0 || total < len(buf) {
-			return buf[:total], nil
+			return append([]byte(nil), buf[:total]...), nil
 		}
 		buf = append(buf, make([]byte, len(buf))...)
 	}
@@ -327,7 +309,7 @@ func (r *RealFS) Symlink(target, link string) error {
 // ("../../../../core/fileio_0/disk"); they are resolved against the link's
 // directory and returned relative to the mount point.
 func (r *RealFS) Readlink(link string) (string, error) {
-	t, err := os.Readlink(r.abs(link))
+	t, err := rawReadlink(r.abs(link))
 	if err != nil {
 		return "", wrap("readlink", link, err)
 	}

@@ -54,6 +54,14 @@ func TestRealFSOnDirectory(t *testing.T) {
 	if got, err := r.Readlink(link); err != nil || got != "target/core/fileio_0/disk" {
 		t.Errorf("Readlink = %q, %v", got, err)
 	}
+	// A target longer than the first buffer Readlink tries.
+	long := "target/iscsi/t/tpgt_1/lun/lun_0/long"
+	if err := os.Symlink("../../../../../core/fileio_0/"+strings.Repeat("./", 400)+"disk", filepath.Join(root, long)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Readlink(long); err != nil || got != "target/core/fileio_0/disk" {
+		t.Errorf("Readlink of a long target = %q, %v", got, err)
+	}
 	e, err := r.Stat(link)
 	if err != nil || e.Kind != KindLink {
 		t.Errorf("Stat(link) = %+v, %v", e, err)
