@@ -441,6 +441,19 @@ lio_empty() {
     [ -z "$(find "$LIO"/core -mindepth 2 -maxdepth 2 -type d -path "$LIO/core/*_*/*" 2>/dev/null)" ]
 }
 
+# tree_whole N: the benchmark's tree is all there (N storage objects, N
+# LUNs, N mapped LUNs in the ACL), so that the listing, saving and
+# clearing steps after bulk (and after restoreconfig) time the whole of it;
+# otherwise prints what is there.
+tree_whole() {
+  _so=$(find "$LIO"/core -mindepth 2 -maxdepth 2 -type d -path "$LIO/core/fileio_*/*" | wc -l)
+  _luns=$(find "$LIO/iscsi/$IQN/tpgt_1/lun" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
+  _mapped=$(find "$LIO/iscsi/$IQN/tpgt_1/acls/$INIT" -mindepth 1 -maxdepth 1 -type d -name 'lun_*' 2>/dev/null | wc -l)
+  [ "$_so" = "$1" ] && [ "$_luns" = "$1" ] && [ "$_mapped" = "$1" ] && return 0
+  echo "storage-objects=$_so luns=$_luns mapped-luns=$_mapped"
+  return 1
+}
+
 # config_tool N TOOL TRACE: the six steps; TRACE=1 runs them under strace
 # and prints ops_per_object instead of timing them.
 config_tool() {
@@ -501,6 +514,16 @@ config_tool() {
       sed 's/^/    | /' $B/cfg/out-$2-$st.txt | tail -n 8
       return 1
     fi
+    # A step that exits 0 but leaves part of the tree out would time less
+    # than the whole (and the steps after it too): it ends the tool's run.
+    case $st in bulk | restoreconfig)
+      if ! _have=$(tree_whole "$_n"); then
+        [ "$3" = 1 ] || bench config "$_n" "$st" "$2" "skipped=tree-incomplete"
+        fail "config-$2-$_n-$st" "exit 0 but the tree is not whole: $_have"
+        return 1
+      fi
+      ;;
+    esac
     if [ "$3" = 1 ]; then
       # Every syscall on a configfs path or file descriptor (strace -y
       # names the fd's path), the resumption of a split one not twice.
