@@ -33,6 +33,10 @@ const Root = "target"
 type LIO struct {
 	fs       FS
 	lockPath string
+	// allocMu and lockFile: the HBA allocation lock, the file opened once
+	// (a batch of creates then costs two flock calls each).
+	allocMu  sync.Mutex
+	lockFile *os.File
 	mu       sync.Mutex
 	hbaNames map[string][]string // HBA directory → storage object names
 	byName   map[string]string   // "plugin/name" → HBA directory

@@ -1,23 +1,23 @@
 package configfs
 
 import (
+	"strings"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// The read side of RealFS (open, read, getdents, fstatat, readlinkat,
-// close on configfs) calls the kernel without telling Go's scheduler
-// (RawSyscall). A configfs read or listing never waits for anything
-// outside the kernel (no device I/O, no reply from user space), yet under
-// a slow CPU (a guest under software emulation) each took long enough for
-// the runtime's monitor to hand the goroutine's processor to another
-// thread and take it back after: a futex wake-up, clock reads and a
-// thread switch per attribute, several times the cost of the read
-// itself. Changes (write, mkdir, rmdir, symlink, unlink) keep the
-// ordinary calls: a user backstore's may wait for its handler's netlink
-// reply, which may come from this very process.
+// RealFS calls the kernel without telling Go's scheduler (RawSyscall)
+// for reads, listings and the changes that cannot wait on user space
+// (waitsOnUserSpace). Under a slow CPU (a guest under software emulation)
+// each configfs call took long enough for the runtime's monitor to hand
+// the goroutine's processor to another thread and take it back after (a
+// futex wake-up, clock reads and a thread switch per call), and the
+// monitor, kept busy by it, woke every 20 µs: a third of a batch's CPU
+// time went to it. Removals (rmdir, unlink) keep the ordinary calls: a
+// LUN's waits for its commands in flight, which this process's engine
+// may be serving.
 
 // atFDCWD is unix.AT_FDCWD (-100) as a system call argument.
 var atFDCWD = uintptr(^uintptr(99))
@@ -108,5 +108,64 @@ func rawReadlink(p string) (string, error) {
 			return string(buf[:n]), nil
 		}
 		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// waitsOnUserSpace reports whether a change to configfs path p (relative
+// to the mount point) may wait for a reply from user space: a user
+// backstore's (TCMU) enable, control, attributes and removal send its
+// handler a netlink event and may wait for the answer, which may come
+// from this process's own engine. Those changes keep the ordinary system
+// calls (the runtime runs the engine meanwhile); the rest (fileio, block,
+// ramdisk and pscsi objects, fabric groups, links and attributes) never
+// wait on user space and are made with raw ones.
+func waitsOnUserSpace(p string) bool {
+	return strings.HasPrefix(p, Root+"/core/user_")
+}
+
+// rawWrite writes data to fd in one call.
+func rawWrite(fd int, data []byte) (int, error) {
+	var p unsafe.Pointer
+	if len(data) > 0 {
+		p = unsafe.Pointer(&data[0])
+	}
+	for {
+		n, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(p), uintptr(len(data)))
+		if e == unix.EINTR {
+			continue
+		}
+		return int(n), rawErr(e)
+	}
+}
+
+// rawMkdir makes the directory at absolute path p.
+func rawMkdir(p string, mode uint32) error {
+	bp, err := unix.BytePtrFromString(p)
+	if err != nil {
+		return err
+	}
+	for {
+		_, _, e := syscall.RawSyscall(unix.SYS_MKDIRAT, atFDCWD, uintptr(unsafe.Pointer(bp)), uintptr(mode))
+		if e != unix.EINTR {
+			return rawErr(e)
+		}
+	}
+}
+
+// rawSymlink makes link (absolute) point at target.
+func rawSymlink(target, link string) error {
+	tp, err := unix.BytePtrFromString(target)
+	if err != nil {
+		return err
+	}
+	lp, err := unix.BytePtrFromString(link)
+	if err != nil {
+		return err
+	}
+	for {
+		_, _, e := syscall.RawSyscall(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(tp)), atFDCWD, uintptr(unsafe.Pointer(lp)))
+		if e != unix.EINTR {
+			return rawErr(e)
+		}
 	}
 }

@@ -271,6 +271,21 @@ func readAll(fd int, buf []byte) ([]byte, error) {
 // WriteFile implements FS. configfs takes one write(2) per value, so the
 // file is opened without O_TRUNC or O_CREATE and written once.
 func (r *RealFS) WriteFile(p string, data []byte) error {
+	if !waitsOnUserSpace(p) {
+		fd, err := rawOpenat(unix.AT_FDCWD, r.abs(p), unix.O_WRONLY)
+		if err != nil {
+			return wrap("write", p, err)
+		}
+		n, werr := rawWrite(fd, data)
+		if werr == nil && n < len(data) {
+			werr = io.ErrShortWrite
+		}
+		cerr := rawClose(fd)
+		if werr != nil {
+			return wrap("write", p, werr)
+		}
+		return wrap("write", p, cerr)
+	}
 	fd, err := openNoEINTR(r.abs(p), unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return wrap("write", p, err)
@@ -295,13 +310,21 @@ func (r *RealFS) WriteFile(p string, data []byte) error {
 }
 
 // Mkdir implements FS.
-func (r *RealFS) Mkdir(p string) error { return wrap("mkdir", p, os.Mkdir(r.abs(p), 0o755)) }
+func (r *RealFS) Mkdir(p string) error {
+	if !waitsOnUserSpace(p) {
+		return wrap("mkdir", p, rawMkdir(r.abs(p), 0o755))
+	}
+	return wrap("mkdir", p, os.Mkdir(r.abs(p), 0o755))
+}
 
 // Rmdir implements FS.
 func (r *RealFS) Rmdir(p string) error { return wrap("rmdir", p, syscall.Rmdir(r.abs(p))) }
 
 // Symlink implements FS.
 func (r *RealFS) Symlink(target, link string) error {
+	if !waitsOnUserSpace(target) && !waitsOnUserSpace(link) {
+		return wrap("symlink", link, rawSymlink(r.abs(target), r.abs(link)))
+	}
 	return wrap("symlink", link, os.Symlink(r.abs(target), r.abs(link)))
 }
 

@@ -150,3 +150,49 @@ func TestRealFSReadDirKinds(t *testing.T) {
 		t.Errorf("ReadFiles = %q, %v", vals, errs)
 	}
 }
+
+// TestWaitsOnUserSpace: only a user backstore's changes keep the system
+// calls the Go scheduler knows of (its handler may be this process).
+func TestWaitsOnUserSpace(t *testing.T) {
+	for p, want := range map[string]bool{
+		"target/core/user_3/disk/enable":             true,
+		"target/core/user_3/disk/attrib/dev_size":    true,
+		"target/core/user_3":                         true,
+		"target/core/fileio_3/disk/enable":           false,
+		"target/core/fileio_3":                       false,
+		"target/iscsi/iqn.x/tpgt_1/lun/lun_0":        false,
+		"target/iscsi/iqn.x/tpgt_1/acls/iqn.y/lun_0": false,
+	} {
+		if got := waitsOnUserSpace(p); got != want {
+			t.Errorf("waitsOnUserSpace(%q) = %v, want %v", p, got, want)
+		}
+	}
+	// Both kinds of path work on a plain directory.
+	root := t.TempDir()
+	r := NewRealFS(root)
+	for _, d := range []string{"target", "target/core", "target/core/user_1", "target/core/user_1/u", "target/core/fileio_2", "target/core/fileio_2/f"} {
+		if err := r.Mkdir(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"target/core/user_1/u/enable", "target/core/fileio_2/f/enable"} {
+		if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteFile(f, []byte("1")); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := r.ReadFile(f); err != nil || string(b) != "1" {
+			t.Errorf("%s = %q, %v", f, b, err)
+		}
+	}
+	if err := r.Mkdir("target/core/fileio_2"); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("Mkdir of an existing directory: %v", err)
+	}
+	if err := r.Symlink("target/core/fileio_2/f", "target/core/l"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Readlink("target/core/l"); err != nil || got != "target/core/fileio_2/f" {
+		t.Errorf("Readlink = %q, %v", got, err)
+	}
+}

@@ -508,26 +508,36 @@ func (l *LIO) lock() (func(), error) {
 	if l.lockPath == "" {
 		return func() {}, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(l.lockPath), 0o755); err != nil {
-		return nil, fmt.Errorf("HBA allocation lock: %w", err)
+	// flock excludes other open files, not this one's other users: the
+	// mutex keeps this process's goroutines apart.
+	l.allocMu.Lock()
+	if l.lockFile == nil {
+		if err := os.MkdirAll(filepath.Dir(l.lockPath), 0o755); err != nil {
+			l.allocMu.Unlock()
+			return nil, fmt.Errorf("HBA allocation lock: %w", err)
+		}
+		f, err := os.OpenFile(l.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			l.allocMu.Unlock()
+			return nil, fmt.Errorf("HBA allocation lock: %w", err)
+		}
+		l.lockFile = f
 	}
-	f, err := os.OpenFile(l.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("HBA allocation lock: %w", err)
-	}
+	fd := int(l.lockFile.Fd())
+	var err error
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		err = unix.Flock(fd, unix.LOCK_EX)
 		if err != syscall.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		f.Close()
+		l.allocMu.Unlock()
 		return nil, fmt.Errorf("HBA allocation lock %s: %w", l.lockPath, err)
 	}
 	return func() {
-		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
-		f.Close()
+		_ = unix.Flock(fd, unix.LOCK_UN)
+		l.allocMu.Unlock()
 	}, nil
 }
 
