@@ -320,7 +320,7 @@ func openReal(root string) (*kernelEnv, error) {
 	}
 	return &kernelEnv{
 		Env: shell.Env{LIO: lio, Kind: "real", KernelVersion: unameRelease(),
-			AvailableFabrics: loadableFabrics(), UserSubtypes: userSubtypes()},
+			LoadableFabrics: loadableFabrics, UserSubtypes: userSubtypes()},
 		close:  func() {},
 		socket: engine.DefaultSocket,
 	}, nil

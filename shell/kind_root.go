@@ -40,7 +40,7 @@ func (rootKind) lookup(sh *Shell, n *Node, name string) (*Node, error) {
 		return nil, nil
 	}
 	known := l.Exists(path.Join(configfs.Root, name))
-	for _, f := range sh.env.AvailableFabrics {
+	for _, f := range sh.availableFabrics() {
 		known = known || f == name
 	}
 	if !known {

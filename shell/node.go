@@ -74,6 +74,17 @@ func (sh *Shell) Children(n *Node) ([]*Node, error) {
 	return kids, err
 }
 
+// availableFabrics is Env.AvailableFabrics, or what LoadableFabrics says.
+func (sh *Shell) availableFabrics() []string {
+	sh.fabrics.Do(func() {
+		sh.fabricNamed = sh.env.AvailableFabrics
+		if sh.env.LoadableFabrics != nil {
+			sh.fabricNamed = sh.env.LoadableFabrics()
+		}
+	})
+	return sh.fabricNamed
+}
+
 // fabricNames lists the fabrics shown at the root: those present in
 // configfs and those whose module the kernel can load.
 func (sh *Shell) fabricNames() ([]string, error) {
@@ -83,7 +94,7 @@ func (sh *Shell) fabricNames() ([]string, error) {
 	}
 	seen := map[string]bool{}
 	var out []string
-	for _, f := range append(present, sh.env.AvailableFabrics...) {
+	for _, f := range append(present, sh.availableFabrics()...) {
 		if !seen[f] {
 			seen[f] = true
 			out = append(out, f)

@@ -31,6 +31,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
@@ -48,8 +49,11 @@ type Env struct {
 	// KernelVersion describes the kernel (uname release, or the simulation's).
 	KernelVersion string
 	// AvailableFabrics are fabric modules that can be loaded, shown at the
-	// root even before their directory exists.
+	// root even before their directory exists. LoadableFabrics, when set,
+	// lists them instead, once, when first needed: it reads the kernel's
+	// module list, which a command below the root does without.
 	AvailableFabrics []string
+	LoadableFabrics  func() []string
 	// UserSubtypes are the TCMU handler subtypes tcmsh serves.
 	UserSubtypes []string
 	// Engine serves user backstores and reports their statistics; nil
@@ -82,10 +86,13 @@ type Options struct {
 
 // Shell executes commands against an Env. A Shell is used by one goroutine.
 type Shell struct {
-	env     Env
-	opts    Options
-	cwd     string
-	prevCwd string
+	env Env
+	// fabrics: availableFabrics' answer, made once.
+	fabrics     sync.Once
+	fabricNamed []string
+	opts        Options
+	cwd         string
+	prevCwd     string
 	// history of visited paths for `cd <` and `cd >`.
 	history []string
 	histPos int
