@@ -162,6 +162,44 @@ func TestPlanChangesInPlace(t *testing.T) {
 	}
 }
 
+// TestPlanLeavesOutAttributesTheKernelLacks: a file naming attributes,
+// parameters or ALUA fields the kernel does not have (another kernel
+// version's, a misspelling) plans no change for them on objects that
+// exist, as apply skips them with a warning: diff after apply finds
+// nothing to do. A new object's plan still lists them (apply warns).
+func TestPlanLeavesOutAttributesTheKernelLacks(t *testing.T) {
+	st, warn, dir := newStore(t)
+	ctx := context.Background()
+	want := sample(filepath.Join(dir, "f.img"))
+	want.StorageObjects[0].Attributes["blocx_size"] = "512"
+	want.StorageObjects[0].ALUA[0].Fields["no_such_field"] = "1"
+	tpg := want.Targets[0].TPGs[0]
+	tpg.Attributes["no_such_attribute"] = "1"
+	tpg.Parameters = map[string]string{"NoSuchParameter": "x"}
+	tpg.ACLs[0].Attributes = map[string]string{"no_such_acl_attribute": "1"}
+	if _, err := st.Apply(ctx, want, PlanOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, warn)
+	}
+	for _, w := range []string{"blocx_size; skipped", "no_such_field; skipped", "no_such_attribute; skipped", "NoSuchParameter; skipped", "no_such_acl_attribute; skipped"} {
+		if !strings.Contains(warn.String(), w) {
+			t.Errorf("apply warned no %q:\n%s", w, warn)
+		}
+	}
+	have, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := st.MakePlan(have, want, PlanOptions{}); len(again.Steps) != 0 {
+		t.Errorf("plan after apply lists what apply skips: %v", again.Steps)
+	}
+	// A value the kernel has is still a change.
+	want.StorageObjects[0].Attributes["block_size"] = "512"
+	plan := st.MakePlan(have, want, PlanOptions{})
+	if len(plan.Steps) != 1 || !strings.Contains(plan.Steps[0].What, "block_size=512") || strings.Contains(plan.Steps[0].What, "blocx") {
+		t.Errorf("plan of a block_size change: %v", plan.Steps)
+	}
+}
+
 // TestFailingApplyRemovesItsImages: a failed apply puts the configuration
 // back and removes the image files its steps made; inside a run (an Undo
 // log kept by the caller), a successful apply's image is undone with it.

@@ -44,6 +44,28 @@ type PlanOptions struct {
 	Unmanaged map[string]bool
 }
 
+// diffExisting is diffValues for an object that exists: have holds every
+// writable file the kernel gives it, so a key of want that have lacks is
+// one apply skips (a file from another kernel version may name it) and
+// is no change.
+func diffExisting(have, want map[string]string) []string {
+	var out []string
+	for _, k := range diffValues(have, want) {
+		if _, ok := have[k]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// changedKeys is diffExisting when the object exists, else diffValues.
+func changedKeys(have, want map[string]string, exists bool) []string {
+	if exists {
+		return diffExisting(have, want)
+	}
+	return diffValues(have, want)
+}
+
 // diffValues lists the keys of want whose value differs from have, sorted.
 func diffValues(have, want map[string]string) []string {
 	var out []string
@@ -135,7 +157,7 @@ func (st Store) MakePlan(have, want *Config, opts PlanOptions) *Plan {
 			}})
 		default:
 			so, _ := st.soOf(w)
-			if keys := diffValues(h.Attributes, w.Attributes); len(keys) > 0 {
+			if keys := diffExisting(h.Attributes, w.Attributes); len(keys) > 0 {
 				soSteps = append(soSteps, Step{Op: "change", Path: k, What: "attributes " + describe(keys, w.Attributes),
 					do: func(context.Context) error {
 						return st.setValues(path.Join(so.Path(), "attrib"), w.Attributes)
@@ -205,7 +227,7 @@ func (st Store) MakePlan(have, want *Config, opts PlanOptions) *Plan {
 				return st.mkdir(tg.Path())
 			}})
 		}
-		if keys := diffValues(h.Parameters, w.Parameters); len(keys) > 0 {
+		if keys := changedKeys(h.Parameters, w.Parameters, ok); len(keys) > 0 {
 			wv := w.Parameters
 			creates = append(creates, Step{Op: "change", Path: "/" + w.Fabric + "/" + w.WWN, What: valuesWhat("parameters", ok, keys, wv), do: func(context.Context) error {
 				return st.setValues(path.Join(tg.Path(), "param"), wv)
@@ -265,7 +287,7 @@ func (st Store) aluaSteps(k string, so configfs.StorageObject, have, want []*ALU
 			}})
 			continue
 		}
-		if keys := diffValues(h.Fields, g.Fields); len(keys) > 0 {
+		if keys := diffExisting(h.Fields, g.Fields); len(keys) > 0 {
 			out = append(out, Step{Op: "change", Path: k + "/alua/" + g.Name, What: describe(keys, g.Fields), do: func(context.Context) error {
 				return st.setALUA(dir, g.Fields)
 			}})
@@ -326,13 +348,13 @@ func (st Store) tpgSteps(tg configfs.Target, have, want *TargetConf, recreated m
 				return l.WriteAttr(path.Join(tpg.Path(), "enable"), "0")
 			}})
 		}
-		if keys := diffValues(h.Attributes, w.Attributes); len(keys) > 0 {
+		if keys := changedKeys(h.Attributes, w.Attributes, ok); len(keys) > 0 {
 			wv := w.Attributes
 			creates = append(creates, Step{Op: "change", Path: tp, What: valuesWhat("attributes", ok, keys, wv), do: func(context.Context) error {
 				return st.setValues(path.Join(tpg.Path(), "attrib"), wv)
 			}})
 		}
-		if keys := diffValues(h.Parameters, w.Parameters); len(keys) > 0 {
+		if keys := changedKeys(h.Parameters, w.Parameters, ok); len(keys) > 0 {
 			wv := w.Parameters
 			creates = append(creates, Step{Op: "change", Path: tp, What: valuesWhat("parameters", ok, keys, wv), do: func(context.Context) error {
 				return st.setValues(path.Join(tpg.Path(), "param"), wv)
@@ -476,7 +498,7 @@ func (st Store) aclSteps(tpg configfs.TPG, tp string, h, w *TPGConf, lunRemade m
 			hx = &ACLConf{}
 			creates = append(creates, Step{Op: "create", Path: ap, do: func(context.Context) error { return st.mkdir(acl.Path()) }})
 		}
-		if keys := diffValues(hx.Attributes, x.Attributes); len(keys) > 0 {
+		if keys := changedKeys(hx.Attributes, x.Attributes, aclExists); len(keys) > 0 {
 			creates = append(creates, Step{Op: "change", Path: ap, What: valuesWhat("attributes", aclExists, keys, x.Attributes), do: func(context.Context) error {
 				return st.setValues(path.Join(acl.Path(), "attrib"), x.Attributes)
 			}})
