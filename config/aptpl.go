@@ -19,7 +19,8 @@ import (
 // registration to pr/res_aptpl_metadata before the device is exported, as
 // rtslib does whenever it configures a storage object. So does tcmsh, for
 // every backstore it creates (restoreconfig included): a restore keeps the
-// initiators' registrations and reservation.
+// initiators' registrations and reservation. On the real kernel it also
+// makes <dbroot>/pr when missing, without which the kernel refuses APTPL.
 
 // aptplRegistrations parses the kernel's APTPL file: each registration is
 // the lines between "PR_REG_START: n" and "PR_REG_END: n", key=value
@@ -59,7 +60,16 @@ func (st Store) restoreAPTPL(so configfs.StorageObject) (int, error) {
 	if err != nil {
 		return 0, nil // an old kernel without dbroot writes no APTPL files
 	}
-	file := filepath.Join(strings.TrimSpace(dbroot), "pr", "aptpl_"+serial)
+	prDir := filepath.Join(strings.TrimSpace(dbroot), "pr")
+	if st.LIO.Kind == "real" {
+		// The kernel writes APTPL files into <dbroot>/pr but never makes
+		// it, and neither does rtslib: without it a REGISTER with APTPL
+		// fails (NOT READY; "SPC-3 PR: Could not update APTPL").
+		if err := os.Mkdir(prDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			st.warnf("warning: %s: %v: persistent reservations made with APTPL will be refused\n", so.Name, err)
+		}
+	}
+	file := filepath.Join(prDir, "aptpl_"+serial)
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
