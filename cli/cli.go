@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -407,10 +408,29 @@ func unameRelease() string {
 }
 
 // loadableFabrics lists the known fabrics whose module the running kernel
-// has (listed in modules.dep, wherever under kernel/ it lives), so that the
-// root shows them before first use.
+// has (listed in modules.dep, wherever under kernel/ it lives) or has
+// loaded (a module loaded by hand or built outside the module tree), so
+// that the root shows them before first use.
 func loadableFabrics() []string {
-	return fabricsInModulesDep(filepath.Join("/lib/modules", unameRelease(), "modules.dep"))
+	have := fabricsInModulesDep(filepath.Join("/lib/modules", unameRelease(), "modules.dep"))
+	for _, f := range loadedFabrics("/sys/module") {
+		if !slices.Contains(have, f) {
+			have = append(have, f)
+		}
+	}
+	return have
+}
+
+// loadedFabrics lists the known fabrics whose module is loaded: a
+// directory under sysModule (/sys/module) names it, '-' as '_'.
+func loadedFabrics(sysModule string) []string {
+	var names []string
+	for _, f := range configfs.KnownFabrics {
+		if _, err := os.Stat(filepath.Join(sysModule, strings.ReplaceAll(f.Module, "-", "_"))); err == nil {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
 func fabricsInModulesDep(depFile string) []string {

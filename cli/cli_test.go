@@ -27,3 +27,18 @@ func TestFabricsInModulesDep(t *testing.T) {
 		t.Errorf("no modules.dep: %v", f)
 	}
 }
+
+func TestLoadedFabrics(t *testing.T) {
+	sys := t.TempDir()
+	for _, m := range []string{"tcm_fc", "tcm_loop", "dm_multipath", "xen_scsiback"} {
+		if err := os.Mkdir(filepath.Join(sys, m), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(loadedFabrics(sys), ","); got != "loopback,xen-pvscsi,fc" {
+		t.Errorf("loaded fabrics = %s", got)
+	}
+	if f := loadedFabrics(filepath.Join(sys, "none")); f != nil {
+		t.Errorf("no /sys/module: %v", f)
+	}
+}

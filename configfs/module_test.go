@@ -51,3 +51,43 @@ func TestCreateStorageObjectNamesMissingModule(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// noHBAFS answers mkdir of a qla2xxx port as the real 6.1 kernel does with
+// tcm_qla2xxx loaded and no QLogic HBA of that WWPN: EINVAL, nothing in
+// the kernel log.
+type noHBAFS struct{ configfs.FS }
+
+func (f noHBAFS) Mkdir(p string) error {
+	if strings.HasPrefix(p, "target/qla2xxx/") && strings.Count(p, "/") == 2 {
+		return &configfs.Error{Op: "mkdir", Path: p, Err: syscall.EINVAL}
+	}
+	return f.FS.Mkdir(p)
+}
+
+// A Fibre Channel port the hardware lacks is refused with a message saying
+// that the fabric's targets are the hardware's ports (not a bare "invalid
+// argument").
+func TestCreateTargetWithoutHardwarePortSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	k, err := sim.Open(dir, sim.Options{Fabrics: append(append([]string{}, sim.DefaultFabrics...), "qla2xxx")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	l, err := configfs.Open(noHBAFS{FS: k}, "/sys/kernel/config", configfs.Options{Kind: "sim", LockPath: filepath.Join(dir, "hba.lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.CreateTarget("qla2xxx", "naa.21000024ff314c79")
+	if !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("err = %v, want EINVAL", err)
+	}
+	for _, w := range []string{"21:00:00:24:ff:31:4c:79", "no port", "fc_host"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if l.Exists("target/qla2xxx/21:00:00:24:ff:31:4c:79") {
+		t.Error("a refused port is left in configfs")
+	}
+}

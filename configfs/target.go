@@ -98,6 +98,12 @@ func (l *LIO) CreateTarget(fabric, wwn string) (Target, error) {
 	}
 	t := Target{Fabric: fabric, WWN: norm}
 	if err := l.fs.Mkdir(t.Path()); err != nil {
+		if info.FixedWWNs && (errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENODEV)) {
+			// tcm_qla2xxx, efct, ib_srpt…: the kernel takes only the
+			// WWN of a port of hardware its driver has found.
+			return Target{}, &Error{Op: "mkdir", Path: t.Path(), Err: Errno(err),
+				Hint: fmt.Sprintf("fabric %s has no port %s: its targets are the ports of the hardware its driver found (Fibre Channel: /sys/class/fc_host/host*/port_name)", fabric, norm)}
+		}
 		return Target{}, l.explain(err)
 	}
 	return t, nil
