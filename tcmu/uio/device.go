@@ -341,6 +341,7 @@ func (d *Device) bindWaiter() error {
 		return fmt.Errorf("blocking mode: %w", err)
 	}
 	d.waiter.Store(int32(unix.Gettid()))
+	reserveProc()
 	return nil
 }
 
@@ -410,6 +411,9 @@ func (d *Device) Close() error {
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		if d.waiter.Load() != 0 {
+			releaseProc()
+		}
 		if !d.polled {
 			if err := d.file.Close(); err != nil {
 				errs = append(errs, err)
