@@ -198,7 +198,7 @@ func runServe(env *kernelEnv, args []string, saveFile, prefsFile string, stderr 
 	opts = serve.Options{
 		Version: Version,
 		NewEngine: func(log *slog.Logger) (engine.Engine, error) {
-			return engine.NewLocal(engine.Options{LIO: env.LIO, Sim: env.sim, AutoServe: true, Logf: serve.Logf(log)})
+			return engine.NewLocal(engine.Options{LIO: env.LIO, Sim: env.sim, AutoServe: true, NoStats: opts.NoStats, Logf: serve.Logf(log)})
 		},
 		Restore: func(ctx context.Context, eng engine.Engine, file string) error {
 			prefs, err := shell.LoadPrefs(prefsFile)

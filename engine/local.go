@@ -48,6 +48,12 @@ type Options struct {
 	// (the `serve` daemon). Off, devices are served only by Serve (the
 	// shell).
 	AutoServe bool
+	// NoStats turns the per-command statistics of every served device off
+	// (tcmsh serve --stats=false): no clock reads, latency histograms or
+	// occupancy figures per command, so the monitor and the metrics show
+	// counts of TMRs and bad entries only. They are on by default: their
+	// cost is a few percent at most (test/vm/bench measures it).
+	NoStats bool
 	// Logf receives what happens in the background that no caller can be
 	// told through an error: a serving loop that failed and was restarted
 	// or given up, an event that could not be applied. Nil discards it.

@@ -215,6 +215,9 @@ func (s *served) attachRing() (tcmu.Device, *tcmu.Ring, error) {
 		h.Close()
 		return nil, nil, fmt.Errorf("engine: serve %s (%s): %w", s.configPath, s.dev.uio(), err)
 	}
+	if s.l.opts.NoStats {
+		r.Stats().SetEnabled(false)
+	}
 	region := h.Region()
 	mb := tcmu.Mailbox(region[:tcmu.MailboxSize])
 	s.mu.Lock()

@@ -113,6 +113,10 @@ type Options struct {
 	// tcmu-runner's do. A missing file is no error.
 	TCMUConf string
 
+	// NoStats turns the engine's per-command statistics off (--stats=false);
+	// the caller's NewEngine reads it (engine.Options.NoStats).
+	NoStats bool
+
 	// Version is this build's version, reported to clients and in logs.
 	Version string
 	// ShutdownGrace bounds how long shutdown waits for control requests
@@ -135,7 +139,7 @@ type Listening struct {
 
 // BindFlags registers the daemon's flags on fs, storing into opts:
 // --socket, --allow-uid, --metrics, --restore[=FILE], --dbus, --log-file,
-// --log-format, --log-level. The caller still sets NewEngine, Restore and
+// --log-format, --log-level, --stats. The caller still sets NewEngine, Restore and
 // Version, and for the simulated kernel points Socket at
 // engine.SimSocket(stateDir) unless --socket was given.
 func BindFlags(fs *flag.FlagSet, opts *Options) {
@@ -152,6 +156,11 @@ func BindFlags(fs *flag.FlagSet, opts *Options) {
 	fs.Func("log-level", "lowest level logged: debug, info, warn or error (default: tcmu.conf's log_level, else info)", func(v string) error {
 		opts.LogLevelSet = true
 		return opts.LogLevel.UnmarshalText([]byte(v))
+	})
+	fs.BoolFunc("stats", "per-command statistics (latency, throughput, ring occupancy) for the monitor and the metrics (default true); --stats=false saves their cost", func(v string) error {
+		on, err := strconv.ParseBool(v)
+		opts.NoStats = !on
+		return err
 	})
 	fs.StringVar(&opts.TCMUConf, "tcmu-conf", DefaultTCMUConf, "tcmu-runner's configuration file: its log_level and log_dir apply, and changes to it at run time; empty for none")
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -389,6 +390,8 @@ func TestBindFlags(t *testing.T) {
 		{nil, ""},
 		{[]string{"--restore"}, serve.DefaultRestoreFile},
 		{[]string{"--restore=/srv/lio.json"}, "/srv/lio.json"},
+		{[]string{"--stats=false"}, ""},
+		{[]string{"--stats"}, ""},
 	} {
 		var opts serve.Options
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -400,6 +403,9 @@ func TestBindFlags(t *testing.T) {
 		if opts.RestoreFile != tc.restoreFile || opts.Socket != "/run/x.sock" || opts.MetricsAddr != "9500" ||
 			opts.LogFormat != "json" || opts.LogLevel != slog.LevelDebug || opts.AllowedUID != 7 {
 			t.Errorf("%v → %+v", args, opts)
+		}
+		if want := slices.Contains(tc.args, "--stats=false"); opts.NoStats != want {
+			t.Errorf("%v: NoStats %v, want %v", args, opts.NoStats, want)
 		}
 	}
 }
