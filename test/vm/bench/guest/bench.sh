@@ -52,7 +52,7 @@ rpid=
 so_name() {
   case $1 in
     rd_mcp) echo b_rd ;; fileio) echo b_fileio ;; cref) echo b_cref ;; tcmu-runner) echo b_runner ;;
-    user:ram) echo b_ram ;; user:file) echo b_file ;; user:null) echo b_null ;;
+    user:ram) echo b_ram ;; user:file) echo b_file ;; user:null) echo b_null ;; user:ram-nostats) echo b_ramns ;;
   esac
 }
 # handler_pid CONTENDER: the process that serves it (none for the kernel's own).
@@ -129,20 +129,63 @@ contender_up() {
       ;;
     user:*)
       if [ -z "$spid" ]; then
-        "$TCMSH" --kernel real serve --socket "$SOCK" --log-file $B/serve.log >$B/serve.out 2>&1 &
-        spid=$!
-        wait_serve serve-started "$spid" $B/serve.out || { WHY=serve-did-not-start; spid=; return 1; }
+        serve_start on || { WHY=serve-did-not-start; return 1; }
       fi
       case $1 in
         user:ram) out=$(tc /backstores/user:ram create b_ram "${SIZE_MB}M" 2>&1) ;;
         user:file) out=$(tc /backstores/user:file create b_file "${SIZE_MB}M" $B/ufile.img 2>&1) ;;
         user:null) out=$(tc /backstores/user:null create b_null "${SIZE_MB}M" 2>&1) ;;
+        user:ram-nostats) out=$(tc /backstores/user:ram create b_ramns "${SIZE_MB}M" 2>&1) ;;
       esac || { WHY=create-refused; echo "$out"; return 1; }
       d=$(lio_so user "$(so_name "$1")") || { WHY=no-storage-object; return 1; }
       holds_uio "$spid" "$(so_name "$1")" || { WHY=not-served; return 1; }
       ;;
   esac
   return 0
+}
+
+# serve_start on|off: starts tcmsh serve (for every user: contender), with
+# per-command statistics on or off (--stats=false: user:ram-nostats).
+serve_start() {
+  _gd=
+  # --trace: the Go scheduler's state every second, on serve's stderr.
+  [ "${TRACE:-0}" = 1 ] && _gd=schedtrace=1000
+  _sf=
+  [ "$1" = off ] && _sf=--stats=false
+  GODEBUG=$_gd "$TCMSH" --kernel real serve --socket "$SOCK" --log-file $B/serve.log $_sf >$B/serve.out 2>&1 &
+  spid=$!
+  serve_stats=$1
+  wait_serve "serve-started-stats-$1" "$spid" $B/serve.out || { spid=; return 1; }
+}
+
+# serve_for C: the daemon in the mode contender C needs (statistics off for
+# user:ram-nostats, on for the other user: contenders), restarted if it is
+# not; it serves every user backstore again before this returns.
+serve_for() {
+  case $1 in
+    user:ram-nostats) _want=off ;;
+    user:*) _want=on ;;
+    *) return 0 ;;
+  esac
+  [ -n "$spid" ] && [ "$serve_stats" = "$_want" ] && return 0
+  if [ -n "$spid" ]; then
+    kill -TERM "$spid" 2>/dev/null
+    _i=0
+    while kill -0 "$spid" 2>/dev/null && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+  fi
+  serve_start "$_want" || return 1
+  for _x in $live; do
+    case ${_x#*:} in
+      user:*)
+        _i=0
+        until holds_uio "$spid" "$(so_name "${_x#*:}")"; do
+          _i=$((_i + 1))
+          [ $_i -lt 300 ] || { fail "reserve-${_x#*:}" "not served again after the restart"; return 1; }
+          sleep 0.1
+        done
+        ;;
+    esac
+  done
 }
 
 # lun_up IDX C: exports C's storage object as loopback LUN IDX; prints its disk.
@@ -252,6 +295,7 @@ io_case() {
       _sc=$(strace_run "$2" "$5" "$_hp")
       [ -n "$_sc" ] && _extra=" syscalls_per_io=$_sc"
     fi
+    [ "${TRACE:-0}" = 1 ] && trace_run "$2" "$5" "$_hp" "$3"
     _extra="$_extra cswitch_per_io=$(awk -v a="$_cs0" -v b="$_cs1" -v n="$_ios" 'BEGIN { printf "%.2f", (b - a) / n }')"
   fi
   bench io "$4@$2" "$3" "$_f$_extra round=$1 up=$(up)"
@@ -284,6 +328,50 @@ strace_run() {
   _calls=$(awk '$NF == "total" { print $4 }' $B/strace.txt)
   [ -n "$_calls" ] && [ "${_n:-0}" -gt 0 ] &&
     awk -v c="$_calls" -v n="$_n" 'BEGIN { printf "%.1f", c / n }'
+}
+
+# thread_switches PID: "tid comm voluntary involuntary" per thread.
+thread_switches() {
+  for _t in /proc/"$1"/task/*; do
+    echo "${_t##*/} $(cat "$_t"/comm) $(awk '/^voluntary_ctxt/ { v = $2 } /^nonvoluntary_ctxt/ { n = $2 } END { print v + 0, n + 0 }' "$_t"/status)"
+  done 2>/dev/null
+}
+
+# trace_run PLACEMENT DISK PID CONTENDER (--trace): over 1 s of randread QD 1,
+# each thread's context switches, then under strace -f -tt its syscalls by
+# thread and name, and a slice of the trace itself, on the console.
+trace_run() {
+  note "trace $4@$1: pid $3, $(grep -c . /proc/"$3"/task/*/comm 2>/dev/null | wc -l) threads, $(grep Cpus_allowed_list /proc/"$3"/status)"
+  thread_switches "$3" >$B/ts0
+  _rt=$RUNTIME
+  RUNTIME=1
+  run_fio randread-qd1 "$2" "$1" 0 $B/fio-trace.json
+  thread_switches "$3" >$B/ts1
+  note "trace $4@$1: $(fio_fields $B/fio-trace.json); per thread (tid comm vol invol) over that run:"
+  awk 'NR == FNR { v[$1] = $3; n[$1] = $4; next } { dv = $3 - v[$1]; dn = $4 - n[$1]; if (dv + dn > 0) print "    | " $1, $2, dv, dn }' $B/ts0 $B/ts1
+  rm -f $B/trace.txt
+  chroot "$DEBIAN_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    strace -f -tt -qq -p "$3" -o $B/trace.txt 2>$B/strace.err &
+  _st=$!
+  sleep 1
+  run_fio randread-qd1 "$2" "$1" 0 $B/fio-trace.json
+  kill -TERM $_st 2>/dev/null
+  _i=0
+  while kill -0 $_st 2>/dev/null && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+  kill -KILL $_st 2>/dev/null
+  wait $_st
+  RUNTIME=$_rt
+  note "trace $4@$1 under strace: $(fio_fields $B/fio-trace.json); syscalls by thread and name:"
+  awk '{ c = $3; sub(/\(.*/, "", c); if ($3 ~ /^<\.\.\./) { c = $4; } else if (c ~ /^[a-z_0-9]+$/) n[$1 " " c]++ } END { for (k in n) print "    | " k, n[k] }' $B/trace.txt | sed "s/^    | //" | sort -k1,1n -k3,3nr | sed "s/^/    | /" | head -n 40
+  case $4 in
+    user:*)
+      note "trace $4@$1: the Go scheduler's last report"
+      awk '/^SCHED/ { n = 0 } { l[n++] = $0 } END { for (i = 0; i < n; i++) print l[i] }' $B/serve.out | cut -c1-200 | head -n 40 | sed 's/^/    | /'
+      ;;
+  esac
+  note "trace $4@$1: 60 lines from the middle of the trace:"
+  _l=$(wc -l <$B/trace.txt)
+  sed -n "$((_l / 2)),$((_l / 2 + 60))p" $B/trace.txt | cut -c1-160 | sed 's/^/    | /'
 }
 
 # verify C DISK: the data path is right: fio writes random 4 KiB blocks all
@@ -325,6 +413,8 @@ io_suite() {
     if ! disk=$(lun_up "$idx" "$c"); then
       for pl in $PLACEMENTS; do for k in $CASES; do bench io "$k@$pl" "$c" "skipped=no-disk"; done; done
       fail "disk-$c" "no disk for loopback LUN $idx"
+      case $c in user:*) tail -n 20 $B/serve.log 2>/dev/null | sed 's/^/    | /' ;; esac
+      dmesg | tail -n 10 | sed 's/^/    | /'
       continue
     fi
     # Written once end to end before anything is measured.
@@ -357,9 +447,16 @@ io_suite() {
           for k in $CASES; do bench io "$k@$pl" "$c" "skipped=run-budget-spent round=$r"; done
           continue
         fi
+        serve_for "$c"
         hp=$(handler_pid "$c")
         place "$hp" "$pl"
-        for k in $CASES; do io_case "$r" "$pl" "$c" "$k" "$disk"; done
+        for k in $CASES; do
+          # Statistics cost per command: the 4 KiB cases tell it.
+          case $c/$k in
+            user:ram-nostats/seq*) bench io "$k@$pl" "$c" "skipped=4k-cases-only round=$r" ;;
+            *) io_case "$r" "$pl" "$c" "$k" "$disk" ;;
+          esac
+        done
       done
     done
     # The end of each contender's run in this round: its data is checked.
@@ -376,8 +473,8 @@ io_suite() {
     rmdir "$l" 2>/dev/null
   done
   rmdir "$TPG" "$LIO/loopback/$NAA" 2>/dev/null
-  for c in user:ram user:file user:null; do
-    has "$CONTENDERS" "$c" && [ -n "$spid" ] && tc /backstores/"$c" delete "$(so_name "$c")" >/dev/null 2>&1
+  for c in user:ram user:file user:null user:ram-nostats; do
+    has "$CONTENDERS" "$c" && [ -n "$spid" ] && tc /backstores/"${c%-nostats}" delete "$(so_name "$c")" >/dev/null 2>&1
   done
   [ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null
   [ -f $B/cref.pid ] && kill "$(cat $B/cref.pid)" 2>/dev/null

@@ -12,6 +12,7 @@ type ratio struct{ name, a, b string }
 var ioRatios = []ratio{
 	{"tcmsh/cref (user:ram)", "user:ram", "cref"},
 	{"tcmsh/rd_mcp (user:ram)", "user:ram", "rd_mcp"},
+	{"stats off/on (user:ram)", "user:ram-nostats", "user:ram"},
 	{"user:file/fileio", "user:file", "fileio"},
 	{"user:null/cref", "user:null", "cref"},
 	{"tcmu-runner/cref", "tcmu-runner", "cref"},

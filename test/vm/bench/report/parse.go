@@ -12,7 +12,7 @@ import (
 var (
 	ioCases     = []string{"randread-qd1", "randread-qd16", "randwrite-qd16", "seqread-1m", "seqwrite-1m"}
 	placements  = []string{"free", "pinned"}
-	contenders  = []string{"rd_mcp", "fileio", "cref", "tcmu-runner", "user:ram", "user:file", "user:null"}
+	contenders  = []string{"rd_mcp", "fileio", "cref", "tcmu-runner", "user:ram", "user:ram-nostats", "user:file", "user:null"}
 	configSteps = []string{"bulk", "ls", "ls-backstores", "saveconfig", "clearconfig", "restoreconfig"}
 	configTools = []string{"targetcli", "tcmsh", "raw"}
 	ioFields    = []string{"iops", "mbps", "p50_us", "p99_us", "syscalls_per_io", "cswitch_per_io"}
