@@ -349,6 +349,20 @@ trace_run() {
   thread_switches "$3" >$B/ts1
   note "trace $4@$1: $(fio_fields $B/fio-trace.json); per thread (tid comm vol invol) over that run:"
   awk 'NR == FNR { v[$1] = $3; n[$1] = $4; next } { dv = $3 - v[$1]; dn = $4 - n[$1]; if (dv + dn > 0) print "    | " $1, $2, dv, dn }' $B/ts0 $B/ts1
+  # The same count from the kernel's syscall tracepoint (perf stat): it
+  # does not stop the threads at each syscall as strace does.
+  [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+  rm -f $B/perf.txt
+  chroot "$DEBIAN_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    perf stat -e raw_syscalls:sys_enter -x, -o $B/perf.txt -p "$3" 2>$B/perf.err &
+  _pp=$!
+  sleep 1
+  RUNTIME=1
+  run_fio randread-qd1 "$2" "$1" 0 $B/fio-perf.json
+  kill -INT $_pp 2>/dev/null
+  _i=0
+  while kill -0 $_pp 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+  note "trace $4@$1 under perf stat: $(fio_fields $B/fio-perf.json); $(grep -v '^#' $B/perf.txt | grep . | tr '\n' ' ') $(head -c 300 $B/perf.err)"
   rm -f $B/trace.txt
   chroot "$DEBIAN_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     strace -f -tt -qq -p "$3" -o $B/trace.txt 2>$B/strace.err &
