@@ -284,7 +284,14 @@ func (st Store) imageFree(file string) error {
 	}
 	// The objects as the name check just listed them: a second listing
 	// of core/ for each create costs a read of every HBA directory name.
-	if owner, ok := st.backingFilesOf(st.LIO.StorageObjectsListed())[filepath.Clean(file)]; ok {
+	// Compared one by one, without a map or a sort of them all: a batch
+	// of N creates then costs N² comparisons, not N² map entries.
+	want := filepath.Clean(file)
+	for _, so := range st.LIO.StorageObjectsListed() {
+		f, owner := st.backingFile(so)
+		if f != want {
+			continue
+		}
 		return fmt.Errorf("%s is already the image of %s: two backstores on one file would both write it, each unaware of the other (export %s instead, or give another file)", file, owner, owner)
 	}
 	return nil

@@ -231,23 +231,32 @@ func (st Store) BackingFiles() map[string]string {
 func (st Store) backingFilesOf(sos []configfs.StorageObject) map[string]string {
 	out := map[string]string{}
 	for _, so := range sos {
-		// What an object is made on does not change: read once per
-		// object by the model, not at every create.
-		b, err := st.LIO.BackingOf(so)
-		if err != nil {
-			continue
-		}
-		f, kind := b.Dev, configfs.BackstoreName(so.Plugin)
-		if so.Plugin == "user" {
-			f = UserImagePath(b.Config)
-			sub, _, _ := strings.Cut(b.Config, "/")
-			kind = "user:" + sub
-		}
-		if f != "" {
-			out[filepath.Clean(f)] = soPath(kind, so.Name)
+		if f, owner := st.backingFile(so); f != "" {
+			out[f] = owner
 		}
 	}
 	return out
+}
+
+// backingFile is the file (cleaned) an object is made on and the object's
+// targetcli path, or "" when it has none.
+func (st Store) backingFile(so configfs.StorageObject) (file, owner string) {
+	// What an object is made on does not change: read once per object by
+	// the model, not at every create.
+	b, err := st.LIO.BackingOf(so)
+	if err != nil {
+		return "", ""
+	}
+	f, kind := b.Dev, configfs.BackstoreName(so.Plugin)
+	if so.Plugin == "user" {
+		f = UserImagePath(b.Config)
+		sub, _, _ := strings.Cut(b.Config, "/")
+		kind = "user:" + sub
+	}
+	if f == "" {
+		return "", ""
+	}
+	return filepath.Clean(f), soPath(kind, so.Name)
 }
 
 // UserImagePath is the image file of a user backstore's dev_config

@@ -117,16 +117,20 @@ func sortedObjects(idx map[string][]string) []StorageObject {
 
 // StorageObjectsListed lists the storage objects as the model last listed
 // them (HasStorageObject, StorageObjects and FindStorageObject list core/),
-// without listing core/ again, sorted like StorageObjects. For a check
-// made right after one of those.
+// without listing core/ again, in no order (a create's check calls it
+// for each object of a batch: sorting them all each time made the batch
+// cost N² log N). For a check made right after one of those.
 func (l *LIO) StorageObjectsListed() []StorageObject {
 	l.mu.Lock()
-	idx := make(map[string][]string, len(l.hbaNames))
+	defer l.mu.Unlock()
+	out := make([]StorageObject, 0, len(l.hbaNames))
 	for h, names := range l.hbaNames {
-		idx[h] = names
+		plugin, n, _ := parseHBADir(h)
+		for _, name := range names {
+			out = append(out, StorageObject{Plugin: plugin, HBA: n, Name: name})
+		}
 	}
-	l.mu.Unlock()
-	return sortedObjects(idx)
+	return out
 }
 
 // soIndex returns HBA directory → object names. rtslib gives every object
