@@ -753,18 +753,33 @@ func (l *LIO) UnitSerial(so StorageObject) (string, error) {
 func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
 	si := StorageInfo{Object: so}
 	p := so.Path()
-	info, err := l.ReadAttr(path.Join(p, "info"))
-	if err != nil {
-		return si, err
+	// Read together (FilesReader): the object's directory is walked once,
+	// each attribute opened relative to it.
+	names := []string{"info", "enable", "attrib/emulate_write_cache", "udev_path"}
+	switch so.Plugin {
+	case "fileio":
+		names = names[:3] // info names the file; udev_path only without it
+	case "user":
+		names = append(names, "attrib/dev_config", "attrib/dev_size")
 	}
+	values, errs := readFiles(l.fs, p, names)
+	val := func(i int) string {
+		if i >= len(names) || errs[i] != nil {
+			return ""
+		}
+		return strings.TrimRight(string(values[i]), "\n")
+	}
+	if errs[0] != nil {
+		return si, l.explain(errs[0])
+	}
+	info := val(0)
 	si.Info = info
-	en, _ := l.ReadAttr(path.Join(p, "enable"))
-	si.Enabled = en == "1"
-	if wc, _ := l.ReadAttr(path.Join(p, "attrib", "emulate_write_cache")); wc == "1" {
-		si.WriteBack = true
-	}
+	si.Enabled = val(1) == "1"
+	si.WriteBack = val(2) == "1"
 	fields := infoFields(info)
-	if so.Plugin != "fileio" || fields["File"] == "" {
+	if so.Plugin != "fileio" {
+		si.Dev = val(3)
+	} else if fields["File"] == "" {
 		si.Dev, _ = l.ReadAttr(path.Join(p, "udev_path"))
 	}
 	switch so.Plugin {
@@ -781,10 +796,10 @@ func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
 	case "user":
 		si.Config = fields["Config"]
 		si.Size, _ = strconv.ParseInt(fields["Size"], 10, 64)
-		if c, _ := l.ReadAttr(path.Join(p, "attrib", "dev_config")); c != "" {
+		if c := val(4); c != "" {
 			si.Config = c
 		}
-		if s, _ := l.ReadAttr(path.Join(p, "attrib", "dev_size")); s != "" {
+		if s := val(5); s != "" {
 			si.Size, _ = strconv.ParseInt(s, 10, 64)
 		}
 	}

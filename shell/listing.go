@@ -1,55 +1,8 @@
 package shell
 
 import (
-	"sync"
-
 	"github.com/tcmsh/tcmsh/configfs"
 )
-
-// listingWorkers is how many objects a listing reads at once: each is a
-// few independent configfs reads, and a kernel with two CPUs serves two
-// readers at once.
-const listingWorkers = 4
-
-// inParallel calls fn(0) … fn(n-1) on up to listingWorkers goroutines.
-func inParallel(n int, fn func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(listingWorkers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
-// prefetchStorage reads the storage objects among kids that the listing
-// has not read yet, in parallel, before the tree draws them one by one.
-func (sh *Shell) prefetchStorage(kids []*Node) {
-	var sos []configfs.StorageObject
-	for _, k := range kids {
-		if k.kind == kindStorageObject {
-			if _, ok := sh.memo.so[k.so]; !ok {
-				sos = append(sos, k.so)
-			}
-		}
-	}
-	reads := make([]soRead, len(sos))
-	inParallel(len(sos), func(i int) {
-		reads[i].info, reads[i].err = sh.env.LIO.StorageObjectInfo(sos[i])
-	})
-	for i, so := range sos {
-		sh.memo.so[so] = reads[i]
-	}
-}
 
 // listing remembers, for the length of one listing command (ls), what was
 // read of configfs, so that each node's children, each storage object and
@@ -112,24 +65,9 @@ func (sh *Shell) tpgLUNs(tpg configfs.TPG) ([]configfs.LUNInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The LUNs not read yet are read in parallel first.
-	var todo []int
-	for _, n := range idx {
-		if _, ok := sh.memo.lun[configfs.LUN{TPG: tpg, Index: n}]; !ok {
-			todo = append(todo, n)
-		}
-	}
-	reads := make([]lunRead, len(todo))
-	errs := make([]error, len(todo))
-	inParallel(len(todo), func(i int) {
-		reads[i].info, reads[i].found, errs[i] = sh.env.LIO.LUNAt(tpg, todo[i])
-	})
-	for i, n := range todo {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		sh.memo.lun[configfs.LUN{TPG: tpg, Index: n}] = reads[i]
-	}
+	// One object after another: under software emulation, readers on
+	// two CPUs spent more time spinning on the kernel's dentry locks
+	// (their path walks meet in the same directories) than they saved.
 	luns := make([]configfs.LUNInfo, 0, len(idx))
 	for _, n := range idx {
 		x, found, err := sh.tpgLUN(tpg, n)

@@ -69,7 +69,6 @@ func (sh *Shell) Children(n *Node) ([]*Node, error) {
 	kids, err := n.kind.children(sh, n)
 	if err == nil {
 		sh.memo.kids[n.path] = kids
-		sh.prefetchStorage(kids)
 	}
 	return kids, err
 }
