@@ -29,6 +29,15 @@ VM_DEBIAN_PACKAGES=(targetcli-fb python3-rtslib-fb tcmu-runner sg3-utils fio kmo
 VM_MODULES+=(virtio_pci? virtio_blk? ext4?)
 # The initiator side of iSCSI, for open-iscsi in the Debian userland (85-iscsi-login).
 VM_MODULES+=(iscsi_tcp?)
+# Modules put in the guest but neither loaded at boot nor in its modules.dep
+# (under /lib/on-demand): the scenario that needs one loads it
+# (load_on_demand in guest/lib.sh) and removes it when done, so the other
+# scenarios, and 15-fidelity's comparison with the simulated kernel, see
+# the same kernel and the same loadable fabrics as without them. Their
+# lines in /etc/tcmsh-vm-modules have the request "demand:NAME".
+# dm-multipath with the ALUA device handler (76-multipath); the FCoE target
+# fabric and the QLogic one (77-fc).
+VM_MODULES_ON_DEMAND=(dm_multipath? dm_round_robin? scsi_dh_alua? tcm_fc? tcm_qla2xxx?)
 
 vm_log() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 vm_die() { printf '[vm] error: %s\n' "$*" >&2; exit 1; }
@@ -152,10 +161,14 @@ vm_kernel() {
 }
 
 # vm_module_order prints "request path-in-guest" lines, every module after
-# its dependencies, each module once, for the modules in VM_MODULES.
+# its dependencies, each module once, for the modules in VM_MODULES; then
+# for each of VM_MODULES_ON_DEMAND (request demand:NAME) every dependency
+# not loaded at boot, at its path under /lib/on-demand.
 vm_module_order() {
-  local want opt line path seen=" "
-  for want in "${VM_MODULES[@]}"; do
+  local want opt line path seen=" " req
+  for want in "${VM_MODULES[@]}" "${VM_MODULES_ON_DEMAND[@]/#/demand:}"; do
+    req=
+    case $want in demand:*) req=demand: want=${want#demand:} ;; esac
     opt=0
     case $want in *\?) opt=1; want=${want%\?} ;; esac
     local deps
@@ -173,10 +186,14 @@ vm_module_order() {
           path=${path%% *}
           path=${path#"$VM_KROOT"}
           case $seen in *" $path "*) continue ;; esac
+          if [ -n "$req" ]; then
+            printf '%s%s /lib/on-demand%s\n' "$req" "$want" "$path"
+            continue
+          fi
           seen="$seen$path "
           printf '%s %s\n' "$want" "$path"
           ;;
-        "builtin "*) printf '%s builtin:%s\n' "$want" "${line#builtin }" ;;
+        "builtin "*) printf '%s%s builtin:%s\n' "$req" "$want" "${line#builtin }" ;;
       esac
     done <<<"$deps"
   done
@@ -186,7 +203,7 @@ vm_module_order() {
 # with busybox, the modules and their order file. Sets VM_BASE_CPIO.
 vm_base_initramfs() {
   local key order stage
-  key=$(printf '%s\n' "$VM_KVER" "${VM_MODULES[@]}" "$(sha256sum /bin/busybox)" \
+  key=$(printf '%s\n' "$VM_KVER" "${VM_MODULES[@]}" "${VM_MODULES_ON_DEMAND[@]}" "$(sha256sum /bin/busybox)" \
     "$(sha256sum "$VM_DIR/lib.sh")" | sha256sum | cut -c1-12)
   VM_BASE_CPIO="$VM_CACHE/base-$VM_KVER-$key.cpio"
   [ -s "$VM_BASE_CPIO" ] && return 0
@@ -208,7 +225,7 @@ vm_base_initramfs() {
   while read -r _ path; do
     case $path in builtin:*) continue ;; esac
     mkdir -p "$stage/$(dirname "$path")"
-    cp "$VM_KROOT$path" "$stage$path"
+    cp "$VM_KROOT${path#/lib/on-demand}" "$stage$path"
   done <<<"$order"
   printf '%s\n' "$order" >"$stage/etc/tcmsh-vm-modules"
   cp "$VM_KROOT/lib/modules/$VM_KVER/modules.builtin" "$stage/lib/modules/$VM_KVER/" 2>/dev/null || true

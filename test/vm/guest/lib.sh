@@ -225,6 +225,16 @@ check_file_has() {
   fi
 }
 
+# loopback_disk NAA [LUN]: prints the /dev/sdX of LUN (default 0) of the
+# loopback target NAA, fails when there is none (yet).
+loopback_disk() {
+  _addr=$(cat "$LIO/loopback/$1/tpgt_1/address" 2>/dev/null) || return 1
+  for _b in /sys/class/scsi_disk/"$_addr:${2:-0}"/device/block/*; do
+    [ -e "$_b" ] && echo "/dev/${_b##*/}" && return 0
+  done
+  return 1
+}
+
 # lio_disk VENDOR MODEL: prints the /dev/sdX whose SCSI vendor and model
 # (trimmed) are VENDOR and MODEL, fails when there is none.
 lio_disk() {
@@ -275,4 +285,40 @@ deb_dbus() {
   [ -S "$DEBIAN_ROOT/run/dbus/system_bus_socket" ] && return 0
   deb dbus-daemon --system --fork || return 1
   wait_for 10 -S "$DEBIAN_ROOT/run/dbus/system_bus_socket"
+}
+
+# load_on_demand NAME...: loads modules the guest has but does not load at
+# boot (VM_MODULES_ON_DEMAND in test/vm/lib.sh), each after its
+# dependencies; fails when one is not in the guest or does not load.
+# Every module it loaded is remembered for unload_on_demand.
+load_on_demand() {
+  for _want in "$@"; do
+    grep -q "^demand:$_want " /etc/tcmsh-vm-modules || return 1
+    while read -r _req _path; do
+      [ "$_req" = "demand:$_want" ] || continue
+      case $_path in builtin:*) continue ;; esac
+      _name=$(basename "$_path" .ko | tr - _)
+      [ -d "/sys/module/$_name" ] && continue
+      insmod "$_path" || return 1
+      echo "$_name" >>"$TCMSH_VM_STATE/on-demand-loaded"
+    done </etc/tcmsh-vm-modules
+  done
+}
+
+# unload_on_demand: removes, last loaded first, every module
+# load_on_demand loaded (a module still in use gets 5 s to be let go);
+# fails when one stays, naming it with its use count.
+unload_on_demand() {
+  [ -f "$TCMSH_VM_STATE/on-demand-loaded" ] || return 0
+  _left=
+  for _name in $(sed -n '1!G;h;$p' "$TCMSH_VM_STATE/on-demand-loaded"); do
+    _i=0
+    while ! rmmod "$_name" 2>/dev/null && [ -d "/sys/module/$_name" ] && [ $_i -lt 50 ]; do
+      sleep 0.1
+      _i=$((_i + 1))
+    done
+    [ -d "/sys/module/$_name" ] && _left="$_left $_name(refcnt $(cat "/sys/module/$_name/refcnt" 2>/dev/null))"
+  done
+  rm -f "$TCMSH_VM_STATE/on-demand-loaded"
+  [ -z "$_left" ] || { echo "still loaded:$_left" >&2; return 1; }
 }

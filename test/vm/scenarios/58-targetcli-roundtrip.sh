@@ -6,7 +6,7 @@
 # restored by tcmsh: the kernel ends up the same each time, and tcmsh's
 # diff against either file finds nothing to change. tcmsh serve owns
 # tcmu-runner's D-Bus name, so targetcli-fb never starts tcmu-runner.
-# (Fibre Channel is not here: the guest has no tcm_fc module.)
+# (Fibre Channel, whose module the guest loads only there: 77-fc.)
 # Needs the Debian userland (test/vm/run --debian).
 if ! have_debian; then
   skip_scenario "no Debian userland (run test/vm/run --debian)"

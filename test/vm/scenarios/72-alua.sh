@@ -46,17 +46,9 @@ echo right >"$LIO/loopback/$NAA2/tpgt_1/lun/lun_0/alua_tg_pt_gp"
 check_file_has members-left "$so/alua/left/members" "loopback/$NAA1/tpgt_1/lun_0"
 check_file_has members-right "$so/alua/right/members" "loopback/$NAA2/tpgt_1/lun_0"
 
-# path_disk NAA: the /dev/sdX of LUN 0 of that loopback target.
-path_disk() {
-  _addr=$(cat "$LIO/loopback/$1/tpgt_1/address" 2>/dev/null)
-  for _b in /sys/class/scsi_disk/"$_addr:0"/device/block/*; do
-    [ -e "$_b" ] && echo "/dev/${_b##*/}" && return 0
-  done
-  return 1
-}
 d1= d2=
 for _ in $(seq 1 300); do
-  d1=$(path_disk $NAA1) && d2=$(path_disk $NAA2) && break
+  d1=$(loopback_disk $NAA1) && d2=$(loopback_disk $NAA2) && break
   sleep 0.1
 done
 if is_block "$d1" && is_block "$d2"; then
