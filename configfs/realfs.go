@@ -114,7 +114,7 @@ func appendDirents(out []DirEntry, buf []byte, stat func(name string) (DirEntry,
 // statAt describes the entry name of the directory open as dirfd (p is
 // its configfs path). An attribute's permissions are the same for every
 // directory of one shape (configfs gives them per attribute of an item
-// type): they are remembered per path with its digits blanked out
+// type): they are remembered per path with its numbers blanked out
 // (core/fileio_#/f#/attrib/block_size), so that listing the attrib/ of
 // the 200th storage object stats nothing. Names without digits only
 // share with themselves, which costs a stat, never a wrong answer.
@@ -140,14 +140,18 @@ func (r *RealFS) statAt(dirfd int, p, name string) (DirEntry, bool) {
 	return e, true
 }
 
-// shapeOf blanks out the digits of a path.
+// shapeOf replaces each run of digits of a path by one '#', so that
+// fileio_7/f7 and fileio_12/f120 share a shape.
 func shapeOf(p string) string {
-	return strings.Map(func(c rune) rune {
-		if c >= '0' && c <= '9' {
-			return '#'
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < '0' || c > '9' {
+			b = append(b, c)
+		} else if i == 0 || p[i-1] < '0' || p[i-1] > '9' {
+			b = append(b, '#')
 		}
-		return c
-	}, p)
+	}
+	return string(b)
 }
 
 // ReadFiles implements FilesReader: the directory is opened once and each

@@ -196,3 +196,17 @@ func TestWaitsOnUserSpace(t *testing.T) {
 		t.Errorf("Readlink = %q, %v", got, err)
 	}
 }
+
+func TestShapeOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"target/core/fileio_7/f7/attrib":         "target/core/fileio_#/f#/attrib",
+		"target/core/fileio_12/f120/attrib":      "target/core/fileio_#/f#/attrib",
+		"target/iscsi/iqn.2003-01.org:t1/tpgt_1": "target/iscsi/iqn.#-#.org:t#/tpgt_#",
+		"9":                                      "#",
+		"":                                       "",
+	} {
+		if got := shapeOf(in); got != want {
+			t.Errorf("shapeOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
