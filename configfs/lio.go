@@ -10,6 +10,10 @@
 // and change to a number proportional to the objects it touches. Listings
 // read each object once; a create checks names and files against what the
 // model already read (the HBA index, BackingOf), not a read of every object.
+// RealFS makes each operation with as few system calls as it can, and
+// without the Go scheduler's bookkeeping where nothing can wait on user
+// space (rawsys.go): under software emulation that bookkeeping cost more
+// than the calls.
 package configfs
 
 import (
