@@ -147,12 +147,9 @@ contender_up() {
 # serve_start on|off: starts tcmsh serve (for every user: contender), with
 # per-command statistics on or off (--stats=false: user:ram-nostats).
 serve_start() {
-  _gd=
-  # --trace: the Go scheduler's state every second, on serve's stderr.
-  [ "${TRACE:-0}" = 1 ] && _gd=schedtrace=1000
   _sf=
   [ "$1" = off ] && _sf=--stats=false
-  GODEBUG=$_gd "$TCMSH" --kernel real serve --socket "$SOCK" --log-file $B/serve.log $_sf >$B/serve.out 2>&1 &
+  "$TCMSH" --kernel real serve --socket "$SOCK" --log-file $B/serve.log $_sf >$B/serve.out 2>&1 &
   spid=$!
   serve_stats=$1
   wait_serve "serve-started-stats-$1" "$spid" $B/serve.out || { spid=; return 1; }
@@ -377,12 +374,6 @@ trace_run() {
   RUNTIME=$_rt
   note "trace $4@$1 under strace: $(fio_fields $B/fio-trace.json); syscalls by thread and name:"
   awk '{ c = $3; sub(/\(.*/, "", c); if ($3 ~ /^<\.\.\./) { c = $4; } else if (c ~ /^[a-z_0-9]+$/) n[$1 " " c]++ } END { for (k in n) print "    | " k, n[k] }' $B/trace.txt | sed "s/^    | //" | sort -k1,1n -k3,3nr | sed "s/^/    | /" | head -n 40
-  case $4 in
-    user:*)
-      note "trace $4@$1: the Go scheduler's last report"
-      awk '/^SCHED/ { n = 0 } { l[n++] = $0 } END { for (i = 0; i < n; i++) print l[i] }' $B/serve.out | cut -c1-200 | head -n 40 | sed 's/^/    | /'
-      ;;
-  esac
   note "trace $4@$1: 60 lines from the middle of the trace:"
   _l=$(wc -l <$B/trace.txt)
   sed -n "$((_l / 2)),$((_l / 2 + 60))p" $B/trace.txt | cut -c1-160 | sed 's/^/    | /'
