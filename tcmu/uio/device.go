@@ -274,8 +274,8 @@ func (d *Device) Wait() error {
 // maxQuietPolls × busyPoll, the waiter sleeps in the read alone (one system
 // call per wait, no timer): one retake per idle period.
 const (
-	busyPoll      = 5 // ms
-	maxQuietPolls = 200
+	busyPoll      = 3   // ms: with tcmu's 5 ms schedSlice, under the 10 ms
+	maxQuietPolls = 333 // a second
 )
 
 // pollWhileBusy polls the device and the wake eventfd in steps of busyPoll
