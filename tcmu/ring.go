@@ -364,8 +364,9 @@ func (r *Ring) serve(ctx context.Context, wait func() error, waitsHere bool) err
 // the ring goroutine mostly does, takes its P away, and then polls every
 // 20 µs for a while. The ring goroutine, locked to its thread and never
 // parked, would pay that every 10 ms however busy; measured on a real 6.1
-// kernel under qemu, sysmon then woke 3,000 times a second. A yield every
-// schedSlice costs two thread wake-ups instead, and sysmon sleeps.
+// kernel under qemu, sysmon then woke 1,000-3,000 times a second. A yield
+// every schedSlice costs two thread wake-ups instead. (A wait for the
+// kernel that lasts over 10 ms is still retaken, once per idle period.)
 const schedSlice = 5 * time.Millisecond
 
 // yieldIfDue yields to the scheduler when schedSlice has passed since the

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -56,13 +55,10 @@ type Device struct {
 	// waiter is the thread BindWaiter bound (0: none). Wait is then a
 	// blocking read on that thread, and ending it takes O_NONBLOCK on
 	// the descriptor and a signal to the thread.
-	waiter atomic.Int32
-	// quietPolls counts the bound waiter's short polls in a row that
-	// timed out (see pollWhileBusy); the bound thread's alone.
-	quietPolls int
-	mu         sync.RWMutex // held shared by Wait and Notify, exclusively by Close's teardown
-	closeOnce  sync.Once
-	closeErr   error
+	waiter    atomic.Int32
+	mu        sync.RWMutex // held shared by Wait and Notify, exclusively by Close's teardown
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var (
@@ -233,9 +229,6 @@ func (d *Device) Wait() error {
 		return nil
 	}
 	if d.waiter.Load() != 0 {
-		if err := d.pollWhileBusy(); err != nil {
-			return err
-		}
 		for !d.closed.Load() && !d.stopped.Load() {
 			n, err := unix.Read(d.fd, b[:])
 			switch {
@@ -252,7 +245,6 @@ func (d *Device) Wait() error {
 			case n != len(b):
 				return d.opErr("wait", fmt.Errorf("read %d bytes of the 4-byte event count: %w", n, io.ErrUnexpectedEOF))
 			default:
-				d.quietPolls = 0
 				return nil
 			}
 		}
@@ -262,49 +254,6 @@ func (d *Device) Wait() error {
 		return d.opErr("wait", tcmu.ErrWaitStopped)
 	}
 	return d.pollWait()
-}
-
-// A bound waiter that has had work within the last second waits in polls
-// of at most busyPoll before its blocking read, and yields to the Go
-// scheduler after each that times out. The runtime takes the P of a
-// goroutine that has not been rescheduled for 10 ms while it sits in a
-// system call (sysmon's retake), then polls every 20 µs for a while; a
-// device whose commands come 10 ms to a second apart would pay that, and a
-// thread wake-up to get a P back, on nearly every command. Idle for
-// maxQuietPolls × busyPoll, the waiter sleeps in the read alone (one system
-// call per wait, no timer): one retake per idle period.
-const (
-	busyPoll      = 3   // ms: with tcmu's 5 ms schedSlice, under the 10 ms
-	maxQuietPolls = 333 // a second
-)
-
-// pollWhileBusy polls the device and the wake eventfd in steps of busyPoll
-// until either is readable (or hung up), or the device has been quiet for
-// maxQuietPolls steps; the blocking read that follows returns at once, or
-// the caller's loop sees closed or stopped.
-func (d *Device) pollWhileBusy() error {
-	for d.quietPolls < maxQuietPolls {
-		fds := d.fds[:]
-		fds[0] = unix.PollFd{Fd: int32(d.fd), Events: unix.POLLIN}
-		fds[1] = unix.PollFd{Fd: int32(d.wake), Events: unix.POLLIN}
-		n, err := unix.Poll(fds, busyPoll)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			if d.closed.Load() || d.stopped.Load() {
-				return nil
-			}
-		case err != nil:
-			return d.opErr("wait", fmt.Errorf("poll: %w", err))
-		case n == 0:
-			d.quietPolls++
-			// Rescheduled, the goroutine's time slice starts again
-			// (tcmu's schedSlice says why that matters).
-			runtime.Gosched()
-		default:
-			return nil
-		}
-	}
-	return nil
 }
 
 // pollWait is Wait by poll(2) on the device and the eventfd, then a read.
@@ -368,10 +317,9 @@ func (d *Device) StopWaiting() {
 }
 
 // BindWaiter makes the calling thread the device's only waiter: from now
-// on Wait is a blocking 4-byte read (after short polls while the device
-// is busy: see busyPoll), and must be called on this thread only (the
-// caller holds it with runtime.LockOSThread). StopWaiting and Close end
-// such a read by
+// on Wait is a blocking 4-byte read, one system call where poll and read
+// are two, and must be called on this thread only (the caller holds it
+// with runtime.LockOSThread). StopWaiting and Close end such a read by
 // putting the descriptor into non-blocking mode and signalling the
 // thread: the read, restarted after the signal, then fails with EAGAIN.
 // It does nothing with the runtime poller or after Close.

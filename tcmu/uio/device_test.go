@@ -329,36 +329,6 @@ func TestBoundWaiter(t *testing.T) {
 	}
 }
 
-// TestBoundWaiterQuietens: a bound waiter polls in short steps while the
-// device is busy, sleeps in the read alone once it has been quiet for
-// maxQuietPolls steps, and polls again after the next event.
-func TestBoundWaiterQuietens(t *testing.T) {
-	d, kernel := socketDevice(t, true)
-	ready := make(chan struct{})
-	ch := make(chan error, 1)
-	d.quietPolls = maxQuietPolls - 2
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		d.BindWaiter()
-		close(ready)
-		ch <- d.Wait()
-	}()
-	<-ready
-	time.Sleep(10 * busyPoll * time.Millisecond) // two polls time out, then the read blocks
-	expectBlocked(t, ch)
-	if _, err := unix.Write(kernel, []byte{1, 0, 0, 0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := expect(t, ch); err != nil {
-		t.Fatalf("Wait: %v", err)
-	}
-	if d.quietPolls != 0 {
-		t.Errorf("after an event: %d quiet polls counted, want 0", d.quietPolls)
-	}
-	d.Close()
-}
-
 func TestWaitAfterKernelHangup(t *testing.T) {
 	forBothPaths(t, func(t *testing.T, forcePoll bool) {
 		d, kernel := socketDevice(t, forcePoll)
