@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/tcmsh/tcmsh/configfs"
 )
@@ -46,6 +47,9 @@ func aptplRegistrations(data string) []string {
 	return regs
 }
 
+// prDirsTried holds the APTPL directories this process made or tried to.
+var prDirsTried sync.Map
+
 // restoreAPTPL hands a new storage object the registrations the kernel
 // saved for its unit serial; it returns how many. No file is no error.
 func (st Store) restoreAPTPL(so configfs.StorageObject) (int, error) {
@@ -65,8 +69,13 @@ func (st Store) restoreAPTPL(so configfs.StorageObject) (int, error) {
 		// The kernel writes APTPL files into <dbroot>/pr but never makes
 		// it, and neither does rtslib: without it a REGISTER with APTPL
 		// fails (NOT READY; "SPC-3 PR: Could not update APTPL").
-		if err := os.Mkdir(prDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			st.warnf("warning: %s: %v: persistent reservations made with APTPL will be refused\n", so.Name, err)
+		// Once per process and directory: a batch of creates makes (or
+		// fails to make, and says so) the directory once, not a mkdir and
+		// a warning per object.
+		if _, done := prDirsTried.LoadOrStore(prDir, true); !done {
+			if err := os.Mkdir(prDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				st.warnf("warning: %s: %v: persistent reservations made with APTPL will be refused\n", so.Name, err)
+			}
 		}
 	}
 	file := filepath.Join(prDir, "aptpl_"+serial)
