@@ -35,13 +35,10 @@ if deb_dbus; then pass dbus-started "system bus"; else fail dbus-started "dbus-d
 spid=$!
 wait_serve serve-started "$spid" /tmp/serve78.out || return 0
 
-# The kernel writes APTPL files from its own threads, under the root of
-# the guest, while targetcli-fb (rtslib, which moves dbroot to
-# /etc/rtslib-fb-target while no device exists) runs in the Debian chroot:
-# one directory for both, as on a system with one root.
+# targetcli-fb (rtslib) moves dbroot to /etc/rtslib-fb-target while no
+# device exists, so its restore below may move it: move it first (the
+# guest's /init gives the chroot and the kernel one such directory).
 want=/etc/rtslib-fb-target
-mkdir -p "$DEBIAN_ROOT$want" "$want"
-mount --bind "$DEBIAN_ROOT$want" "$want"
 echo "$want" >"$LIO/dbroot" 2>/dev/null
 dbroot=$(cat "$LIO/dbroot")
 [ "$dbroot" = "$want" ] || note "dbroot stays $dbroot (devices exist)"
@@ -161,6 +158,5 @@ after_restore targetcli
 
 run tc clearconfig confirm=true
 kill "$ipid" 2>/dev/null
-umount "$want" 2>/dev/null
 check tcmu-runner-never-started sh -c '! grep -qx tcmu-runner /proc/[0-9]*/comm 2>/dev/null'
 stop_serve serve-stopped "$spid"
