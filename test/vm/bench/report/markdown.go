@@ -143,8 +143,9 @@ func (res *results) ioTables(p func(string, ...any)) {
 		}
 	}
 	p("\n## Cost per I/O, 4 KiB random read at QD 1\n\n")
-	p("Syscalls: `strace -c -f` attached to the handler (every thread) during a separate, untimed fio run\n")
-	p("(perf is not used: under TCG it has no hardware counters). Context switches: voluntary + involuntary\n")
+	p("Syscalls: `perf stat -e raw_syscalls:sys_enter -p PID` (the kernel's syscall tracepoint, every thread of\n")
+	p("the handler) during a separate, untimed fio run; strace, which stops each thread at each syscall, made a\n")
+	p("handler with timers of its own pay for the tracer's slowness. Context switches: voluntary + involuntary\n")
 	p("over /proc/PID/task/*/status before and after the timed run, over fio's I/O count.\n\n")
 	p("| placement | contender | syscalls per I/O | context switches per I/O |\n|---|---|---:|---:|\n")
 	for _, pl := range placements {
