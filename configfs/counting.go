@@ -74,8 +74,9 @@ func (c Counts) String() string {
 // operations with it, and on the real kernel it can be checked against
 // strace. Safe for concurrent use.
 type CountingFS struct {
-	fs     FS
-	counts [numOps]atomic.Int64
+	fs      FS
+	counts  [numOps]atomic.Int64
+	entries atomic.Int64
 }
 
 // NewCountingFS wraps fsys.
@@ -90,6 +91,12 @@ func (c *CountingFS) Counts() Counts {
 	return out
 }
 
+// Entries returns how many directory entries the listings so far returned.
+// configfs builds each listing entry by entry, so a command that lists a
+// directory of N objects once per object is quadratic even when its number
+// of operations is linear.
+func (c *CountingFS) Entries() int64 { return c.entries.Load() }
+
 // Unwrap returns the wrapped FS.
 func (c *CountingFS) Unwrap() FS { return c.fs }
 
@@ -98,7 +105,9 @@ func (c *CountingFS) count(o Op) { c.counts[o].Add(1) }
 // ReadDir implements FS.
 func (c *CountingFS) ReadDir(p string) ([]DirEntry, error) {
 	c.count(OpReadDir)
-	return c.fs.ReadDir(p)
+	es, err := c.fs.ReadDir(p)
+	c.entries.Add(int64(len(es)))
+	return es, err
 }
 
 // Stat implements FS.

@@ -74,6 +74,10 @@ type DirEntry struct {
 	// Perm holds the permission bits as the kernel sets them: attributes
 	// are 0444 (read-only), 0200 (write-only) or 0644 (read-write).
 	Perm fs.FileMode
+	// Links is the link count Stat reports (ReadDir leaves it 0). configfs
+	// keeps a directory's at 2 plus its subdirectories, so a stat tells
+	// whether a group gained or lost one without listing it.
+	Links int
 }
 
 // Readable reports whether an attribute can be read.

@@ -1,6 +1,7 @@
 package configfs_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -108,5 +109,107 @@ func TestStorageObjectIndexReusedHBADirectory(t *testing.T) {
 	}
 	if got, err := a.FindStorageObject("rd_mcp", "w"); err != nil || got != w {
 		t.Errorf("a finds w at %+v, %v", got, err)
+	}
+}
+
+// A create takes core/ and lun/ from its last listing while their link
+// counts say no group came or went; what another process adds or removes
+// changes the count and is seen, and an index another process took unseen
+// (one LUN removed, another made) makes the create list lun/ again.
+func TestListingsFollowOtherProcesses(t *testing.T) {
+	dir := t.TempDir()
+	k, err := sim.Open(dir, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	listingsFollowOtherProcesses(t, k, "sim")
+}
+
+// listingsFollowOtherProcesses runs TestListingsFollowOtherProcesses on
+// fsys (the simulated kernel, or the real one in the realkernel test).
+func listingsFollowOtherProcesses(t *testing.T, fsys configfs.FS, kind string) {
+	dir := t.TempDir()
+	open := func() (*configfs.LIO, *configfs.CountingFS) {
+		cfs := configfs.NewCountingFS(fsys)
+		l, err := configfs.Open(cfs, "/sys/kernel/config", configfs.Options{Kind: kind, LockPath: filepath.Join(dir, "hba.lock")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, cfs
+	}
+	a, acount := open()
+	b, _ := open()
+	rd := func(name string) configfs.StorageSpec {
+		return configfs.StorageSpec{Plugin: "rd_mcp", Name: name, Control: []configfs.KV{{Key: "rd_pages", Value: "16"}}}
+	}
+	so, err := a.CreateStorageObject(rd("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateStorageObject(rd("y")); err != nil {
+		t.Fatal(err)
+	}
+	// Unchanged core/: a's next check lists nothing.
+	before := acount.Counts()
+	if has, err := a.HasStorageObject("rd_mcp", "w"); err != nil || has {
+		t.Fatalf("HasStorageObject(w) = %v, %v", has, err)
+	}
+	if got := acount.Counts().Sub(before); got[configfs.OpReadDir] != 0 {
+		t.Errorf("name check with core/ unchanged: %v, want no listing", got)
+	}
+	// b adds an object: a sees it.
+	if _, err := b.CreateStorageObject(rd("w")); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := a.HasStorageObject("rd_mcp", "w"); err != nil || !has {
+		t.Fatalf("HasStorageObject(w) after b made it = %v, %v", has, err)
+	}
+	if _, err := a.CreateStorageObject(rd("w")); err == nil {
+		t.Fatal("a made a second object named w")
+	}
+
+	tgt, err := a.CreateTarget("loopback", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpg, err := a.CreateTPG(tgt, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lunIndex := func(l *configfs.LIO, index int) int {
+		t.Helper()
+		lun, err := l.CreateLUN(tpg, index, so, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lun.Index
+	}
+	if got := lunIndex(a, -1); got != 0 {
+		t.Fatalf("first LUN %d, want 0", got)
+	}
+	if got := lunIndex(b, -1); got != 1 {
+		t.Fatalf("b's LUN %d, want 1", got)
+	}
+	if got := lunIndex(a, -1); got != 2 {
+		t.Fatalf("a's LUN after b's %d, want 2", got)
+	}
+	// b removes LUN 1 and makes LUN 3: lun/'s link count is what a saw
+	// last, a picks 3 from its listing, meets EEXIST and lists again.
+	if err := b.DeleteLUN(configfs.LUN{TPG: tpg, Index: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lunIndex(b, 3); got != 3 {
+		t.Fatal(got)
+	}
+	if got := lunIndex(a, -1); got != 1 {
+		t.Fatalf("a's LUN after b's swap %d, want 1 (the lowest free)", got)
+	}
+	idx, err := a.LUNIndexes(tpg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(idx) != "[0 1 2 3]" {
+		t.Fatalf("LUNs %v, want [0 1 2 3]", idx)
 	}
 }

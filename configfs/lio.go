@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,7 +50,10 @@ type LIO struct {
 	// the HBA allocation of the create that follows it.
 	preListed []string
 	serials   map[StorageObject]string // unit serials this process wrote
-	dbroot    string
+	// listings holds directories listed by subdirs, with their link count
+	// then (see subdirs).
+	listings map[string]listing
+	dbroot   string
 	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
 	Kind string
 }
@@ -173,6 +177,93 @@ func plural(n int, what string) string {
 func (l *LIO) exists(p string) bool {
 	_, err := l.fs.Stat(p)
 	return err == nil
+}
+
+// listing is a directory's subdirectories as last listed and the link count
+// the directory had just before.
+type listing struct {
+	links int
+	names []string
+}
+
+// subdirs lists the subdirectories of p like dirs, but takes the last
+// listing again when a stat shows the directory's link count unchanged:
+// configfs counts a directory's subdirectories in its link count, so a
+// group another process made or removed since changes it. A create in a
+// batch looks at core/ and at its TPG's lun/ once per object; listing them
+// each time made a batch of N creates read N²/2 entries (12 s of a
+// 1,000-object batch under qemu). fresh tells whether p was listed now.
+// What a stat cannot see is another process removing one group and making
+// another between two calls: a create then meets EEXIST, which drops the
+// listing (mkdir).
+func (l *LIO) subdirs(p string) (names []string, fresh bool, err error) {
+	st, err := l.fs.Stat(p)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			l.mu.Lock()
+			delete(l.listings, p)
+			l.mu.Unlock()
+			return nil, true, nil
+		}
+		return nil, true, l.explain(err)
+	}
+	l.mu.Lock()
+	if c, ok := l.listings[p]; ok && st.Links > 0 && c.links == st.Links {
+		names = slices.Clone(c.names)
+		l.mu.Unlock()
+		return names, false, nil
+	}
+	l.mu.Unlock()
+	if names, err = l.dirs(p); err != nil {
+		return nil, true, err
+	}
+	if st.Links > 0 {
+		l.mu.Lock()
+		if l.listings == nil {
+			l.listings = map[string]listing{}
+		}
+		l.listings[p] = listing{links: st.Links, names: slices.Clone(names)}
+		l.mu.Unlock()
+	}
+	return names, true, nil
+}
+
+// mkdir makes a group, keeping a listing subdirs holds of its parent true.
+func (l *LIO) mkdir(p string) error {
+	err := l.fs.Mkdir(p)
+	l.noteChange(p, err, +1)
+	return err
+}
+
+// rmdir removes a group, keeping a listing subdirs holds of its parent true.
+func (l *LIO) rmdir(p string) error {
+	err := l.fs.Rmdir(p)
+	l.noteChange(p, err, -1)
+	return err
+}
+
+func (l *LIO) noteChange(p string, err error, delta int) {
+	dir, name := path.Dir(p), path.Base(p)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.listings[dir]
+	if !ok {
+		return
+	}
+	if err != nil {
+		// EEXIST or ENOENT: another process changed the directory.
+		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOENT) {
+			delete(l.listings, dir)
+		}
+		return
+	}
+	c.links += delta
+	if delta > 0 {
+		c.names = append(c.names, name)
+	} else {
+		c.names = slices.DeleteFunc(c.names, func(n string) bool { return n == name })
+	}
+	l.listings[dir] = c
 }
 
 // dirs lists the subdirectories of p (none when p does not exist).

@@ -220,7 +220,7 @@ func (r *RealFS) Stat(p string) (DirEntry, error) {
 	if err := rawFstatat(unix.AT_FDCWD, r.abs(p), &st); err != nil {
 		return DirEntry{}, wrap("stat", p, err)
 	}
-	e := DirEntry{Name: path.Base(p), Perm: fs.FileMode(st.Mode & 0o777), Kind: KindAttr}
+	e := DirEntry{Name: path.Base(p), Perm: fs.FileMode(st.Mode & 0o777), Kind: KindAttr, Links: int(st.Nlink)}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		e.Kind = KindDir

@@ -241,7 +241,7 @@ func (l *LIO) rememberHBA(hbaDir string, names []string) {
 // for when another tool changed an HBA directory in place.
 func (l *LIO) Refresh() {
 	l.mu.Lock()
-	l.hbaNames, l.byName, l.backing, l.serials = nil, nil, nil, nil
+	l.hbaNames, l.byName, l.backing, l.serials, l.listings = nil, nil, nil, nil, nil
 	l.mu.Unlock()
 }
 
@@ -264,7 +264,8 @@ func (l *LIO) FindStorageObject(plugin, name string) (StorageObject, error) {
 }
 
 // HasStorageObject reports whether an object of plugin with that name
-// exists, as far as a fresh listing of core/ tells: HBA directories read
+// exists, as far as a listing of core/ tells (the last one when core/'s link
+// count says no HBA directory came or went since, see subdirs): HBA directories read
 // before are trusted to hold what they held (rtslib and tcmsh put one
 // object in each), so that a create's name check costs one listing and not
 // a read of every HBA, which made a batch of N creates quadratic.
@@ -272,12 +273,14 @@ func (l *LIO) HasStorageObject(plugin, name string) (bool, error) {
 	if so, ok := l.rememberedObject(plugin, name); ok && l.exists(so.Path()) {
 		return true, nil
 	}
-	hbas, err := l.dirs(path.Join(Root, "core"))
+	hbas, fresh, err := l.subdirs(path.Join(Root, "core"))
 	if err != nil {
 		return false, err
 	}
-	if _, err := l.indexFrom(hbas); err != nil {
-		return false, err
+	if fresh {
+		if _, err := l.indexFrom(hbas); err != nil {
+			return false, err
+		}
 	}
 	// A create follows: its HBA allocation takes this listing rather than
 	// listing core/ again (a taken index answers EEXIST and is skipped).
@@ -353,8 +356,8 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 	serial := "" // the unit serial written, remembered for UnitSerial
 	defer func() {
 		if err != nil {
-			_ = l.fs.Rmdir(so.Path())
-			_ = l.fs.Rmdir(hbaPath)
+			_ = l.rmdir(so.Path())
+			_ = l.rmdir(hbaPath)
 			l.forgetHBA(path.Base(hbaPath))
 			return
 		}
@@ -369,7 +372,7 @@ func (l *LIO) CreateStorageObject(spec StorageSpec) (so StorageObject, err error
 			l.mu.Unlock()
 		}
 	}()
-	if err := l.fs.Mkdir(so.Path()); err != nil {
+	if err := l.mkdir(so.Path()); err != nil {
 		return so, l.explain(err)
 	}
 	if spec.Plugin == "user" {
@@ -459,14 +462,17 @@ func (l *LIO) allocHBA(plugin, name string) (int, error) {
 	hbas := l.preListed
 	l.preListed = nil
 	l.mu.Unlock()
+	fresh := false
 	if hbas == nil {
 		var err error
-		if hbas, err = l.dirs(path.Join(Root, "core")); err != nil {
+		if hbas, fresh, err = l.subdirs(path.Join(Root, "core")); err != nil {
 			return 0, err
 		}
 	}
-	if _, err := l.indexFrom(hbas); err != nil {
-		return 0, err
+	if fresh {
+		if _, err := l.indexFrom(hbas); err != nil {
+			return 0, err
+		}
 	}
 	if _, taken := l.rememberedObject(plugin, name); taken {
 		return 0, fmt.Errorf("a %s storage object named %q already exists", BackstoreName(plugin), name)
@@ -481,7 +487,7 @@ func (l *LIO) allocHBA(plugin, name string) (int, error) {
 		if used[n] {
 			continue
 		}
-		err := l.fs.Mkdir(path.Join(Root, "core", fmt.Sprintf("%s_%d", plugin, n)))
+		err := l.mkdir(path.Join(Root, "core", fmt.Sprintf("%s_%d", plugin, n)))
 		if err == nil {
 			return n, nil
 		}
@@ -553,7 +559,7 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 	// Most objects being deleted are not exported and have no ALUA group
 	// of their own: then one rmdir does it, without reading every LUN of
 	// every target (the kernel refuses with EBUSY or ENOTEMPTY otherwise).
-	if err := l.fs.Rmdir(so.Path()); err == nil {
+	if err := l.rmdir(so.Path()); err == nil {
 		defer l.forgetHBA(path.Base(hbaDir))
 		return l.removeHBA(hbaDir)
 	}
@@ -575,13 +581,13 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 		if g == "default_tg_pt_gp" {
 			continue
 		}
-		if err := l.fs.Rmdir(path.Join(so.Path(), "alua", g)); err != nil {
+		if err := l.rmdir(path.Join(so.Path(), "alua", g)); err != nil {
 			return l.explain(err)
 		}
 	}
 	hba := path.Dir(so.Path())
 	defer l.forgetHBA(path.Base(hba))
-	if err := l.fs.Rmdir(so.Path()); err != nil {
+	if err := l.rmdir(so.Path()); err != nil {
 		return l.explain(err)
 	}
 	return l.removeHBA(hba)
@@ -590,7 +596,7 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 // removeHBA removes an HBA directory unless another object is still in it
 // (the kernel refuses with ENOTEMPTY then: no listing needed first).
 func (l *LIO) removeHBA(hbaDir string) error {
-	err := l.fs.Rmdir(hbaDir)
+	err := l.rmdir(hbaDir)
 	if err == nil || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EBUSY) {
 		return nil
 	}

@@ -39,7 +39,7 @@ func (l *LIO) LoadFabric(name string) error {
 	if l.exists(p) {
 		return nil
 	}
-	if err := l.fs.Mkdir(p); err != nil {
+	if err := l.mkdir(p); err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENODEV) {
 			info, _ := LookupFabric(name)
 			mod := info.Module
@@ -97,7 +97,7 @@ func (l *LIO) CreateTarget(fabric, wwn string) (Target, error) {
 		return Target{}, err
 	}
 	t := Target{Fabric: fabric, WWN: norm}
-	if err := l.fs.Mkdir(t.Path()); err != nil {
+	if err := l.mkdir(t.Path()); err != nil {
 		if info.FixedWWNs && (errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENODEV)) {
 			// tcm_qla2xxx, efct, ib_srpt…: the kernel takes only the
 			// WWN of a port of hardware its driver has found.
@@ -120,7 +120,7 @@ func (l *LIO) DeleteTarget(t Target) error {
 			return err
 		}
 	}
-	return l.explainErr(l.fs.Rmdir(t.Path()))
+	return l.explainErr(l.rmdir(t.Path()))
 }
 
 func (l *LIO) explainErr(err error) error {
@@ -175,7 +175,7 @@ func (l *LIO) CreateTPG(t Target, tag int) (TPG, error) {
 		return TPG{}, fmt.Errorf("TPG tag %d out of range 1-65535", tag)
 	}
 	tpg := TPG{Target: t, Tag: tag}
-	if err := l.fs.Mkdir(tpg.Path()); err != nil {
+	if err := l.mkdir(tpg.Path()); err != nil {
 		return TPG{}, l.explain(err)
 	}
 	return tpg, nil
@@ -226,7 +226,7 @@ func (l *LIO) DeleteTPG(tpg TPG) error {
 			return err
 		}
 	}
-	return l.explainErr(l.fs.Rmdir(tpg.Path()))
+	return l.explainErr(l.rmdir(tpg.Path()))
 }
 
 // Nexus returns the I_T nexus initiator WWN of a loopback/vhost TPG, "" if none.
@@ -326,36 +326,62 @@ func indexOf(name, prefix string) (int, bool) {
 	return n, err == nil && n >= 0
 }
 
-// CreateLUN exports so as LUN index (-1: the lowest free index) of tpg.
-func (l *LIO) CreateLUN(tpg TPG, index int, so StorageObject, alias string) (LUN, error) {
-	if index < 0 {
-		// One read of lun/: the free index does not need each LUN's link.
-		idx, err := l.LUNIndexes(tpg)
-		if err != nil {
-			return LUN{}, err
-		}
-		used := make(map[int]bool, len(idx))
-		for _, n := range idx {
+// freeLUNIndex is the lowest LUN index of tpg that lun/'s names leave free
+// (no read of each LUN's link), from the last listing while no LUN came or
+// went (subdirs).
+func (l *LIO) freeLUNIndex(tpg TPG) (int, error) {
+	ds, _, err := l.subdirs(path.Join(tpg.Path(), "lun"))
+	if err != nil {
+		return 0, err
+	}
+	used := make(map[int]bool, len(ds))
+	for _, d := range ds {
+		if n, ok := indexOf(d, "lun_"); ok {
 			used[n] = true
 		}
-		for index = 0; used[index]; index++ {
-		}
 	}
-	if index > 65535 {
-		return LUN{}, fmt.Errorf("LUN index %d out of range 0-65535", index)
+	index := 0
+	for used[index] {
+		index++
 	}
+	return index, nil
+}
+
+// CreateLUN exports so as LUN index (-1: the lowest free index) of tpg.
+func (l *LIO) CreateLUN(tpg TPG, index int, so StorageObject, alias string) (LUN, error) {
 	if alias == "" {
 		alias = randomHex(10)
 	}
 	if err := ValidName("LUN alias", alias); err != nil {
 		return LUN{}, err
 	}
-	lun := LUN{TPG: tpg, Index: index}
-	if err := l.fs.Mkdir(lun.Path()); err != nil {
+	auto := index < 0
+	var lun LUN
+	for tries := 0; ; tries++ {
+		if auto {
+			var err error
+			if index, err = l.freeLUNIndex(tpg); err != nil {
+				return LUN{}, err
+			}
+		}
+		if index > 65535 {
+			return LUN{}, fmt.Errorf("LUN index %d out of range 0-65535", index)
+		}
+		lun = LUN{TPG: tpg, Index: index}
+		err := l.mkdir(lun.Path())
+		if err == nil {
+			break
+		}
+		// Taken since lun/ was last listed (by another process, unseen
+		// in lun/'s link count): the failed mkdir dropped that listing,
+		// so the next look lists lun/ again.
+		if auto && errors.Is(err, syscall.EEXIST) && tries < 8 {
+			continue
+		}
 		return LUN{}, l.explain(err)
 	}
 	if err := l.fs.Symlink(so.Path(), path.Join(lun.Path(), alias)); err != nil {
-		_ = l.fs.Rmdir(lun.Path())
+		_ = l.rmdir(lun.Path())
 		return LUN{}, fmt.Errorf("link LUN %d to %s: %w", index, so.Name, l.explain(err))
 	}
 	return lun, nil
@@ -404,7 +430,7 @@ func (l *LIO) unlinkAndRemove(dir string) error {
 			}
 		}
 	}
-	return l.explainErr(l.fs.Rmdir(dir))
+	return l.explainErr(l.rmdir(dir))
 }
 
 // LUNAt reads one LUN of a TPG; ok is false when it does not exist.
@@ -538,7 +564,7 @@ func (l *LIO) CreateACL(tpg TPG, wwn string) (ACL, error) {
 	}
 	norm = ToFabricWWN(tpg.Fabric, norm)
 	a := ACL{TPG: tpg, NodeWWN: norm}
-	if err := l.fs.Mkdir(a.Path()); err != nil {
+	if err := l.mkdir(a.Path()); err != nil {
 		return ACL{}, l.explain(err)
 	}
 	return a, nil
@@ -556,7 +582,7 @@ func (l *LIO) DeleteACL(a ACL) error {
 			return err
 		}
 	}
-	return l.explainErr(l.fs.Rmdir(a.Path()))
+	return l.explainErr(l.rmdir(a.Path()))
 }
 
 func sortedIndexes(set map[int]bool) []int {
@@ -630,7 +656,7 @@ func (l *LIO) mappedLUNs(a ACL, withWriteProtect bool) ([]MappedLUNInfo, error) 
 // MappedLUNIndexes lists the indexes an ACL's mapped LUNs take, with one
 // listing of the ACL (no read of each mapping).
 func (l *LIO) MappedLUNIndexes(a ACL) (map[int]bool, error) {
-	ds, err := l.dirs(a.Path())
+	ds, _, err := l.subdirs(a.Path())
 	if err != nil {
 		return nil, err
 	}
@@ -662,11 +688,11 @@ func (l *LIO) MapLUN(a ACL, index int, target LUN, writeProtect bool) (MappedLUN
 		return MappedLUN{}, fmt.Errorf("mapped LUN index %d out of range 0-65535", index)
 	}
 	ml := MappedLUN{ACL: a, Index: index}
-	if err := l.fs.Mkdir(ml.Path()); err != nil {
+	if err := l.mkdir(ml.Path()); err != nil {
 		return MappedLUN{}, l.explain(err)
 	}
 	if err := l.fs.Symlink(target.Path(), path.Join(ml.Path(), randomHex(10))); err != nil {
-		_ = l.fs.Rmdir(ml.Path())
+		_ = l.rmdir(ml.Path())
 		return MappedLUN{}, l.explain(err)
 	}
 	if writeProtect {
@@ -726,14 +752,14 @@ func (l *LIO) CreatePortal(tpg TPG, ip string, port int) (Portal, error) {
 		return Portal{}, fmt.Errorf("portal port %d out of range 1-65535", port)
 	}
 	p := Portal{TPG: tpg, IP: strings.Trim(ip, "[]"), Port: port}
-	if err := l.fs.Mkdir(p.Path()); err != nil {
+	if err := l.mkdir(p.Path()); err != nil {
 		return Portal{}, l.explain(err)
 	}
 	return p, nil
 }
 
 // DeletePortal removes a network portal.
-func (l *LIO) DeletePortal(p Portal) error { return l.explainErr(l.fs.Rmdir(p.Path())) }
+func (l *LIO) DeletePortal(p Portal) error { return l.explainErr(l.rmdir(p.Path())) }
 
 // Group reads every readable attribute of a directory (attrib/, param/,
 // auth/, discovery_auth/, an ALUA group) as name → value.

@@ -82,23 +82,39 @@ func (w *opWorld) oneShot(line string) configfs.Counts {
 	return cfs.Counts()
 }
 
+// oneShotEntries is oneShot that also returns the directory entries its
+// listings returned.
+func (w *opWorld) oneShotEntries(line string) (configfs.Counts, int64) {
+	w.t.Helper()
+	sh, cfs := w.process()
+	if err := sh.Exec(context.Background(), line); err != nil {
+		w.t.Fatalf("%s: %v", line, err)
+	}
+	return cfs.Counts(), cfs.Entries()
+}
+
 // stepCounts builds the benchmark's tree of n objects step by step, as the
-// benchmark does, and returns each step's operations.
-func stepCounts(t *testing.T, n int) map[string]configfs.Counts {
+// benchmark does, and returns each step's operations and the directory
+// entries its listings returned.
+func stepCounts(t *testing.T, n int) (map[string]configfs.Counts, map[string]int64) {
 	w := newOpWorld(t)
-	out := map[string]configfs.Counts{}
+	out, entries := map[string]configfs.Counts{}, map[string]int64{}
 	sh, cfs := w.process()
 	if err := sh.RunBatch(context.Background(), strings.NewReader(w.bulkScript(n)), BatchOptions{}); err != nil {
 		t.Fatalf("bulk: %v", err)
 	}
-	out["bulk"] = cfs.Counts()
+	out["bulk"], entries["bulk"] = cfs.Counts(), cfs.Entries()
 	save := filepath.Join(w.dir, "save.json")
-	out["ls"] = w.oneShot("ls")
-	out["ls-backstores"] = w.oneShot("ls /backstores")
-	out["saveconfig"] = w.oneShot("saveconfig " + save)
-	out["clearconfig"] = w.oneShot("clearconfig confirm=true")
-	out["restoreconfig"] = w.oneShot("restoreconfig " + save)
-	return out
+	for _, s := range [][2]string{
+		{"ls", "ls"},
+		{"ls-backstores", "ls /backstores"},
+		{"saveconfig", "saveconfig " + save},
+		{"clearconfig", "clearconfig confirm=true"},
+		{"restoreconfig", "restoreconfig " + save},
+	} {
+		out[s[0]], entries[s[0]] = w.oneShotEntries(s[1])
+	}
+	return out, entries
 }
 
 var benchSteps = []string{"bulk", "ls", "ls-backstores", "saveconfig", "clearconfig", "restoreconfig"}
@@ -122,8 +138,9 @@ var maxOpsPerObject = map[string]float64{
 func TestConfigStepsOpsLinear(t *testing.T) {
 	sizes := []int{10, 20, 40}
 	counts := make([]map[string]configfs.Counts, len(sizes))
+	entries := make([]map[string]int64, len(sizes))
 	for i, n := range sizes {
-		counts[i] = stepCounts(t, n)
+		counts[i], entries[i] = stepCounts(t, n)
 	}
 	const fixed = 40 // start-up reads and the target, whatever the size
 	for _, step := range benchSteps {
@@ -143,6 +160,17 @@ func TestConfigStepsOpsLinear(t *testing.T) {
 		if second > first+0.5 {
 			t.Errorf("%s: each object from %d to %d costs %.1f operations, from %d to %d %.1f: the cost per object grows with the tree",
 				step, sizes[0], sizes[1], first, sizes[1], sizes[2], second)
+		}
+		// The same for what the listings return: configfs makes each
+		// entry of a listing, so listing a directory of every object
+		// once per object is quadratic at a linear number of operations.
+		listed := func(i int) float64 { return float64(entries[i][step]) }
+		t.Logf("%-14s directory entries listed %d/%d/%d", step, entries[0][step], entries[1][step], entries[2][step])
+		firstE := (listed(1) - listed(0)) / float64(sizes[1]-sizes[0])
+		secondE := (listed(2) - listed(1)) / float64(sizes[2]-sizes[1])
+		if secondE > firstE+1 {
+			t.Errorf("%s: each object from %d to %d adds %.1f directory entries to the listings, from %d to %d %.1f: a directory of every object is listed per object",
+				step, sizes[0], sizes[1], firstE, sizes[1], sizes[2], secondE)
 		}
 	}
 }

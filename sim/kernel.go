@@ -305,6 +305,21 @@ func entryOf(n *node) configfs.DirEntry {
 	return configfs.DirEntry{Name: n.name, Kind: n.kind, Perm: perm}
 }
 
+// linksOf is the link count configfs gives a directory: 2 plus its
+// subdirectories (default groups too); 1 for attributes and symlinks.
+func linksOf(n *node) int {
+	if n.kind != configfs.KindDir {
+		return 1
+	}
+	links := 2
+	for _, c := range n.children {
+		if c.kind == configfs.KindDir {
+			links++
+		}
+	}
+	return links
+}
+
 // Stat describes an entry without following a symlink.
 func (k *Kernel) Stat(p string) (configfs.DirEntry, error) {
 	var e configfs.DirEntry
@@ -314,6 +329,7 @@ func (k *Kernel) Stat(p string) (configfs.DirEntry, error) {
 			return err
 		}
 		e = entryOf(n)
+		e.Links = linksOf(n)
 		if n.parent == nil {
 			e.Name = ""
 		}

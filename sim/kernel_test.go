@@ -84,11 +84,12 @@ func fileioSteps(t testing.TB, hba, name string) []step {
 func TestBootTree(t *testing.T) {
 	k := newKernel(t)
 	want := map[string]configfs.DirEntry{
-		"target/version": {Name: "version", Kind: configfs.KindAttr, Perm: 0o444},
-		"target/dbroot":  {Name: "dbroot", Kind: configfs.KindAttr, Perm: 0o644},
-		"target/core":    {Name: "core", Kind: configfs.KindDir, Perm: 0o755},
-		"target/core/alua/lu_gps/default_lu_gp/lu_gp_id": {Name: "lu_gp_id", Kind: configfs.KindAttr, Perm: 0o644},
-		"target/core/alua/lu_gps/default_lu_gp/members":  {Name: "members", Kind: configfs.KindAttr, Perm: 0o444},
+		"target/version": {Name: "version", Kind: configfs.KindAttr, Perm: 0o444, Links: 1},
+		"target/dbroot":  {Name: "dbroot", Kind: configfs.KindAttr, Perm: 0o644, Links: 1},
+		// 2 + its subdirectory alua, as configfs counts them.
+		"target/core": {Name: "core", Kind: configfs.KindDir, Perm: 0o755, Links: 3},
+		"target/core/alua/lu_gps/default_lu_gp/lu_gp_id": {Name: "lu_gp_id", Kind: configfs.KindAttr, Perm: 0o644, Links: 1},
+		"target/core/alua/lu_gps/default_lu_gp/members":  {Name: "members", Kind: configfs.KindAttr, Perm: 0o444, Links: 1},
 	}
 	for p, w := range want {
 		got, err := k.Stat(p)
