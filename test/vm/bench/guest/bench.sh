@@ -3,7 +3,7 @@
 # guest as a scenario of test/vm/run, with its parameters, cref, raw and the
 # tcmu-runner handler under /tcmsh-vm/bench). Prints one line per figure:
 #   BENCH io <case>@<placement> <contender> iops=… mbps=… p50_us=… p99_us=… [syscalls_per_io=…] [cswitch_per_io=…] round=<r>
-#   BENCH config <N> <step> <contender> seconds=… [ops_per_object=…]
+#   BENCH config <N> <step> <contender> seconds=… cpu_user=… cpu_sys=… [ops_per_object=…]
 #   BENCH … skipped=<reason>
 # (io lines carry their round; the host averages the rounds) and a check per
 # contender's data verification, so that a wrong answer fails the run.
@@ -24,6 +24,16 @@ up() { cut -d' ' -f1 /proc/uptime; }
 BENCH_END=$(($(cut -d. -f1 /proc/uptime) + BUDGET))
 remaining() { echo $((BENCH_END - $(cut -d. -f1 /proc/uptime))); }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# child_cpu: the user and system CPU clock ticks of this shell's children
+# that have ended (cutime, cstime of /proc/PID/stat): before and after a
+# step, what its processes spent in user space and in the kernel.
+child_cpu() { sed 's/.*) //' /proc/$$/stat | awk '{ print $14, $15 }'; }
+# cpu_fields BEFORE AFTER: " cpu_user=… cpu_sys=…" in seconds.
+cpu_fields() {
+  awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" 'BEGIN {
+    split(a, x, " "); split(b, y, " ")
+    printf " cpu_user=%.2f cpu_sys=%.2f", (y[1] - x[1]) / hz, (y[2] - x[2]) / hz }'
+}
 bench() { echo "BENCH $*"; }
 has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 # fio and the tools run in the Debian userland; /proc, /sys, /dev and /tmp are shared.
@@ -622,6 +632,7 @@ config_tool() {
       _skip=run-budget-spent
       continue
     fi
+    c0=$(child_cpu)
     t0=$(up)
     # shellcheck disable=SC2086
     timeout "$_lim" chroot "$DEBIAN_ROOT" /usr/bin/env -i \
@@ -629,6 +640,7 @@ config_tool() {
       $_trace $_cmd <"$_in" >$B/cfg/out-$2-$st.txt 2>&1
     rc=$?
     t1=$(up)
+    c1=$(child_cpu)
     _what=
     # (busybox timeout: 143 after its SIGTERM; coreutils': 124)
     case $rc in 124 | 137 | 143) _what="timeout-after-${_lim}s" ;; esac
@@ -672,7 +684,7 @@ config_tool() {
         grep '/sys/kernel/config' | sed 's/^[0-9]* *//; s/(.*//' | sort | uniq -c | sort -rn | awk '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $2, $1 }')"
       rm -f $B/cfg/trace-$2-$st.txt
     else
-      bench config "$_n" "$st" "$2" "seconds=$(elapsed "$t0" "$t1")"
+      bench config "$_n" "$st" "$2" "seconds=$(elapsed "$t0" "$t1")$(cpu_fields "$c0" "$c1")"
     fi
   done
   [ -z "$_skip" ] || return 1

@@ -126,7 +126,7 @@ func (res *results) ioTables(p func(string, ...any)) {
 	for _, cas := range ioCases {
 		for _, pl := range placements {
 			var cells []string
-			any := false
+			have := false
 			for _, r := range ioRatios {
 				a, okA := res.iops(ioKey{cas, pl, r.a})
 				bv, okB := res.iops(ioKey{cas, pl, r.b})
@@ -191,6 +191,7 @@ func (res *results) configTables(p func(string, ...any)) {
 				div(secs, "targetcli", "tcmsh"), div(secs, "tcmsh", "raw"))
 		}
 	}
+	res.configCPUTable(p)
 	if len(res.ops) > 0 {
 		p("\n## configfs operations per object (N = %d)\n\n", res.opsN)
 		p("Every syscall on a configfs path or file descriptor (`strace -f -y` in a separate, untimed\n")
@@ -217,6 +218,37 @@ func (res *results) configTables(p func(string, ...any)) {
 		}
 	}
 	p("\n")
+}
+
+// configCPUTable: where each step's time went, user space or the kernel
+// (CPU seconds of the step's processes; the rest of the wall time is
+// waiting), for the lines that carry it.
+func (res *results) configCPUTable(p func(string, ...any)) {
+	have := false
+	for _, c := range res.config {
+		have = have || c.hasCPU
+	}
+	if !have {
+		return
+	}
+	p("\n## config: CPU seconds, user / system\n\n")
+	p("What the step's processes spent in user space and in the kernel (cutime and cstime of the\n")
+	p("bench's shell around the step); wall time beyond their sum is waiting.\n\n")
+	p("| N | step | targetcli | tcmsh | raw |\n|---:|---|---:|---:|---:|\n")
+	for _, n := range res.ns() {
+		for _, st := range configSteps {
+			var cells []string
+			for _, t := range configTools {
+				c := res.config[configKey{n, st, t}]
+				if c == nil || !c.hasCPU {
+					cells = append(cells, "")
+					continue
+				}
+				cells = append(cells, fmt.Sprintf("%.2f / %.2f", c.user, c.sys))
+			}
+			p("| %d | %s | %s |\n", n, st, strings.Join(cells, " | "))
+		}
+	}
 }
 
 // usedContenders are the contenders with any io figure, in the fixed order.

@@ -52,6 +52,10 @@ type configResult struct {
 	seconds float64
 	skipped string
 	has     bool
+	// user and sys: CPU seconds of the step's processes, when the line
+	// has them (hasCPU).
+	user, sys float64
+	hasCPU    bool
 }
 
 // opsCount is a BENCH-OPS line: configfs operations of one step.
@@ -200,6 +204,15 @@ func (res *results) add(l string) error {
 				return fmt.Errorf("seconds=%q: %w", f["seconds"], err)
 			}
 			c.has = true
+			if u, ok := f["cpu_user"]; ok {
+				if c.user, err = strconv.ParseFloat(u, 64); err != nil {
+					return fmt.Errorf("cpu_user=%q: %w", u, err)
+				}
+				if c.sys, err = strconv.ParseFloat(f["cpu_sys"], 64); err != nil {
+					return fmt.Errorf("cpu_sys=%q: %w", f["cpu_sys"], err)
+				}
+				c.hasCPU = true
+			}
 		}
 		res.config[configKey{n, w[3], w[4]}] = c
 	default:
@@ -259,6 +272,9 @@ func (res *results) configLine(k configKey) string {
 		return head + " skipped=" + c.skipped
 	}
 	l := fmt.Sprintf("%s seconds=%.2f", head, c.seconds)
+	if c.hasCPU {
+		l += fmt.Sprintf(" cpu_user=%.2f cpu_sys=%.2f", c.user, c.sys)
+	}
 	if k.n == res.opsN {
 		if v, ok := res.opsPerObject(k.step, k.contender); ok {
 			l += fmt.Sprintf(" ops_per_object=%.1f", v)

@@ -34,7 +34,7 @@ BENCH io seqread-1m@free cref iops=80 mbps=83.9 p50_us=40000 p99_us=90000 round=
 		},
 		{
 			name: "config: ops per object only at the counted N",
-			in: `BENCH config 200 bulk tcmsh seconds=3.5
+			in: `BENCH config 200 bulk tcmsh seconds=3.5 cpu_user=1.2 cpu_sys=2
 BENCH config 50 bulk tcmsh seconds=1.25
 BENCH config 50 ls targetcli skipped=timeout-after-600s
 BENCH-OPS 50 bulk tcmsh ops=608 objects=152 by=openat:300,write:300,mkdir:8
@@ -44,7 +44,7 @@ console noise that is not a bench line`,
 			want: []string{
 				"BENCH config 50 bulk tcmsh seconds=1.25 ops_per_object=4.0",
 				"BENCH config 50 ls targetcli skipped=timeout-after-600s",
-				"BENCH config 200 bulk tcmsh seconds=3.50",
+				"BENCH config 200 bulk tcmsh seconds=3.50 cpu_user=1.20 cpu_sys=2.00",
 			},
 		},
 	}
@@ -72,6 +72,7 @@ func TestBadLines(t *testing.T) {
 		"BENCH config fifty bulk tcmsh seconds=1",
 		"BENCH config 50 build tcmsh seconds=1",
 		"BENCH config 50 bulk tcmsh seconds=slow",
+		"BENCH config 50 bulk tcmsh seconds=1 cpu_user=x cpu_sys=1",
 		"BENCH-OPS 50 bulk tcmsh ops=1 objects=0",
 		"BENCH disk x y z",
 	} {
