@@ -139,7 +139,7 @@ func (l *LIO) StorageObjectsListed() []StorageObject {
 // a read per existing object, which made every command slower as the
 // configuration grew. Callers get a copy they may keep.
 func (l *LIO) soIndex() (map[string][]string, error) {
-	hbas, err := l.dirs(path.Join(Root, "core"))
+	hbas, _, err := l.subdirs(path.Join(Root, "core"))
 	if err != nil {
 		return nil, err
 	}
