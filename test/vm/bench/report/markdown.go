@@ -132,12 +132,12 @@ func (res *results) ioTables(p func(string, ...any)) {
 				bv, okB := res.iops(ioKey{cas, pl, r.b})
 				if okA && okB && bv > 0 {
 					cells = append(cells, fmt.Sprintf("%.2f", a/bv))
-					any = true
+					have = true
 				} else {
 					cells = append(cells, "")
 				}
 			}
-			if any {
+			if have {
 				p("| %s@%s | %s |\n", cas, pl, strings.Join(cells, " | "))
 			}
 		}
