@@ -544,7 +544,9 @@ func (a ACL) Path() string { return path.Join(a.TPG.Path(), "acls", a.NodeWWN) }
 
 // ACLs lists the node ACLs of a TPG.
 func (l *LIO) ACLs(tpg TPG) ([]ACL, error) {
-	ds, err := l.dirs(path.Join(tpg.Path(), "acls"))
+	// Each LUN a batch makes looks for ACLs to map it into: from the
+	// last listing while acls/ keeps its link count (subdirs).
+	ds, _, err := l.subdirs(path.Join(tpg.Path(), "acls"))
 	if err != nil {
 		return nil, err
 	}

@@ -166,7 +166,14 @@ func (sh *Shell) Resolve(p string) (*Node, error) {
 	if abs == "/" {
 		return n, nil
 	}
+	if c := sh.resolved[abs]; c != nil {
+		return c, nil
+	}
 	for _, part := range strings.Split(strings.TrimPrefix(abs, "/"), "/") {
+		if c := sh.resolved[path.Join(n.path, part)]; c != nil {
+			n = c
+			continue
+		}
 		next, err := sh.lookupChild(n, part)
 		if err != nil {
 			return nil, err
@@ -181,6 +188,9 @@ func (sh *Shell) Resolve(p string) (*Node, error) {
 			return nil, &PathError{Path: abs, Parent: n.path, Missing: part, Suggestion: suggest.Nearest(part, names)}
 		}
 		n = next
+		if sh.resolved != nil {
+			sh.resolved[n.path] = n
+		}
 	}
 	return n, nil
 }

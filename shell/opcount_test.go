@@ -124,7 +124,7 @@ var benchSteps = []string{"bulk", "ls", "ls-backstores", "saveconfig", "clearcon
 // LUN), besides a fixed cost. The real kernel charges a path walk and a
 // call into configfs for each, so these are the figures to lower.
 var maxOpsPerObject = map[string]float64{
-	"bulk":          21,
+	"bulk":          18,
 	"ls":            13,
 	"ls-backstores": 7,
 	"saveconfig":    63,

@@ -44,6 +44,8 @@ func (e *LineError) Unwrap() error { return e.Err }
 func (sh *Shell) RunBatch(ctx context.Context, r io.Reader, opts BatchOptions) error {
 	sh.cwd, sh.prevCwd = "/", "/"
 	sh.opts.Batch = true
+	sh.resolved = map[string]*Node{}
+	defer func() { sh.resolved = nil }()
 	var le *LineError
 	if !opts.Atomic {
 		err := sh.runLines(ctx, r, opts)

@@ -32,6 +32,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/tcmsh/tcmsh/config"
 	"github.com/tcmsh/tcmsh/configfs"
@@ -106,6 +107,13 @@ type Shell struct {
 	undo *config.Undo
 	// memo holds what a listing command read (nil outside one).
 	memo *listing
+	// resolved holds the nodes paths resolved to in a batch while it makes
+	// nothing but creates (nil outside a batch): a batch's lines name the
+	// same targets and TPGs again and again, and each look was a stat per
+	// path element. A create removes nothing, so a node found stays; any
+	// other command, or a failure, empties it. What another process
+	// removes meanwhile is met as the kernel's error on the next change.
+	resolved map[string]*Node
 }
 
 // store is the configuration layer as this shell sees it now: its kernel,
@@ -284,10 +292,30 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 	return guard.Run("`"+line+"`", func() error {
 		c, err := sh.Parse(line)
 		if err != nil || c == nil {
+			sh.forgetResolved()
 			return err
 		}
-		return c.Cmd.Run(ctx, sh, c.Node, c.Args)
+		usedResolved := len(sh.resolved) > 0
+		err = c.Cmd.Run(ctx, sh, c.Node, c.Args)
+		if err != nil || c.Cmd.Name != "create" {
+			sh.forgetResolved()
+		}
+		if usedResolved && errors.Is(err, syscall.ENOENT) {
+			// Another process removed a node the batch had resolved:
+			// say which, as a fresh look at the path does.
+			if _, perr := sh.Parse(line); perr != nil {
+				err = perr
+			}
+		}
+		return err
 	})
+}
+
+// forgetResolved empties the batch's resolved nodes (see Shell.resolved).
+func (sh *Shell) forgetResolved() {
+	if sh.resolved != nil {
+		clear(sh.resolved)
+	}
 }
 
 // isChildPath reports whether a word that is not a command of the current
