@@ -282,16 +282,12 @@ func (st Store) imageFree(file string) error {
 	if file == "" {
 		return nil
 	}
-	// The objects as the name check just listed them: a second listing
-	// of core/ for each create costs a read of every HBA directory name.
-	// Compared one by one, without a map or a sort of them all: a batch
-	// of N creates then costs N² comparisons, not N² map entries.
-	want := filepath.Clean(file)
-	for _, so := range st.LIO.StorageObjectsListed() {
-		f, owner := st.backingFile(so)
-		if f != want {
-			continue
-		}
+	// Among the objects as the name check just listed them (a second
+	// listing of core/ for each create costs a read of every HBA
+	// directory name), from the model's index of image files: comparing
+	// with every object made a batch of N creates cost N² comparisons.
+	if so, ok := st.LIO.ObjectOnImage(file); ok {
+		_, owner := st.backingFile(so)
 		return fmt.Errorf("%s is already the image of %s: two backstores on one file would both write it, each unaware of the other (export %s instead, or give another file)", file, owner, owner)
 	}
 	return nil

@@ -261,15 +261,4 @@ func (st Store) backingFile(so configfs.StorageObject) (file, owner string) {
 
 // UserImagePath is the image file of a user backstore's dev_config
 // (file/<path>, also inside fault/), or "".
-func UserImagePath(cfg string) string {
-	cfg = strings.TrimPrefix(cfg, "fault/")
-	rest, ok := strings.CutPrefix(cfg, "file/")
-	if !ok {
-		return ""
-	}
-	p, _, _ := strings.Cut(rest, ";")
-	if !filepath.IsAbs(p) {
-		return ""
-	}
-	return filepath.Clean(p)
-}
+func UserImagePath(cfg string) string { return configfs.UserImageFile(cfg) }

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,13 +47,18 @@ type LIO struct {
 	hbaNames map[string][]string // HBA directory → storage object names
 	byName   map[string]string   // "plugin/name" → HBA directory
 	backing  map[StorageObject]Backing
-	// preListed is the listing of core/ HasStorageObject just made, for
-	// the HBA allocation of the create that follows it.
-	preListed []string
+	// images: image file → the object made on it, for the objects whose
+	// backing is known; unread: listed objects whose backing is not yet
+	// (ObjectOnImage reads those, once each).
+	images map[string]StorageObject
+	unread map[StorageObject]bool
+	// coreChecked: HasStorageObject just brought the index up to date
+	// with core/, for the HBA allocation of the create that follows it.
+	coreChecked bool
 	serials   map[StorageObject]string // unit serials this process wrote
 	// listings holds directories listed by subdirs, with their link count
 	// then (see subdirs).
-	listings map[string]listing
+	listings map[string]*listing
 	dbroot   string
 	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
 	Kind string
@@ -179,63 +185,128 @@ func (l *LIO) exists(p string) bool {
 	return err == nil
 }
 
-// listing is a directory's subdirectories as last listed and the link count
-// the directory had just before.
+// listing is a directory's subdirectories as last listed (and as this
+// process changed them since), with the link count the directory had.
 type listing struct {
 	links int
 	names []string
+	set   map[string]bool
+	// indexes counts the names ending in _<n> per n (HBA directories
+	// fileio_3, LUNs lun_3); floor is an index below which every one is
+	// taken, so that finding the lowest free index in a batch of creates
+	// does not walk every name each time.
+	indexes map[int]int
+	floor   int
 }
 
-// subdirs lists the subdirectories of p like dirs, but takes the last
-// listing again when a stat shows the directory's link count unchanged:
-// configfs counts a directory's subdirectories in its link count, so a
-// group another process made or removed since changes it. A create in a
-// batch looks at core/ and at its TPG's lun/ once per object; listing them
-// each time made a batch of N creates read N²/2 entries (12 s of a
-// 1,000-object batch under qemu). fresh tells whether p was listed now.
-// What a stat cannot see is another process removing one group and making
-// another between two calls: a create then meets EEXIST, which drops the
-// listing (mkdir).
-func (l *LIO) subdirs(p string) (names []string, fresh bool, err error) {
+func newListing(links int, names []string) *listing {
+	c := &listing{links: links, names: names, set: make(map[string]bool, len(names)), indexes: map[int]int{}}
+	for _, n := range names {
+		c.add(n)
+	}
+	return c
+}
+
+func (c *listing) add(name string) {
+	c.set[name] = true
+	if i, ok := suffixIndex(name); ok {
+		c.indexes[i]++
+	}
+}
+
+func (c *listing) remove(name string) {
+	delete(c.set, name)
+	if i, ok := suffixIndex(name); ok {
+		if c.indexes[i]--; c.indexes[i] <= 0 {
+			delete(c.indexes, i)
+		}
+		c.floor = min(c.floor, i)
+	}
+}
+
+// lowestFree is the lowest index no name takes.
+func (c *listing) lowestFree() int {
+	for c.indexes[c.floor] > 0 {
+		c.floor++
+	}
+	return c.floor
+}
+
+// suffixIndex parses the n of "<anything>_<n>".
+func suffixIndex(name string) (int, bool) {
+	i := strings.LastIndexByte(name, '_')
+	if i < 0 || i == len(name)-1 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(name[i+1:])
+	return n, err == nil && n >= 0
+}
+
+// withListing calls f with the subdirectories of p under the model's lock:
+// from the last listing when a stat shows p's link count unchanged
+// (configfs counts a directory's subdirectories in its link count, so a
+// group another process made or removed since changes it), else from a
+// new listing. A create in a batch looks at core/, its TPG's lun/ and
+// acls/ once per object; listing them each time made a batch of N creates
+// read N²/2 entries (12 s of a 1,000-object batch under qemu). fresh tells
+// whether p was listed now; c is nil when p does not exist. What a stat
+// cannot see is another process removing one group and making another
+// between two calls: a create then meets EEXIST, which drops the listing
+// (mkdir).
+func (l *LIO) withListing(p string, f func(c *listing)) (fresh bool, err error) {
 	st, err := l.fs.Stat(p)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) {
 			l.mu.Lock()
 			delete(l.listings, p)
 			l.mu.Unlock()
-			return nil, true, nil
+			f(nil)
+			return true, nil
 		}
-		return nil, true, l.explain(err)
+		return true, l.explain(err)
 	}
 	l.mu.Lock()
-	if c, ok := l.listings[p]; ok && st.Links > 0 && c.links == st.Links {
-		names = slices.Clone(c.names)
+	if c := l.listings[p]; c != nil && st.Links > 0 && c.links == st.Links {
+		f(c)
 		l.mu.Unlock()
-		return names, false, nil
+		return false, nil
 	}
 	l.mu.Unlock()
-	if names, err = l.dirs(p); err != nil {
-		return nil, true, err
+	names, err := l.dirs(p)
+	if err != nil {
+		return true, err
 	}
+	c := newListing(st.Links, names)
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if st.Links > 0 {
-		l.mu.Lock()
 		if l.listings == nil {
-			l.listings = map[string]listing{}
+			l.listings = map[string]*listing{}
 		}
-		l.listings[p] = listing{links: st.Links, names: slices.Clone(names)}
-		l.mu.Unlock()
+		l.listings[p] = c
 	}
-	return names, true, nil
+	f(c)
+	return true, nil
 }
 
-// mkdir makes a group, keeping a listing subdirs holds of its parent true.
+// subdirs lists the subdirectories of p like dirs, through withListing.
+func (l *LIO) subdirs(p string) (names []string, fresh bool, err error) {
+	fresh, err = l.withListing(p, func(c *listing) {
+		if c != nil {
+			names = slices.Clone(c.names)
+		}
+	})
+	return names, fresh, err
+}
+
+// mkdir makes a group, keeping a listing withListing holds of its parent true.
 func (l *LIO) mkdir(p string) error {
 	err := l.fs.Mkdir(p)
 	l.noteChange(p, err, +1)
 	return err
 }
 
-// rmdir removes a group, keeping a listing subdirs holds of its parent true.
+// rmdir removes a group, keeping a listing withListing holds of its parent true.
 func (l *LIO) rmdir(p string) error {
 	err := l.fs.Rmdir(p)
 	l.noteChange(p, err, -1)
@@ -246,8 +317,8 @@ func (l *LIO) noteChange(p string, err error, delta int) {
 	dir, name := path.Dir(p), path.Base(p)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c, ok := l.listings[dir]
-	if !ok {
+	c := l.listings[dir]
+	if c == nil {
 		return
 	}
 	if err != nil {
@@ -260,10 +331,11 @@ func (l *LIO) noteChange(p string, err error, delta int) {
 	c.links += delta
 	if delta > 0 {
 		c.names = append(c.names, name)
+		c.add(name)
 	} else {
 		c.names = slices.DeleteFunc(c.names, func(n string) bool { return n == name })
+		c.remove(name)
 	}
-	l.listings[dir] = c
 }
 
 // dirs lists the subdirectories of p (none when p does not exist).

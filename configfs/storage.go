@@ -184,31 +184,88 @@ func (l *LIO) setHBALocked(h string, names []string) {
 		l.hbaNames, l.byName = map[string][]string{}, map[string]string{}
 	}
 	l.dropHBALocked(h)
-	plugin, _, _ := parseHBADir(h)
+	plugin, hba, _ := parseHBADir(h)
 	l.hbaNames[h] = names
+	if l.unread == nil {
+		l.unread = map[StorageObject]bool{}
+	}
 	for _, n := range names {
 		l.byName[plugin+"/"+n] = h
+		so := StorageObject{Plugin: plugin, HBA: hba, Name: n}
+		l.forgetObjectLocked(so) // what was remembered of an earlier one
+		l.unread[so] = true
 	}
 }
 
+// dropHBALocked forgets an HBA directory and what was remembered of its
+// objects (by name: a scan of every remembered object here made a batch of
+// N creates quadratic).
 func (l *LIO) dropHBALocked(h string) {
-	plugin, n, _ := parseHBADir(h)
-	for so := range l.backing {
-		if so.Plugin == plugin && so.HBA == n {
-			delete(l.backing, so)
-		}
-	}
-	for so := range l.serials {
-		if so.Plugin == plugin && so.HBA == n {
-			delete(l.serials, so)
-		}
-	}
+	plugin, hba, _ := parseHBADir(h)
 	for _, n := range l.hbaNames[h] {
 		if l.byName[plugin+"/"+n] == h {
 			delete(l.byName, plugin+"/"+n)
 		}
+		so := StorageObject{Plugin: plugin, HBA: hba, Name: n}
+		l.forgetObjectLocked(so)
+		delete(l.unread, so)
 	}
 	delete(l.hbaNames, h)
+}
+
+// forgetObjectLocked drops what BackingOf and UnitSerial remember of so.
+func (l *LIO) forgetObjectLocked(so StorageObject) {
+	if b, ok := l.backing[so]; ok {
+		if f := b.ImageFile(so.Plugin); f != "" && l.images[f] == so {
+			delete(l.images, f)
+		}
+		delete(l.backing, so)
+	}
+	delete(l.serials, so)
+}
+
+// storeBackingLocked remembers what so is made on.
+func (l *LIO) storeBackingLocked(so StorageObject, b Backing) {
+	l.forgetObjectLocked(so)
+	if l.backing == nil {
+		l.backing, l.images = map[StorageObject]Backing{}, map[string]StorageObject{}
+	}
+	l.backing[so] = b
+	if f := b.ImageFile(so.Plugin); f != "" {
+		l.images[f] = so
+	}
+	delete(l.unread, so)
+}
+
+// ObjectOnImage returns the object, among those the model last listed,
+// made on file (a fileio image or device, a user:file image), if any. Each
+// object's backing is read once for the life of the model, so that a batch
+// of N creates, each checking that its file is free, costs N lookups and
+// not N² comparisons.
+func (l *LIO) ObjectOnImage(file string) (StorageObject, bool) {
+	l.mu.Lock()
+	pending := make([]StorageObject, 0, len(l.unread))
+	for so := range l.unread {
+		pending = append(pending, so)
+	}
+	l.mu.Unlock()
+	for _, so := range pending {
+		if _, err := l.BackingOf(so); err != nil {
+			l.mu.Lock()
+			delete(l.unread, so) // gone, or unreadable: made on nothing known
+			l.mu.Unlock()
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := filepath.Clean(file)
+	so, ok := l.images[f]
+	if ok && l.byName[so.Plugin+"/"+so.Name] != fmt.Sprintf("%s_%d", so.Plugin, so.HBA) {
+		// Read for an object the model no longer lists.
+		delete(l.images, f)
+		return StorageObject{}, false
+	}
+	return so, ok
 }
 
 // rememberedObject looks a name up in the index as it was last read.
@@ -242,6 +299,7 @@ func (l *LIO) rememberHBA(hbaDir string, names []string) {
 func (l *LIO) Refresh() {
 	l.mu.Lock()
 	l.hbaNames, l.byName, l.backing, l.serials, l.listings = nil, nil, nil, nil, nil
+	l.images, l.unread = nil, nil
 	l.mu.Unlock()
 }
 
@@ -282,10 +340,11 @@ func (l *LIO) HasStorageObject(plugin, name string) (bool, error) {
 			return false, err
 		}
 	}
-	// A create follows: its HBA allocation takes this listing rather than
-	// listing core/ again (a taken index answers EEXIST and is skipped).
+	// A create follows: its HBA allocation takes this look at core/
+	// rather than looking again (a taken index answers EEXIST and is
+	// skipped).
 	l.mu.Lock()
-	l.preListed = hbas
+	l.coreChecked = true
 	l.mu.Unlock()
 	so, ok := l.rememberedObject(plugin, name)
 	return ok && l.exists(so.Path()), nil
@@ -458,33 +517,42 @@ func (l *LIO) allocHBA(plugin, name string) (int, error) {
 		return 0, err
 	}
 	defer unlock()
+	core := path.Join(Root, "core")
 	l.mu.Lock()
-	hbas := l.preListed
-	l.preListed = nil
+	checked := l.coreChecked && l.listings[core] != nil
+	l.coreChecked = false
 	l.mu.Unlock()
-	fresh := false
-	if hbas == nil {
-		var err error
-		if hbas, fresh, err = l.subdirs(path.Join(Root, "core")); err != nil {
+	if !checked {
+		hbas, fresh, err := l.subdirs(core)
+		if err != nil {
 			return 0, err
 		}
-	}
-	if fresh {
-		if _, err := l.indexFrom(hbas); err != nil {
-			return 0, err
+		if fresh {
+			if _, err := l.indexFrom(hbas); err != nil {
+				return 0, err
+			}
 		}
 	}
 	if _, taken := l.rememberedObject(plugin, name); taken {
 		return 0, fmt.Errorf("a %s storage object named %q already exists", BackstoreName(plugin), name)
 	}
-	used := map[int]bool{}
-	for _, h := range hbas {
-		if _, n, ok := parseHBADir(h); ok {
-			used[n] = true
-		}
+	// The lowest index no HBA directory of any plugin takes, from the
+	// listing's index counts (a walk of every HBA name per create made a
+	// batch quadratic); one taken since answers EEXIST and the next is tried.
+	first := 0
+	l.mu.Lock()
+	if c := l.listings[core]; c != nil {
+		first = c.lowestFree()
 	}
-	for n, tries := 0, 0; tries < 64; n++ {
-		if used[n] {
+	l.mu.Unlock()
+	used := func(n int) bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		c := l.listings[core]
+		return c != nil && c.indexes[n] > 0
+	}
+	for n, tries := first, 0; tries < 64; n++ {
+		if used(n) {
 			continue
 		}
 		err := l.mkdir(path.Join(Root, "core", fmt.Sprintf("%s_%d", plugin, n)))
@@ -638,6 +706,34 @@ type Backing struct {
 	Dev, Config string
 }
 
+// ImageFile is the file (cleaned) an object of plugin made on b writes: a
+// fileio image or any plugin's device, a user:file (or fault/file) image;
+// "" when none.
+func (b Backing) ImageFile(plugin string) string {
+	if plugin == "user" {
+		return UserImageFile(b.Config)
+	}
+	if b.Dev == "" {
+		return ""
+	}
+	return filepath.Clean(b.Dev)
+}
+
+// UserImageFile is the image file of a user backstore's dev_config
+// (file/<path>, also inside fault/), or "".
+func UserImageFile(cfg string) string {
+	cfg = strings.TrimPrefix(cfg, "fault/")
+	rest, ok := strings.CutPrefix(cfg, "file/")
+	if !ok {
+		return ""
+	}
+	p, _, _ := strings.Cut(rest, ";")
+	if !filepath.IsAbs(p) {
+		return ""
+	}
+	return filepath.Clean(p)
+}
+
 // BackingOf reads what a storage object is made on, once per object for
 // the life of the model (it changes only through the object's control or
 // dev_config, which WriteAttr notices, or by its removal, which the HBA
@@ -675,10 +771,7 @@ func (l *LIO) BackingOf(so StorageObject) (Backing, error) {
 		b.Dev = d
 	}
 	l.mu.Lock()
-	if l.backing == nil {
-		l.backing = map[StorageObject]Backing{}
-	}
-	l.backing[so] = b
+	l.storeBackingLocked(so, b)
 	l.mu.Unlock()
 	return b, nil
 }
@@ -696,10 +789,7 @@ func (l *LIO) rememberBacking(so StorageObject, spec StorageSpec) {
 		}
 	}
 	l.mu.Lock()
-	if l.backing == nil {
-		l.backing = map[StorageObject]Backing{}
-	}
-	l.backing[so] = b
+	l.storeBackingLocked(so, b)
 	l.mu.Unlock()
 }
 
@@ -715,8 +805,11 @@ func (l *LIO) forgetBacking(p string) {
 		return
 	}
 	l.mu.Lock()
-	delete(l.backing, so)
-	delete(l.serials, so)
+	_, listed := l.byName[so.Plugin+"/"+so.Name]
+	l.forgetObjectLocked(so)
+	if listed && l.unread != nil {
+		l.unread[so] = true
+	}
 	l.mu.Unlock()
 }
 

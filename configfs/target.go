@@ -330,21 +330,13 @@ func indexOf(name, prefix string) (int, bool) {
 // (no read of each LUN's link), from the last listing while no LUN came or
 // went (subdirs).
 func (l *LIO) freeLUNIndex(tpg TPG) (int, error) {
-	ds, _, err := l.subdirs(path.Join(tpg.Path(), "lun"))
-	if err != nil {
-		return 0, err
-	}
-	used := make(map[int]bool, len(ds))
-	for _, d := range ds {
-		if n, ok := indexOf(d, "lun_"); ok {
-			used[n] = true
-		}
-	}
 	index := 0
-	for used[index] {
-		index++
-	}
-	return index, nil
+	_, err := l.withListing(path.Join(tpg.Path(), "lun"), func(c *listing) {
+		if c != nil {
+			index = c.lowestFree()
+		}
+	})
+	return index, err
 }
 
 // CreateLUN exports so as LUN index (-1: the lowest free index) of tpg.
