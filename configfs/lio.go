@@ -55,7 +55,7 @@ type LIO struct {
 	// coreChecked: HasStorageObject just brought the index up to date
 	// with core/, for the HBA allocation of the create that follows it.
 	coreChecked bool
-	serials   map[StorageObject]string // unit serials this process wrote
+	serials     map[StorageObject]string // unit serials this process wrote
 	// listings holds directories listed by subdirs, with their link count
 	// then (see subdirs).
 	listings map[string]*listing
