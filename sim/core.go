@@ -1207,13 +1207,15 @@ func passthroughFlag(name, plugin string) attrDef {
 // joinLUGroup stamps the order in which a device joined its LU group
 // (members lists them in that order).
 func (k *Kernel) joinLUGroup(so *node) {
-	var last int64
-	for _, o := range k.allStorageObjects() {
-		if o != so {
-			last = max(last, atoi(o.meta["lu_gp_seq"]))
+	if k.luGpSeq == 0 {
+		for _, o := range k.allStorageObjects() {
+			if o != so {
+				k.luGpSeq = max(k.luGpSeq, atoi(o.meta["lu_gp_seq"]))
+			}
 		}
 	}
-	so.meta["lu_gp_seq"] = itoa(last + 1)
+	k.luGpSeq++
+	so.meta["lu_gp_seq"] = itoa(k.luGpSeq)
 }
 
 // blockDevName is the kernel's name of a block device (bdevname, shown by

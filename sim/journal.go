@@ -439,6 +439,7 @@ func (k *Kernel) reload() error {
 	}
 	s.gen = gen
 	k.root = root
+	k.luGpSeq = 0
 	k.recountLinks()
 	s.valid = true
 	return nil

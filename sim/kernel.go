@@ -54,6 +54,10 @@ type Kernel struct {
 	// hooks belong to the process that made the change.
 	replaying bool
 	now       int64 // time of the operation being applied (unix ns)
+	// luGpSeq is the last place given in the default LU group's member
+	// order (lu_gp_seq), 0 until worked out from the tree: a create took
+	// the highest of every object's, which made a batch quadratic.
+	luGpSeq int64
 	events    []event
 	closed    bool
 	// facts are what an operation learned from the host (a backing
