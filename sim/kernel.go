@@ -58,8 +58,8 @@ type Kernel struct {
 	// order (lu_gp_seq), 0 until worked out from the tree: a create took
 	// the highest of every object's, which made a batch quadratic.
 	luGpSeq int64
-	events    []event
-	closed    bool
+	events  []event
+	closed  bool
 	// facts are what an operation learned from the host (a backing
 	// file's size, a block device's numbers): recorded with the operation
 	// and reused when it is replayed, so that replaying never depends on
