@@ -408,6 +408,7 @@ trace_run() {
   _i=0
   while kill -0 $_pp 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
   note "trace $4@$1 under perf stat: $(fio_fields $B/fio-perf.json); $(grep -v '^#' $B/perf.txt | grep . | tr '\n' ' ') $(head -c 300 $B/perf.err)"
+  thread_syscalls "$1" "$2" "$3" "$4"
   rm -f $B/trace.txt
   chroot "$DEBIAN_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     strace -f -tt -qq -p "$3" -o $B/trace.txt 2>$B/strace.err &
@@ -425,6 +426,34 @@ trace_run() {
   note "trace $4@$1: 60 lines from the middle of the trace:"
   _l=$(wc -l <$B/trace.txt)
   sed -n "$((_l / 2)),$((_l / 2 + 60))p" $B/trace.txt | cut -c1-160 | sed 's/^/    | /'
+}
+
+# thread_syscalls PLACEMENT DISK PID CONTENDER (--trace): over 1 s of randread
+# QD 1 under perf stat --per-thread (counting on the kernel's tracepoints:
+# no thread is stopped as under strace), per thread the system calls of the
+# kinds a handler makes and the wake-ups it performs, per I/O, on the
+# console.
+thread_syscalls() {
+  _ev=sched:sched_wakeup,sched:sched_switch
+  for _s in read write pread64 pwrite64 preadv pwritev pwritev2 futex clock_gettime nanosleep clock_nanosleep \
+    sched_yield epoll_pwait getpid gettid tgkill rt_sigreturn madvise mmap; do
+    [ -d /sys/kernel/tracing/events/syscalls/sys_enter_$_s ] && _ev=$_ev,syscalls:sys_enter_$_s
+  done
+  rm -f $B/perft.txt
+  chroot "$DEBIAN_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    perf stat --per-thread -e "$_ev" -x, -o $B/perft.txt -p "$3" 2>$B/perft.err &
+  _pp=$!
+  sleep 1
+  RUNTIME=1
+  run_fio randread-qd1 "$2" "$1" 0 $B/fio-rec.json
+  kill -INT $_pp 2>/dev/null
+  _i=0
+  while kill -0 $_pp 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+  _ios=$(fio_fields $B/fio-rec.json | sed -n 's/.*ios=\([0-9]*\).*/\1/p')
+  note "trace $4@$1 under perf stat --per-thread: $(fio_fields $B/fio-rec.json); per I/O, by thread (sched_wakeup: wake-ups it made):"
+  awk -F, -v ios="${_ios:-1}" '$2 ~ /^[0-9]+$/ && $2 > 0 { e = $4; sub(/.*:(sys_enter_)?/, "", e); printf "    | %s %s %.2f\n", $1, e, $2 / ios }' $B/perft.txt |
+    sort -k2,2 -k4,4nr
+  head -c 300 $B/perft.err
 }
 
 # verify C DISK: the data path is right: fio writes random 4 KiB blocks all
