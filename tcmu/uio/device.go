@@ -160,7 +160,12 @@ func mapRegion(fd int, info Info) ([]byte, error) {
 // It takes ownership of fd. forcePoll selects the poll(2) path even where
 // the runtime poller would accept fd (Open does: see Device.fds).
 func newDevice(info Info, fd int, path string, region []byte, forcePoll bool) (*Device, error) {
-	if err := unix.SetNonblock(fd, true); err != nil {
+	// os.NewFile adds a descriptor it finds in non-blocking mode to the
+	// runtime poller's epoll set, where it stays whatever Fd does later:
+	// the poller's thread would then wake at every event of the device
+	// (one per command on a busy ring) for a descriptor nobody waits on
+	// through it. The poll(2) path hands it over in blocking mode.
+	if err := unix.SetNonblock(fd, !forcePoll); err != nil {
 		return nil, &Error{Op: "open", Device: path, Err: err}
 	}
 	d := &Device{info: info, path: path, region: region, fd: fd, wake: -1}
@@ -172,8 +177,8 @@ func newDevice(info Info, fd int, path string, region []byte, forcePoll bool) (*
 		d.polled = true
 		return d, nil
 	}
-	// Fd puts the descriptor back into blocking mode; undo that. d.file
-	// keeps owning the descriptor (and closes it).
+	// Fd puts a descriptor the poller took back into blocking mode; undo
+	// that. d.file keeps owning the descriptor (and closes it).
 	d.fd = int(d.file.Fd())
 	if err := unix.SetNonblock(d.fd, true); err != nil {
 		return nil, &Error{Op: "open", Device: path, Err: err}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -326,6 +327,43 @@ func TestBoundWaiter(t *testing.T) {
 				t.Fatalf("Wait after %s = %v, want %v", end, err, want)
 			}
 		})
+	}
+}
+
+// TestPollPathStaysOutOfRuntimePoller: on the poll(2) path the device's
+// descriptor is in no epoll set of the process (the runtime poller's
+// included), or the poller's thread would wake at every event of the
+// device.
+func TestPollPathStaysOutOfRuntimePoller(t *testing.T) {
+	d, _ := socketDevice(t, true)
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	want := fmt.Sprintf("tfd: %8d ", d.fd)
+	epolls := 0
+	for _, e := range entries {
+		link, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || link != "anon_inode:[eventpoll]" {
+			continue
+		}
+		epolls++
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(info), want) {
+			t.Fatalf("the device's descriptor %d is in epoll set %s:\n%s", d.fd, e.Name(), info)
+		}
+	}
+	// The runtime poller exists by now (the test's temporary files and
+	// timers use it), so the check above looked at it.
+	if epolls == 0 {
+		t.Skip("no epoll descriptor in this process to look at")
+	}
+	flags, err := unix.FcntlInt(uintptr(d.fd), unix.F_GETFL, 0)
+	if err != nil || flags&unix.O_NONBLOCK == 0 {
+		t.Fatalf("descriptor flags %#x (%v): want O_NONBLOCK until a waiter binds", flags, err)
 	}
 }
 
