@@ -97,6 +97,24 @@ type FUAWriter interface {
 	WriteAtFUA(p []byte, off int64) (int, error)
 }
 
+// VectorIO is implemented by backends that read or write a list of
+// buffers, consecutive in the storage, in one call (preadv, pwritev) where
+// ReadAt and WriteAt would take one per buffer: a TCMU command's data
+// arrives as several buffers, up to one per 4 KiB page of the command.
+// The SCSI layer uses it when a command's buffers hold exactly its
+// transfer. Both may be called concurrently; neither keeps bufs.
+type VectorIO interface {
+	// ReadvAt fills bufs, in order, from off. As with io.ReaderAt, fewer
+	// bytes than the buffers hold come with an error (io.EOF at the end
+	// of the storage).
+	ReadvAt(bufs [][]byte, off int64) (int, error)
+	// WritevAt writes bufs, in order, from off; fewer bytes than the
+	// buffers hold come with an error. With fua the data is on stable
+	// storage when it returns, as with FUAWriter, which such a backend
+	// also implements (the SCSI layer asks for fua only when Caps.FUA).
+	WritevAt(bufs [][]byte, off int64, fua bool) (int, error)
+}
+
 // Resizer is implemented by backends whose size can change while served
 // (a RECONFIG with a new dev_size).
 type Resizer interface {

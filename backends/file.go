@@ -173,11 +173,14 @@ func (c fileConfig) checkExisting(st fs.FileInfo, size int64) error {
 type fileSyscalls struct {
 	fdatasync func(fd int) error
 	pwritev2  func(fd int, p []byte, off int64, flags int) (int, error)
+	// pwritev2v writes bufs from byte skip of bufs[0] (at most iovBatch
+	// buffers of them) in one call.
+	pwritev2v func(fd int, bufs [][]byte, skip int, off int64, flags int) (int, error)
 	fallocate func(fd int, mode uint32, off, length int64) error
 	seek      func(fd int, off int64, whence int) (int64, error)
 }
 
-var realSyscalls = fileSyscalls{fdatasync: unix.Fdatasync, pwritev2: pwritev2, fallocate: unix.Fallocate, seek: unix.Seek}
+var realSyscalls = fileSyscalls{fdatasync: unix.Fdatasync, pwritev2: pwritev2, pwritev2v: pwritev2Bufs, fallocate: unix.Fallocate, seek: unix.Seek}
 
 // pwritev2 writes one buffer; the iovec list is built here, behind a direct
 // call, so that it stays on the stack.

@@ -39,6 +39,16 @@ func (c *countingSyscalls) syscalls() fileSyscalls {
 			}
 			return pwritev2(fd, p, off, flags)
 		},
+		pwritev2v: func(fd int, bufs [][]byte, skip int, off int64, flags int) (int, error) {
+			c.pwrites.Add(1)
+			if c.refusePwritev2 {
+				return 0, syscall.ENOSYS
+			}
+			if flags&unix.RWF_DSYNC != 0 {
+				c.dsyncPwrites.Add(1)
+			}
+			return pwritev2Bufs(fd, bufs, skip, off, flags)
+		},
 		fallocate: func(fd int, mode uint32, off, length int64) error {
 			c.fallocates.Add(1)
 			if c.refuseFallocate != nil && c.refuseFallocate(mode) {

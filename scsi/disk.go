@@ -111,6 +111,7 @@ type Disk struct {
 	fuaWriter  backends.FUAWriter  // nil unless caps.FUA
 	mapper     backends.Mapper     // nil unless caps.Mapping and unmapper
 	sameWriter backends.SameWriter // nil unless the backend writes patterns itself
+	vector     backends.VectorIO   // nil unless the backend reads and writes buffer lists in one call
 	// caw does COMPARE AND WRITE in the storage, atomically for every
 	// host; nil when the disk compares and writes under its own lock.
 	caw backends.CompareAndWriter
@@ -255,6 +256,9 @@ func NewDisk(cfg DiskConfig, b backends.Backend) (*Disk, error) {
 			return nil, errors.New("scsi: backend claims mapping but does not implement MappedExtent")
 		}
 		d.mapper = m
+	}
+	if v, ok := b.(backends.VectorIO); ok {
+		d.vector = v
 	}
 	if w, ok := b.(backends.SameWriter); ok {
 		d.sameWriter = w

@@ -63,10 +63,23 @@ func (d *Disk) read(cmd *Command, _ *initiatorState) senseData {
 	if !d.inRange(lba, n) { // the capacity shrank meanwhile
 		return senseLBAOutOfRange
 	}
+	off, length := int64(lba)<<d.blockShift, int64(n)<<d.blockShift
+	if d.vector != nil && int64(totalLen(cmd.Data)) == length {
+		// Buffers that hold the transfer exactly go to the backend as a list.
+		k, err := d.vector.ReadvAt(cmd.Data, off)
+		cmd.ReadLen = k
+		if int64(k) < length || (err != nil && err != io.EOF) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return mapBackendError(err, senseUnrecoveredReadError, uint64((off+int64(k))>>d.blockShift))
+		}
+		return good
+	}
 	c := cursor{bufs: cmd.Data}
 	// Buffers smaller than the transfer get what fits; ReadLen tells the
 	// transport the residual.
-	done, s := d.readInto(&c, int64(lba)<<d.blockShift, int64(n)<<d.blockShift)
+	done, s := d.readInto(&c, off, length)
 	cmd.ReadLen = int(done)
 	return s
 }
@@ -128,6 +141,24 @@ func (d *Disk) writeFrom(c *cursor, off, length int64, fua bool) senseData {
 	return good
 }
 
+// writeVector writes bufs at off in one VectorIO call. With fua the data
+// is stable when it returns.
+func (d *Disk) writeVector(bufs [][]byte, off int64, fua bool) senseData {
+	k, err := d.vector.WritevAt(bufs, off, fua && d.fuaWriter != nil)
+	if err == nil && k < totalLen(bufs) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return mapBackendError(err, senseWriteError, uint64((off+int64(k))>>d.blockShift))
+	}
+	if fua && d.fuaWriter == nil {
+		if err := d.backend.Flush(); err != nil {
+			return mapBackendError(err, senseWriteError, uint64(off>>d.blockShift))
+		}
+	}
+	return good
+}
+
 // writeThrough reports whether a write must be stable on completion: FUA
 // asked for it, or the write cache is off.
 func (d *Disk) writeThrough(cdb []byte) bool {
@@ -145,7 +176,8 @@ func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 		return good
 	}
 	length := int64(n) << d.blockShift
-	if int64(totalLen(cmd.Data)) < length {
+	dataLen := int64(totalLen(cmd.Data))
+	if dataLen < length {
 		// Less data than the CDB announces: refused, as LIO refuses it.
 		return invalidCDB(lengthField, 7)
 	}
@@ -159,7 +191,12 @@ func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 		return senseLBAOutOfRange
 	}
 	c := cursor{bufs: cmd.Data}
-	if s := d.writeFrom(&c, off, length, fua); s.failed() {
+	if d.vector != nil && dataLen == length {
+		// Buffers that hold the transfer exactly go to the backend as a list.
+		if s := d.writeVector(cmd.Data, off, fua); s.failed() {
+			return s
+		}
+	} else if s := d.writeFrom(&c, off, length, fua); s.failed() {
 		return s
 	}
 	if verify && cdb[1]&0x02 != 0 { // BYTCHK 01b: compare the medium with the data
