@@ -72,18 +72,8 @@ func (w *opWorld) bulkScript(n int) string {
 	return b.String()
 }
 
-// oneShot runs one command line in a new process and returns its operations.
-func (w *opWorld) oneShot(line string) configfs.Counts {
-	w.t.Helper()
-	sh, cfs := w.process()
-	if err := sh.Exec(context.Background(), line); err != nil {
-		w.t.Fatalf("%s: %v", line, err)
-	}
-	return cfs.Counts()
-}
-
-// oneShotEntries is oneShot that also returns the directory entries its
-// listings returned.
+// oneShotEntries runs one command line in a new process and returns its
+// operations and the directory entries its listings returned.
 func (w *opWorld) oneShotEntries(line string) (configfs.Counts, int64) {
 	w.t.Helper()
 	sh, cfs := w.process()
