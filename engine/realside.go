@@ -47,7 +47,7 @@ func newRealSide(l *Local) (*realSide, error) {
 	// not worth a log line.
 	var reply netlink.ReplyPolicy
 	if l.opts.AutoServe {
-		reply = replyWithoutRunner(uio.DefaultProc, r.devDir())
+		reply = replyWithoutRunner(uio.DefaultProc, r.devDir(), r.readAttr)
 	}
 	lst, err := netlink.Listen(netlink.Config{
 		Handler: r.onEvent,
@@ -80,12 +80,43 @@ func newRealSide(l *Local) (*realSide, error) {
 }
 
 // replyWithoutRunner answers events while no tcmu-runner runs (proc and
-// devDir as for uio.FindRunners).
-func replyWithoutRunner(proc, devDir string) netlink.ReplyPolicy {
-	return func(netlink.Event) bool {
+// devDir as for uio.FindRunners), except for devices that opted out of
+// replies (nl_reply_supported=-1, as every device tcmsh makes): the kernel
+// refuses those answers and logs an error line for each ("completion could
+// not find device"), at every create and removal. readAttr reads a configfs
+// attribute (a path relative to the mount point). A device's opt-out is
+// read when it is added and remembered for its removal, when its configfs
+// directory is already gone.
+func replyWithoutRunner(proc, devDir string, readAttr func(string) (string, error)) netlink.ReplyPolicy {
+	optedOut := map[string]bool{} // uio name's config path → nl_reply_supported=-1
+	return func(ev netlink.Event) bool {
+		if n, err := uio.ParseName(ev.Device); err == nil && readAttr != nil {
+			p := n.ConfigPath()
+			out, known := optedOut[p]
+			if ev.Command != netlink.CmdRemovedDevice || !known {
+				v, err := readAttr(p + "/attrib/nl_reply_supported")
+				out, known = err == nil && strings.TrimSpace(v) == "-1", err == nil
+			}
+			if ev.Command == netlink.CmdRemovedDevice {
+				delete(optedOut, p)
+			} else if known {
+				optedOut[p] = out
+			}
+			if out {
+				return false
+			}
+		}
 		runners, _ := uio.FindRunners(proc, devDir)
 		return len(runners) == 0
 	}
+}
+
+// readAttr reads a configfs attribute of the real kernel.
+func (r *realSide) readAttr(p string) (string, error) {
+	if r.l.lio == nil {
+		return "", errors.New("no configfs model")
+	}
+	return r.l.lio.ReadAttr(p)
 }
 
 // unwantedReply is the kernel's refusal of an answer it was not waiting

@@ -14,7 +14,7 @@ import (
 // runs (one that does answers them itself).
 func TestReplyWithoutRunner(t *testing.T) {
 	proc := t.TempDir()
-	policy := replyWithoutRunner(proc, t.TempDir())
+	policy := replyWithoutRunner(proc, t.TempDir(), nil)
 	if err := os.MkdirAll(filepath.Join(proc, "41"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +32,56 @@ func TestReplyWithoutRunner(t *testing.T) {
 	}
 	if policy(netlink.Event{}) {
 		t.Error("a tcmu-runner runs, but tcmsh answers in its place")
+	}
+}
+
+// A device that opted out of replies (as tcmsh makes them) gets none: the
+// kernel would refuse it and log an error line; one that did not, or whose
+// attribute cannot be read, is answered while no tcmu-runner runs.
+func TestReplySkipsOptedOutDevices(t *testing.T) {
+	attrs := map[string]string{
+		"target/core/user_3/mine/attrib/nl_reply_supported":   "-1\n",
+		"target/core/user_4/rtslib/attrib/nl_reply_supported": "0\n",
+	}
+	read := func(p string) (string, error) {
+		v, ok := attrs[p]
+		if !ok {
+			return "", syscall.ENOENT
+		}
+		return v, nil
+	}
+	policy := replyWithoutRunner(t.TempDir(), t.TempDir(), read)
+	ev := func(cmd netlink.Command, dev string) netlink.Event {
+		return netlink.Event{Command: cmd, Device: "tcm-user/" + dev + "/file/x", HasDeviceID: true}
+	}
+	for _, tt := range []struct {
+		ev   netlink.Event
+		want bool
+	}{
+		{ev(netlink.CmdAddedDevice, "3/mine"), false},
+		{ev(netlink.CmdAddedDevice, "4/rtslib"), true},
+		{ev(netlink.CmdAddedDevice, "5/unknown"), true},
+		{ev(netlink.CmdReconfigDevice, "3/mine"), false},
+	} {
+		if got := policy(tt.ev); got != tt.want {
+			t.Errorf("%s of %s answered %v, want %v", tt.ev.Command, tt.ev.Device, got, tt.want)
+		}
+	}
+	// At removal the configfs directory is gone: what was read at the
+	// add decides.
+	delete(attrs, "target/core/user_3/mine/attrib/nl_reply_supported")
+	delete(attrs, "target/core/user_4/rtslib/attrib/nl_reply_supported")
+	if policy(ev(netlink.CmdRemovedDevice, "3/mine")) {
+		t.Error("removal of an opted-out device answered")
+	}
+	if !policy(ev(netlink.CmdRemovedDevice, "4/rtslib")) {
+		t.Error("removal of a device waiting for replies not answered")
+	}
+	// Forgotten after its removal: a device made again under that name
+	// is read again.
+	attrs["target/core/user_3/mine/attrib/nl_reply_supported"] = "0"
+	if !policy(ev(netlink.CmdAddedDevice, "3/mine")) {
+		t.Error("a device made again without the opt-out not answered")
 	}
 }
 
