@@ -170,7 +170,7 @@ func (st Store) CreateBackstore(ctx context.Context, spec BackstoreSpec) (config
 	image := ""
 	var imageBefore fs.FileInfo
 	if spec.Plugin == "user" {
-		if image = UserImagePath(spec.Config); image != "" {
+		if image = configfs.UserImageFile(spec.Config); image != "" {
 			imageBefore, _ = os.Stat(image)
 		}
 	}
@@ -246,7 +246,7 @@ func (st Store) userSpec(spec BackstoreSpec, cs *configfs.StorageSpec) (string, 
 	if err := st.validateUser(spec.Config, spec.Size); err != nil {
 		return "", err
 	}
-	if err := st.imageFree(UserImagePath(spec.Config)); err != nil {
+	if err := st.imageFree(configfs.UserImageFile(spec.Config)); err != nil {
 		return "", fmt.Errorf("user backstore %s: %w", spec.Name, err)
 	}
 	cs.Control = []configfs.KV{{Key: "dev_config", Value: spec.Config}, {Key: "dev_size", Value: strconv.FormatInt(spec.Size, 10)}}

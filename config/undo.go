@@ -247,18 +247,14 @@ func (st Store) backingFile(so configfs.StorageObject) (file, owner string) {
 	if err != nil {
 		return "", ""
 	}
-	f, kind := b.Dev, configfs.BackstoreName(so.Plugin)
-	if so.Plugin == "user" {
-		f = UserImagePath(b.Config)
-		sub, _, _ := strings.Cut(b.Config, "/")
-		kind = "user:" + sub
-	}
+	f := b.ImageFile(so.Plugin)
 	if f == "" {
 		return "", ""
 	}
-	return filepath.Clean(f), soPath(kind, so.Name)
+	kind := configfs.BackstoreName(so.Plugin)
+	if so.Plugin == "user" {
+		sub, _, _ := strings.Cut(b.Config, "/")
+		kind = "user:" + sub
+	}
+	return f, soPath(kind, so.Name)
 }
-
-// UserImagePath is the image file of a user backstore's dev_config
-// (file/<path>, also inside fault/), or "".
-func UserImagePath(cfg string) string { return configfs.UserImageFile(cfg) }

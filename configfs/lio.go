@@ -25,7 +25,6 @@ import (
 	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,8 +58,8 @@ type LIO struct {
 	// with core/, for the HBA allocation of the create that follows it.
 	coreChecked bool
 	serials     map[StorageObject]string // unit serials this process wrote
-	// listings holds directories listed by subdirs, with their link count
-	// then (see subdirs).
+	// listings holds the directories withListing listed, with their link
+	// count then.
 	listings map[string]*listing
 	dbroot   string
 	// Kind tells the real kernel ("real") from the simulation ("sim"), for messages.
@@ -193,9 +192,8 @@ func (l *LIO) exists(p string) bool {
 type listing struct {
 	links int
 	names []string
-	set   map[string]bool
 	// indexes counts the names ending in _<n> per n (HBA directories
-	// fileio_3, LUNs lun_3); floor is an index below which every one is
+	// fileio_3, LUNs lun_3: parseHBADir's split); floor is an index below which every one is
 	// taken, so that finding the lowest free index in a batch of creates
 	// does not walk every name each time.
 	indexes map[int]int
@@ -203,7 +201,7 @@ type listing struct {
 }
 
 func newListing(links int, names []string) *listing {
-	c := &listing{links: links, names: names, set: make(map[string]bool, len(names)), indexes: map[int]int{}}
+	c := &listing{links: links, names: names, indexes: map[int]int{}}
 	for _, n := range names {
 		c.add(n)
 	}
@@ -211,15 +209,13 @@ func newListing(links int, names []string) *listing {
 }
 
 func (c *listing) add(name string) {
-	c.set[name] = true
-	if i, ok := suffixIndex(name); ok {
+	if _, i, ok := parseHBADir(name); ok {
 		c.indexes[i]++
 	}
 }
 
 func (c *listing) remove(name string) {
-	delete(c.set, name)
-	if i, ok := suffixIndex(name); ok {
+	if _, i, ok := parseHBADir(name); ok {
 		if c.indexes[i]--; c.indexes[i] <= 0 {
 			delete(c.indexes, i)
 		}
@@ -233,16 +229,6 @@ func (c *listing) lowestFree() int {
 		c.floor++
 	}
 	return c.floor
-}
-
-// suffixIndex parses the n of "<anything>_<n>".
-func suffixIndex(name string) (int, bool) {
-	i := strings.LastIndexByte(name, '_')
-	if i < 0 || i == len(name)-1 {
-		return 0, false
-	}
-	n, err := strconv.Atoi(name[i+1:])
-	return n, err == nil && n >= 0
 }
 
 // withListing calls f with the subdirectories of p under the model's lock:

@@ -115,24 +115,6 @@ func sortedObjects(idx map[string][]string) []StorageObject {
 	return out
 }
 
-// StorageObjectsListed lists the storage objects as the model last listed
-// them (HasStorageObject, StorageObjects and FindStorageObject list core/),
-// without listing core/ again, in no order (a create's check calls it
-// for each object of a batch: sorting them all each time made the batch
-// cost N² log N). For a check made right after one of those.
-func (l *LIO) StorageObjectsListed() []StorageObject {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]StorageObject, 0, len(l.hbaNames))
-	for h, names := range l.hbaNames {
-		plugin, n, _ := parseHBADir(h)
-		for _, name := range names {
-			out = append(out, StorageObject{Plugin: plugin, HBA: n, Name: name})
-		}
-	}
-	return out
-}
-
 // soIndex returns HBA directory → object names. rtslib gives every object
 // an HBA of its own, so one read of core/ tells which HBAs are new or gone;
 // only new HBA directories are read. This keeps a name lookup from costing
@@ -260,7 +242,7 @@ func (l *LIO) ObjectOnImage(file string) (StorageObject, bool) {
 	defer l.mu.Unlock()
 	f := filepath.Clean(file)
 	so, ok := l.images[f]
-	if ok && l.byName[so.Plugin+"/"+so.Name] != fmt.Sprintf("%s_%d", so.Plugin, so.HBA) {
+	if ok && l.byName[so.Plugin+"/"+so.Name] != path.Base(path.Dir(so.Path())) {
 		// Read for an object the model no longer lists.
 		delete(l.images, f)
 		return StorageObject{}, false
@@ -323,7 +305,7 @@ func (l *LIO) FindStorageObject(plugin, name string) (StorageObject, error) {
 
 // HasStorageObject reports whether an object of plugin with that name
 // exists, as far as a listing of core/ tells (the last one when core/'s link
-// count says no HBA directory came or went since, see subdirs): HBA directories read
+// count says no HBA directory came or went since, see withListing): HBA directories read
 // before are trusted to hold what they held (rtslib and tcmsh put one
 // object in each), so that a create's name check costs one listing and not
 // a read of every HBA, which made a batch of N creates quadratic.

@@ -328,7 +328,7 @@ func indexOf(name, prefix string) (int, bool) {
 
 // freeLUNIndex is the lowest LUN index of tpg that lun/'s names leave free
 // (no read of each LUN's link), from the last listing while no LUN came or
-// went (subdirs).
+// went (withListing).
 func (l *LIO) freeLUNIndex(tpg TPG) (int, error) {
 	index := 0
 	_, err := l.withListing(path.Join(tpg.Path(), "lun"), func(c *listing) {
@@ -537,7 +537,7 @@ func (a ACL) Path() string { return path.Join(a.TPG.Path(), "acls", a.NodeWWN) }
 // ACLs lists the node ACLs of a TPG.
 func (l *LIO) ACLs(tpg TPG) ([]ACL, error) {
 	// Each LUN a batch makes looks for ACLs to map it into: from the
-	// last listing while acls/ keeps its link count (subdirs).
+	// last listing while acls/ keeps its link count (withListing).
 	ds, _, err := l.subdirs(path.Join(tpg.Path(), "acls"))
 	if err != nil {
 		return nil, err

@@ -312,11 +312,7 @@ func (sh *Shell) Exec(ctx context.Context, line string) error {
 }
 
 // forgetResolved empties the batch's resolved nodes (see Shell.resolved).
-func (sh *Shell) forgetResolved() {
-	if sh.resolved != nil {
-		clear(sh.resolved)
-	}
-}
+func (sh *Shell) forgetResolved() { clear(sh.resolved) }
 
 // isChildPath reports whether a word that is not a command of the current
 // node names one of its children (`tpg1 set auth …`, as targetcli allows).
