@@ -63,30 +63,35 @@ func (d *Disk) read(cmd *Command, _ *initiatorState) senseData {
 	if !d.inRange(lba, n) { // the capacity shrank meanwhile
 		return senseLBAOutOfRange
 	}
-	off, length := int64(lba)<<d.blockShift, int64(n)<<d.blockShift
-	if d.vector != nil && int64(totalLen(cmd.Data)) == length {
-		// Buffers that hold the transfer exactly go to the backend as a list.
-		k, err := d.vector.ReadvAt(cmd.Data, off)
-		cmd.ReadLen = k
-		if int64(k) < length || (err != nil && err != io.EOF) {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return mapBackendError(err, senseUnrecoveredReadError, uint64((off+int64(k))>>d.blockShift))
-		}
-		return good
-	}
 	c := cursor{bufs: cmd.Data}
 	// Buffers smaller than the transfer get what fits; ReadLen tells the
 	// transport the residual.
-	done, s := d.readInto(&c, off, length)
+	done, s := d.readInto(&c, int64(lba)<<d.blockShift, int64(n)<<d.blockShift)
 	cmd.ReadLen = int(done)
 	return s
+}
+
+// vectorFor returns the buffers of a cursor that has not moved when they
+// hold exactly length bytes and the backend takes buffer lists (VectorIO):
+// then one call does what a call per buffer would.
+func (d *Disk) vectorFor(c *cursor, length int64) ([][]byte, bool) {
+	if d.vector == nil || c.i != 0 || c.off != 0 || int64(totalLen(c.bufs)) != length {
+		return nil, false
+	}
+	return c.bufs, true
 }
 
 // readInto reads length bytes at off into the buffers at the cursor and
 // returns how many it read.
 func (d *Disk) readInto(c *cursor, off, length int64) (int64, senseData) {
+	if bufs, ok := d.vectorFor(c, length); ok {
+		c.i = len(bufs)
+		k, err := d.vector.ReadvAt(bufs, off)
+		if int64(k) < length || (err != nil && err != io.EOF) {
+			return int64(k), d.readFailed(err, off+int64(k))
+		}
+		return length, good
+	}
 	var done int64
 	for done < length {
 		p := c.next(int(min(length-done, maxChunk)))
@@ -95,14 +100,19 @@ func (d *Disk) readInto(c *cursor, off, length int64) (int64, senseData) {
 		}
 		k, err := d.backend.ReadAt(p, off+done)
 		if k < len(p) || (err != nil && err != io.EOF) {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return done, mapBackendError(err, senseUnrecoveredReadError, uint64((off+done)>>d.blockShift))
+			return done, d.readFailed(err, off+done)
 		}
 		done += int64(k)
 	}
 	return done, good
+}
+
+// readFailed is the sense of a read that fell short at byte at.
+func (d *Disk) readFailed(err error, at int64) senseData {
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return mapBackendError(err, senseUnrecoveredReadError, uint64(at>>d.blockShift))
 }
 
 // maxChunk bounds one backend call (and keeps int conversions safe).
@@ -112,6 +122,17 @@ const maxChunk = 1 << 30
 // caller has checked that the buffers hold them. With fua the data is
 // stable when it returns.
 func (d *Disk) writeFrom(c *cursor, off, length int64, fua bool) senseData {
+	if bufs, ok := d.vectorFor(c, length); ok {
+		c.i = len(bufs)
+		k, err := d.vector.WritevAt(bufs, off, fua && d.fuaWriter != nil)
+		if err == nil && int64(k) < length {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return mapBackendError(err, senseWriteError, uint64((off+int64(k))>>d.blockShift))
+		}
+		return d.flushFUA(off, fua)
+	}
 	var done int64
 	for done < length {
 		p := c.next(int(min(length-done, maxChunk)))
@@ -133,24 +154,12 @@ func (d *Disk) writeFrom(c *cursor, off, length int64, fua bool) senseData {
 		}
 		done += int64(k)
 	}
-	if fua && d.fuaWriter == nil {
-		if err := d.backend.Flush(); err != nil {
-			return mapBackendError(err, senseWriteError, uint64(off>>d.blockShift))
-		}
-	}
-	return good
+	return d.flushFUA(off, fua)
 }
 
-// writeVector writes bufs at off in one VectorIO call. With fua the data
-// is stable when it returns.
-func (d *Disk) writeVector(bufs [][]byte, off int64, fua bool) senseData {
-	k, err := d.vector.WritevAt(bufs, off, fua && d.fuaWriter != nil)
-	if err == nil && k < totalLen(bufs) {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
-		return mapBackendError(err, senseWriteError, uint64((off+int64(k))>>d.blockShift))
-	}
+// flushFUA makes a write at off stable when fua asks for it and the
+// backend could not write it stable itself.
+func (d *Disk) flushFUA(off int64, fua bool) senseData {
 	if fua && d.fuaWriter == nil {
 		if err := d.backend.Flush(); err != nil {
 			return mapBackendError(err, senseWriteError, uint64(off>>d.blockShift))
@@ -176,8 +185,7 @@ func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 		return good
 	}
 	length := int64(n) << d.blockShift
-	dataLen := int64(totalLen(cmd.Data))
-	if dataLen < length {
+	if int64(totalLen(cmd.Data)) < length {
 		// Less data than the CDB announces: refused, as LIO refuses it.
 		return invalidCDB(lengthField, 7)
 	}
@@ -191,12 +199,7 @@ func (d *Disk) write(cmd *Command, _ *initiatorState) senseData {
 		return senseLBAOutOfRange
 	}
 	c := cursor{bufs: cmd.Data}
-	if d.vector != nil && dataLen == length {
-		// Buffers that hold the transfer exactly go to the backend as a list.
-		if s := d.writeVector(cmd.Data, off, fua); s.failed() {
-			return s
-		}
-	} else if s := d.writeFrom(&c, off, length, fua); s.failed() {
+	if s := d.writeFrom(&c, off, length, fua); s.failed() {
 		return s
 	}
 	if verify && cdb[1]&0x02 != 0 { // BYTCHK 01b: compare the medium with the data
