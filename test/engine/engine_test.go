@@ -51,7 +51,7 @@ func TestServeWorkloadCrashReattach(t *testing.T) {
 	checkClean(t, "first workload", res)
 	t.Logf("first workload: %d ops, %.0f IOPS, p50 %.0fµs p99 %.0fµs", res.Ops, res.IOPS, res.LatP50us, res.LatP99us)
 
-	st := e.statsOf(so.Path())
+	st := e.statsAfter(so.Path(), uint64(res.Ops))
 	if st.Path != "/backstores/user:ram/r1" || st.UIO != "uio0" || st.Subtype != "ram" || !st.Up {
 		t.Errorf("identity: path %q uio %q subtype %q up %v", st.Path, st.UIO, st.Subtype, st.Up)
 	}

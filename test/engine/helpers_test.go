@@ -132,6 +132,19 @@ func (e *env) statsOf(configPath string) engine.DeviceStats {
 	return engine.DeviceStats{}
 }
 
+// statsAfter is statsOf once the device counts at least ops commands: the
+// ring accounts a command just after it notifies the kernel, so an
+// initiator can see its last completions a moment before Stats does.
+func (e *env) statsAfter(configPath string, ops uint64) engine.DeviceStats {
+	e.t.Helper()
+	st := e.statsOf(configPath)
+	for deadline := time.Now().Add(5 * time.Second); st.Commands < ops && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		st = e.statsOf(configPath)
+	}
+	return st
+}
+
 // eventually polls cond until it holds; the deadline only bounds a broken
 // run, it asserts nothing about speed.
 func eventually(t testing.TB, what string, cond func() bool) {

@@ -137,11 +137,18 @@ func TestRealKernelServeWorkloadResize(t *testing.T) {
 	if res.Ops == 0 || res.Errors != 0 || res.VerifyErrors != 0 {
 		t.Fatalf("workload: ops %d errors %d verify errors %d (%s)", res.Ops, res.Errors, res.VerifyErrors, res.FirstError)
 	}
-	all, err := eng.Stats(ctx)
-	if err != nil || len(all) != 1 {
-		t.Fatalf("Stats: %v %+v", err, all)
+	// The ring accounts a command just after it notifies the kernel: wait
+	// for the last completions to be counted.
+	var st engine.DeviceStats
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		all, err := eng.Stats(ctx)
+		if err != nil || len(all) != 1 {
+			t.Fatalf("Stats: %v %+v", err, all)
+		}
+		if st = all[0]; st.Commands >= uint64(res.Ops) || time.Now().After(deadline) {
+			break
+		}
 	}
-	st := all[0]
 	t.Logf("stats: %s %s up=%v commands=%d read=%d written=%d ring %d/%d data %d/%d inflight max %d p50 %.0fµs opcodes %v",
 		st.Path, st.UIO, st.Up, st.Commands, st.ReadBytes, st.WriteBytes, st.RingUsedMaxBytes, st.RingSizeBytes, st.DataUsedMaxBytes, st.DataSizeBytes, st.InflightMax, st.LatP50us, st.ByOpcode)
 	if !st.Up || st.Commands < uint64(res.Ops) || st.ReadBytes == 0 || st.WriteBytes == 0 || st.RingSizeBytes != 8*mib-128 {

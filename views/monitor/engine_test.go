@@ -68,6 +68,10 @@ func TestRealEngineShowsIOPS(t *testing.T) {
 	if err != nil || res.Ops == 0 {
 		t.Fatalf("workload: %d ops, %v", res.Ops, err)
 	}
+	// The ring accounts a command after it has notified the kernel (off
+	// the command's path), so the initiator can see the last completions
+	// a moment before Stats counts them: wait for the count to settle.
+	waitCommands(t, eng, uint64(res.Ops))
 	poll(t, m, 1)
 	if len(m.fleet.devs) != 1 {
 		t.Fatalf("%d devices, want 1", len(m.fleet.devs))
@@ -87,5 +91,29 @@ func TestRealEngineShowsIOPS(t *testing.T) {
 	var out bytes.Buffer
 	if err := PrintOnce(ctx, eng, &out, false); err != nil || !strings.Contains(out.String(), "/backstores/user:ram/r1  yes") {
 		t.Fatalf("PrintOnce: %v\n%s", err, out.String())
+	}
+}
+
+// waitCommands waits until the engine's statistics count at least want
+// commands over all devices.
+func waitCommands(t *testing.T, eng engine.Engine, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := eng.Stats(context.Background())
+		if err != nil {
+			t.Fatalf("Stats: %v", err)
+		}
+		var n uint64
+		for _, d := range st {
+			n += d.Commands
+		}
+		if n >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the engine counts %d commands 5 s after a workload of %d", n, want)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
