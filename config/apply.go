@@ -218,17 +218,52 @@ func (st Store) createMappedLUNConf(acl configfs.ACL, m *MappedLUNConf) error {
 	return nil
 }
 
-// Execute runs a plan's steps in order, stopping at the first failure.
+// Execute runs a plan's steps in order, stopping at the first failure. A
+// run of steps made to go together is made side by side; when some of
+// them fail, the first one's error is returned.
 func (st Store) Execute(ctx context.Context, p *Plan) error {
-	for _, s := range p.Steps {
+	return runSteps(p.Steps, func(s Step) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := s.do(ctx); err != nil {
 			return fmt.Errorf("%s %s: %w", s.Op, s.Path, err)
 		}
+		return nil
+	}, true)
+}
+
+// runSteps calls run for each step in order, a run of steps with the same
+// together name side by side. With stop, it returns at the first run
+// (or single step) with an error, that run's first error; otherwise it
+// goes on and returns every error.
+func runSteps(steps []Step, run func(Step) error, stop bool) error {
+	var errs []error
+	for i := 0; i < len(steps); {
+		j := i + 1
+		if steps[i].together != "" {
+			for j < len(steps) && steps[j].together == steps[i].together {
+				j++
+			}
+		}
+		batch := steps[i:j]
+		batchErrs := make([]error, len(batch))
+		_ = configfs.Concurrently(len(batch), func(k int) error {
+			batchErrs[k] = run(batch[k])
+			return nil
+		})
+		for _, err := range batchErrs {
+			if err == nil {
+				continue
+			}
+			if stop {
+				return err
+			}
+			errs = append(errs, err)
+		}
+		i = j
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Apply makes the kernel match want, all or nothing: when a step fails,
@@ -320,13 +355,12 @@ func (st Store) rollback(before *Config) error {
 		return err
 	}
 	plan := st.MakePlan(now, before, PlanOptions{Unmanaged: now.Unmanaged()})
-	var errs []error
-	for _, s := range plan.Steps {
+	return runSteps(plan.Steps, func(s Step) error {
 		if err := s.do(context.Background()); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %w", s.Op, s.Path, err))
+			return fmt.Errorf("%s %s: %w", s.Op, s.Path, err)
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	}, false)
 }
 
 // Clear deletes every target and storage object.
@@ -355,12 +389,16 @@ func (st Store) Clear(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The engine lets go of user backstores one after another (its hooks
+	// need not take calls side by side); the objects then go side by side.
 	for _, so := range sos {
-		if err := st.DeleteStorageObject(ctx, so); err != nil {
-			return err
+		if so.Plugin == "user" && st.Hooks != nil {
+			if err := st.Hooks.Release(ctx, so.Path()); err != nil {
+				return fmt.Errorf("release %s: %w", so.Name, err)
+			}
 		}
 	}
-	return nil
+	return configfs.Concurrently(len(sos), func(i int) error { return l.DeleteStorageObject(sos[i]) })
 }
 
 // WriteValues writes the values kv, in the order of keys, into each of

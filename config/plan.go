@@ -18,6 +18,11 @@ type Step struct {
 	Path string // targetcli path
 	What string // detail: the values changed
 	do   func(ctx context.Context) error
+	// together names a set of steps that do not depend on each other
+	// (the LUNs of one TPG): a run of them is made side by side, because
+	// the kernel spends most of a LUN's link, made or removed, waiting
+	// (see configfs.Concurrently), and those waits overlap.
+	together string
 }
 
 func (s Step) String() string {
@@ -402,9 +407,8 @@ func (st Store) lunSteps(tpg configfs.TPG, tp string, h, w *TPGConf, recreated m
 		if gone || (ok && (wx.StorageObject != x.StorageObject || (wx.Alias != "" && wx.Alias != x.Alias))) {
 			lun := configfs.LUN{TPG: tpg, Index: x.Index}
 			lunRemade[x.Index] = ok
-			deletes = append(deletes, Step{Op: "delete", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), do: func(context.Context) error {
-				return ignoreMissing(l.DeleteLUN(lun))
-			}})
+			deletes = append(deletes, Step{Op: "delete", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), together: "delete " + tp + "/luns",
+				do: func(context.Context) error { return ignoreMissing(l.DeleteLUN(lun)) }})
 		}
 	}
 	for _, x := range w.LUNs {
@@ -415,7 +419,7 @@ func (st Store) lunSteps(tpg configfs.TPG, tp string, h, w *TPGConf, recreated m
 				lunRemade[x.Index] = true
 			}
 			creates = append(creates, Step{Op: "create", Path: fmt.Sprintf("%s/luns/lun%d", tp, x.Index), What: x.StorageObject,
-				do: func(context.Context) error { return st.createLUNConf(tpg, x) }})
+				together: "create " + tp + "/luns", do: func(context.Context) error { return st.createLUNConf(tpg, x) }})
 			continue
 		}
 		if x.ALUAGroup != "" && x.ALUAGroup != hx.ALUAGroup {

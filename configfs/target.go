@@ -207,10 +207,12 @@ func (l *LIO) DeleteTPG(tpg TPG) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range luns {
-		if err := l.removeLUN(LUN{TPG: tpg, Index: n}); err != nil {
-			return err
-		}
+	// Side by side: the kernel waits out each LUN's per-CPU reference
+	// when its link goes, and those waits overlap.
+	if err := concurrently(len(luns), func(i int) error {
+		return l.removeLUN(LUN{TPG: tpg, Index: luns[i]})
+	}); err != nil {
+		return err
 	}
 	portals, err := l.Portals(tpg)
 	if err != nil {
@@ -571,10 +573,12 @@ func (l *LIO) DeleteACL(a ACL) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range sortedIndexes(mls) {
-		if err := l.DeleteMappedLUN(MappedLUN{ACL: a, Index: n}); err != nil {
-			return err
-		}
+	// Side by side: each mapped LUN is a directory of its own.
+	idx := sortedIndexes(mls)
+	if err := concurrently(len(idx), func(i int) error {
+		return l.DeleteMappedLUN(MappedLUN{ACL: a, Index: idx[i]})
+	}); err != nil {
+		return err
 	}
 	return l.explainErr(l.rmdir(a.Path()))
 }

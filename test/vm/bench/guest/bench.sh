@@ -633,6 +633,22 @@ tree_whole() {
   return 1
 }
 
+# wait_by TRACE: seconds spent inside each kind of configfs syscall (strace
+# -T), the largest first: where the kernel makes a step wait (its grace
+# periods, kthreads, flushes) rather than compute. A call split by another
+# thread's counts on its "resumed" half, which carries the time.
+wait_by() {
+  awk '{ l = $0; sub(/^[0-9]+ +/, "", l)
+    if (!match(l, /<[0-9.]+>$/)) next
+    t = substr(l, RSTART + 1, RLENGTH - 2)
+    if (l ~ /^<\.\.\. [a-z_0-9]+ resumed>/) { split(l, a, " "); name = a[2] }
+    else if (l ~ /\/sys\/kernel\/config/) { name = l; sub(/\(.*/, "", name) }
+    else next
+    s[name] += t }
+    END { for (k in s) printf "%s %.2f\n", k, s[k] }' "$1" | sort -k2,2 -rn | head -n 6 |
+    awk '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $1, $2 }'
+}
+
 # config_tool N TOOL TRACE: the six steps; TRACE=1 runs them under strace
 # and prints ops_per_object instead of timing them.
 config_tool() {
@@ -652,7 +668,8 @@ config_tool() {
     _trace=
     # Only file and descriptor syscalls, filtered in the kernel
     # (--seccomp-bpf): the rest of a Python start is not slowed down.
-    [ "$3" = 1 ] && _trace="strace -f --seccomp-bpf -e trace=%file,%desc -y -qq -o $B/cfg/trace-$2-$st.txt"
+    # -T: the time inside each call, to see where the kernel waits.
+    [ "$3" = 1 ] && _trace="strace -f -T --seccomp-bpf -e trace=%file,%desc -y -qq -o $B/cfg/trace-$2-$st.txt"
     _lim=$STEP_TIMEOUT
     [ "$(remaining)" -lt "$_lim" ] && _lim=$(remaining)
     if [ "$_lim" -lt 10 ]; then
@@ -710,7 +727,7 @@ config_tool() {
       # names the fd's path), the resumption of a split one not twice.
       _ops=$(grep -v 'resumed>' $B/cfg/trace-$2-$st.txt | grep -c '/sys/kernel/config')
       echo "BENCH-OPS $_n $st $2 ops=$_ops objects=$_objects by=$(grep -v 'resumed>' $B/cfg/trace-$2-$st.txt |
-        grep '/sys/kernel/config' | sed 's/^[0-9]* *//; s/(.*//' | sort | uniq -c | sort -rn | awk '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $2, $1 }')"
+        grep '/sys/kernel/config' | sed 's/^[0-9]* *//; s/(.*//' | sort | uniq -c | sort -rn | awk '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $2, $1 }') wait_by=$(wait_by $B/cfg/trace-$2-$st.txt)"
       rm -f $B/cfg/trace-$2-$st.txt
     else
       bench config "$_n" "$st" "$2" "seconds=$(elapsed "$t0" "$t1")$(cpu_fields "$c0" "$c1")"

@@ -208,11 +208,13 @@ func (res *results) configTables(p func(string, ...any)) {
 			}
 			p("\n")
 		}
-		p("\nBy syscall (total over the step):\n\n| step | tool | syscalls |\n|---|---|---|\n")
+		p("\nBy syscall (total over the step), and the seconds spent inside each kind of call under\n")
+		p("strace (`-T`; where the kernel waits rather than computes; the tracer slows the calls too):\n\n")
+		p("| step | tool | syscalls | seconds inside |\n|---|---|---|---|\n")
 		for _, st := range configSteps {
 			for _, t := range configTools {
 				if c, ok := res.ops[configKey{res.opsN, st, t}]; ok {
-					p("| %s | %s | %s |\n", st, t, strings.ReplaceAll(c.by, ",", ", "))
+					p("| %s | %s | %s | %s |\n", st, t, strings.ReplaceAll(c.by, ",", ", "), strings.ReplaceAll(c.waitBy, ",", ", "))
 				}
 			}
 		}

@@ -62,6 +62,7 @@ type configResult struct {
 type opsCount struct {
 	ops, objects int
 	by           string
+	waitBy       string // seconds inside each kind of call, largest first
 }
 
 type results struct {
@@ -131,7 +132,7 @@ func (res *results) add(l string) error {
 		if err1 != nil || err2 != nil || objects <= 0 {
 			return fmt.Errorf("ops=%q objects=%q are not counts", f["ops"], f["objects"])
 		}
-		res.ops[configKey{n, w[2], w[3]}] = opsCount{ops, objects, f["by"]}
+		res.ops[configKey{n, w[2], w[3]}] = opsCount{ops, objects, f["by"], f["wait_by"]}
 		res.opsN = n
 		return nil
 	case "BENCH":
