@@ -113,6 +113,14 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	words := fs.Args()
+	// A one-shot or batch command printing to a file or pipe writes its
+	// output in large pieces (bufferedOutput).
+	oneShot := len(words) > 0 && words[0] != "ui" && words[0] != "monitor" && words[0] != "serve"
+	if (oneShot || len(words) == 0 && !isTerminal(stdin)) && !isTerminal(stdout) {
+		out := newBufferedOutput(stdout)
+		defer func() { _ = out.Flush() }()
+		stdout, stderr = out, flushingFirst{out: out, w: stderr}
+	}
 	if len(words) > 0 && words[0] == "serve" {
 		return runServe(env, words[1:], *saveFile, *prefsFile, stderr)
 	}

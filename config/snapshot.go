@@ -135,7 +135,7 @@ func (st Store) dumpStorageObject(so configfs.StorageObject) (*SOConf, error) {
 		}
 		c.HwMaxSectors, c.Control = st.userGeometry(so.Path())
 	}
-	gps, _ := st.dirNames(path.Join(so.Path(), "alua"))
+	gps, _ := st.LIO.ALUAGroupNames(so)
 	for _, g := range gps {
 		f := st.aluaGroup(path.Join(so.Path(), "alua", g))
 		c.ALUA = append(c.ALUA, &ALUAConf{Name: g, Fields: f})

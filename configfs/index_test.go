@@ -2,7 +2,9 @@ package configfs_test
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/tcmsh/tcmsh/configfs"
@@ -211,5 +213,54 @@ func listingsFollowOtherProcesses(t *testing.T, fsys configfs.FS, kind string) {
 	}
 	if fmt.Sprint(idx) != "[0 1 2 3]" {
 		t.Fatalf("LUNs %v, want [0 1 2 3]", idx)
+	}
+}
+
+// TestALUAGroupNames: an object with only the default ALUA group has it
+// named from two stats, without a listing; one with a group of its own is
+// listed.
+func TestALUAGroupNames(t *testing.T) {
+	k, err := sim.Open(t.TempDir(), sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	aluaGroupNames(t, k, "sim")
+}
+
+// aluaGroupNames runs TestALUAGroupNames on fsys (the simulated kernel, or
+// the real one in the realkernel test).
+func aluaGroupNames(t *testing.T, fsys configfs.FS, kind string) {
+	cfs := configfs.NewCountingFS(fsys)
+	l, err := configfs.Open(cfs, "/sys/kernel/config", configfs.Options{Kind: kind, LockPath: filepath.Join(t.TempDir(), "hba.lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	so, err := l.CreateStorageObject(configfs.StorageSpec{Plugin: "rd_mcp", Name: "alua_names", Control: []configfs.KV{{Key: "rd_pages", Value: "16"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := l.DeleteStorageObject(so); err != nil {
+			t.Error(err)
+		}
+	}()
+	before := cfs.Counts()
+	names, err := l.ALUAGroupNames(so)
+	if err != nil || !slices.Equal(names, []string{configfs.DefaultALUAGroup}) {
+		t.Fatalf("ALUAGroupNames of a new object = %v, %v", names, err)
+	}
+	if got := cfs.Counts().Sub(before); got[configfs.OpReadDir] != 0 || got.Total() != 2 {
+		t.Errorf("the default group alone cost %v, want two stats", got)
+	}
+	east := path.Join(so.Path(), "alua", "east")
+	if err := fsys.Mkdir(east); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fsys.Rmdir(east) }()
+	names, err = l.ALUAGroupNames(so)
+	slices.Sort(names)
+	if err != nil || !slices.Equal(names, []string{configfs.DefaultALUAGroup, "east"}) {
+		t.Errorf("ALUAGroupNames with a group of its own = %v, %v", names, err)
 	}
 }

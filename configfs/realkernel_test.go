@@ -56,3 +56,9 @@ func realFS(t *testing.T) configfs.FS {
 	}
 	return configfs.NewRealFS(root)
 }
+
+// TestRealKernelALUAGroupNames is TestALUAGroupNames on the real configfs:
+// the kernel counts the default ALUA group in alua/'s link count.
+func TestRealKernelALUAGroupNames(t *testing.T) {
+	aluaGroupNames(t, realFS(t), "real")
+}

@@ -643,6 +643,25 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 	return l.removeHBA(hba)
 }
 
+// DefaultALUAGroup is the ALUA target port group the kernel makes with
+// every storage object (and that cannot be removed).
+const DefaultALUAGroup = "default_tg_pt_gp"
+
+// ALUAGroupNames lists a storage object's ALUA target port groups. Most
+// objects have only the default one: a stat of alua/ that counts a single
+// subdirectory (configfs keeps a group's link count at 2 plus its
+// subdirectories) and a stat of the default group stand in for the
+// listing, two calls instead of four.
+func (l *LIO) ALUAGroupNames(so StorageObject) ([]string, error) {
+	dir := path.Join(so.Path(), "alua")
+	if st, err := l.fs.Stat(dir); err == nil && st.Links == 3 {
+		if g, err := l.fs.Stat(path.Join(dir, DefaultALUAGroup)); err == nil && g.Kind == KindDir {
+			return []string{DefaultALUAGroup}, nil
+		}
+	}
+	return l.dirs(dir)
+}
+
 // removeHBA removes an HBA directory unless another object is still in it
 // (the kernel refuses with ENOTEMPTY then: no listing needed first).
 func (l *LIO) removeHBA(hbaDir string) error {
@@ -655,8 +674,11 @@ func (l *LIO) removeHBA(hbaDir string) error {
 
 // StorageInfo is what `ls` and `info` show of a storage object.
 type StorageInfo struct {
-	Object    StorageObject
-	Enabled   bool
+	Object  StorageObject
+	Enabled bool
+	// Exported: a LUN exports the object (the kernel's info says
+	// "Status: ACTIVATED"); what targetcli calls activated.
+	Exported  bool
 	Size      int64  // bytes; 0 when unknown
 	Dev       string // file or device (fileio, block, pscsi: udev_path)
 	Config    string // user: dev_config
@@ -835,11 +857,12 @@ func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
 	si := StorageInfo{Object: so}
 	p := so.Path()
 	// Read together (FilesReader): the object's directory is walked once,
-	// each attribute opened relative to it.
-	names := []string{"info", "enable", "attrib/emulate_write_cache", "udev_path"}
+	// each attribute opened relative to it. enable is read after, and only
+	// for an object no LUN exports (an exported one is enabled).
+	names := []string{"info", "attrib/emulate_write_cache", "udev_path"}
 	switch so.Plugin {
 	case "fileio":
-		names = names[:3] // info names the file; udev_path only without it
+		names = names[:2] // info names the file; udev_path only without it
 	case "user":
 		names = append(names, "attrib/dev_config", "attrib/dev_size")
 	}
@@ -855,11 +878,17 @@ func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
 	}
 	info := val(0)
 	si.Info = info
-	si.Enabled = val(1) == "1"
-	si.WriteBack = val(2) == "1"
+	si.WriteBack = val(1) == "1"
 	fields := infoFields(info)
+	si.Exported = strings.HasPrefix(info, "Status: ACTIVATED")
+	if si.Exported {
+		si.Enabled = true
+	} else {
+		en, _ := l.ReadAttr(path.Join(p, "enable"))
+		si.Enabled = en == "1"
+	}
 	if so.Plugin != "fileio" {
-		si.Dev = val(3)
+		si.Dev = val(2)
 	} else if fields["File"] == "" {
 		si.Dev, _ = l.ReadAttr(path.Join(p, "udev_path"))
 	}
@@ -877,10 +906,10 @@ func (l *LIO) StorageObjectInfo(so StorageObject) (StorageInfo, error) {
 	case "user":
 		si.Config = fields["Config"]
 		si.Size, _ = strconv.ParseInt(fields["Size"], 10, 64)
-		if c := val(4); c != "" {
+		if c := val(3); c != "" {
 			si.Config = c
 		}
-		if s := val(5); s != "" {
+		if s := val(4); s != "" {
 			si.Size, _ = strconv.ParseInt(s, 10, 64)
 		}
 	}

@@ -89,12 +89,19 @@ func storageSummary(si configfs.StorageInfo) (string, Status) {
 			parts = append(parts, "write-thru")
 		}
 	}
-	if si.Enabled {
+	// The word is targetcli's (rtslib reads the info's Status: activated
+	// while a LUN exports the object); the colour says whether the
+	// kernel has the device set up at all.
+	if si.Exported {
 		parts = append(parts, "activated")
-		return strings.Join(parts, " "), StatusOK
+	} else {
+		parts = append(parts, "deactivated")
 	}
-	parts = append(parts, "deactivated")
-	return strings.Join(parts, " "), StatusOff
+	st := StatusOK
+	if !si.Enabled {
+		st = StatusOff
+	}
+	return strings.Join(parts, " "), st
 }
 
 func (storageObjectKind) deleteCall(n *Node) (line, what string, ok bool) {
