@@ -635,14 +635,22 @@ tree_whole() {
 
 # wait_by TRACE: seconds spent inside each kind of configfs syscall (strace
 # -T), the largest first: where the kernel makes a step wait (its grace
-# periods, kthreads, flushes) rather than compute. A call split by another
-# thread's counts on its "resumed" half, which carries the time.
+# periods, kthreads, flushes) rather than compute. A call another thread
+# split counts on its "resumed" half, which carries the time, when its
+# first half named a configfs path.
 wait_by() {
-  awk '{ l = $0; sub(/^[0-9]+ +/, "", l)
+  awk '{ pid = $1; l = $0; sub(/^[0-9]+ +/, "", l)
+    if (l ~ /<unfinished \.\.\.>$/) {
+      if (l ~ /\/sys\/kernel\/config/) { name = l; sub(/\(.*/, "", name); open[pid] = name }
+      next
+    }
     if (!match(l, /<[0-9.]+>$/)) next
     t = substr(l, RSTART + 1, RLENGTH - 2)
-    if (l ~ /^<\.\.\. [a-z_0-9]+ resumed>/) { split(l, a, " "); name = a[2] }
-    else if (l ~ /\/sys\/kernel\/config/) { name = l; sub(/\(.*/, "", name) }
+    if (l ~ /^<\.\.\. [a-z_0-9]+ resumed>/) {
+      split(l, a, " ")
+      if (open[pid] != a[2]) next
+      name = a[2]; delete open[pid]
+    } else if (l ~ /\/sys\/kernel\/config/) { name = l; sub(/\(.*/, "", name) }
     else next
     s[name] += t }
     END { for (k in s) printf "%s %.2f\n", k, s[k] }' "$1" | sort -k2,2 -rn | head -n 6 |
