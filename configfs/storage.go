@@ -57,7 +57,12 @@ type StorageObject struct {
 
 // Path is the object's configfs path.
 func (s StorageObject) Path() string {
-	return path.Join(Root, "core", fmt.Sprintf("%s_%d", s.Plugin, s.HBA), s.Name)
+	if s.Name == "" {
+		return path.Join(Root, "core", s.Plugin+"_"+strconv.Itoa(s.HBA))
+	}
+	// Concatenated, not joined: a listing builds this path several times
+	// per object, and names never hold a slash.
+	return Root + "/core/" + s.Plugin + "_" + strconv.Itoa(s.HBA) + "/" + s.Name
 }
 
 // parseHBADir splits "fileio_3" into plugin and index.

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/internal/suggest"
@@ -223,7 +222,7 @@ func treeLine(head, summary string, width int) string {
 		tail = "[...]"
 	}
 	// Display columns: a wide (CJK) character takes two.
-	dots := width - ansi.StringWidth(head) - ansi.StringWidth(tail) - 2
+	dots := width - textWidth(head) - textWidth(tail) - 2
 	if dots < 3 {
 		dots = 3
 	}
