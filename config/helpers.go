@@ -26,21 +26,6 @@ func HasTPGTags(fabric string) bool {
 	return info.Has(configfs.FeatTPGTs)
 }
 
-// dirNames lists the directories in a configfs directory.
-func (st Store) dirNames(p string) ([]string, error) {
-	es, err := st.LIO.FS().ReadDir(p)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range es {
-		if e.Kind == configfs.KindDir {
-			out = append(out, e.Name)
-		}
-	}
-	return out, nil
-}
-
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func firstLine(s string) string {

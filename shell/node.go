@@ -130,20 +130,6 @@ func (sh *Shell) userSubtypes() ([]string, error) {
 	return out, nil
 }
 
-func (sh *Shell) dirNames(p string) ([]string, error) {
-	es, err := sh.env.LIO.FS().ReadDir(p)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range es {
-		if e.Kind == configfs.KindDir {
-			out = append(out, e.Name)
-		}
-	}
-	return out, nil
-}
-
 // root returns the root node.
 func (sh *Shell) root() *Node { return &Node{kind: kindRoot, name: "/", path: "/"} }
 
