@@ -117,12 +117,7 @@ func (b *fileBackend) readvBounced(bufs [][]byte, off int64) (int, error) {
 	i, skip := 0, 0
 	for done < total {
 		n, err := b.f.ReadAt((*buf)[:min(total-done, bounceSize)], off+int64(done))
-		for p := (*buf)[:n]; len(p) > 0; {
-			i, skip = skipEmpty(bufs, i, skip)
-			k := copy(bufs[i][skip:], p)
-			p = p[k:]
-			i, skip = advance(bufs, i, skip, k)
-		}
+		i, skip = copyVec(bufs, i, skip, (*buf)[:n], true)
 		done += n
 		if err != nil {
 			return done, err
@@ -141,12 +136,7 @@ func (b *fileBackend) writevBounced(bufs [][]byte, off int64, fua bool) (int, er
 	i, skip := 0, 0
 	for done < total {
 		chunk := (*buf)[:min(total-done, bounceSize)]
-		for p := chunk; len(p) > 0; {
-			i, skip = skipEmpty(bufs, i, skip)
-			k := copy(p, bufs[i][skip:])
-			p = p[k:]
-			i, skip = advance(bufs, i, skip, k)
-		}
+		i, skip = copyVec(bufs, i, skip, chunk, false)
 		n, err := b.writeOnce(chunk, off+int64(done), fua)
 		done += n
 		if err != nil {
@@ -206,6 +196,23 @@ func rwv(fd int, bufs [][]byte, skip int, off int64, write bool, flags int) (int
 func skipEmpty(bufs [][]byte, i, skip int) (int, int) {
 	for i < len(bufs) && skip >= len(bufs[i]) {
 		i, skip = i+1, 0
+	}
+	return i, skip
+}
+
+// copyVec copies flat into bufs from position (i, skip) when scatter,
+// else fills flat from there, and returns the position after it.
+func copyVec(bufs [][]byte, i, skip int, flat []byte, scatter bool) (int, int) {
+	for len(flat) > 0 {
+		i, skip = skipEmpty(bufs, i, skip)
+		var k int
+		if scatter {
+			k = copy(bufs[i][skip:], flat)
+		} else {
+			k = copy(flat, bufs[i][skip:])
+		}
+		flat = flat[k:]
+		i, skip = advance(bufs, i, skip, k)
 	}
 	return i, skip
 }

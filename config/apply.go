@@ -183,7 +183,7 @@ func (st Store) createLUNConf(tpg configfs.TPG, x *LUNConf) error {
 	if _, err := st.LIO.CreateLUN(tpg, x.Index, so, x.Alias); err != nil {
 		return err
 	}
-	if x.ALUAGroup != "" && x.ALUAGroup != "default_tg_pt_gp" {
+	if x.ALUAGroup != "" && x.ALUAGroup != configfs.DefaultALUAGroup {
 		lun := configfs.LUN{TPG: tpg, Index: x.Index}
 		if err := st.LIO.WriteAttr(path.Join(lun.Path(), "alua_tg_pt_gp"), x.ALUAGroup); err != nil {
 			return err
@@ -392,10 +392,8 @@ func (st Store) Clear(ctx context.Context) error {
 	// The engine lets go of user backstores one after another (its hooks
 	// need not take calls side by side); the objects then go side by side.
 	for _, so := range sos {
-		if so.Plugin == "user" && st.Hooks != nil {
-			if err := st.Hooks.Release(ctx, so.Path()); err != nil {
-				return fmt.Errorf("release %s: %w", so.Name, err)
-			}
+		if err := st.release(ctx, so); err != nil {
+			return err
 		}
 	}
 	return configfs.Concurrently(len(sos), func(i int) error { return l.DeleteStorageObject(sos[i]) })

@@ -419,12 +419,21 @@ func pscsiControl(dev string) ([]configfs.KV, string, error) {
 }
 
 func (st Store) DeleteStorageObject(ctx context.Context, so configfs.StorageObject) error {
-	if so.Plugin == "user" && st.Hooks != nil {
-		if err := st.Hooks.Release(ctx, so.Path()); err != nil {
-			return fmt.Errorf("release %s: %w", so.Name, err)
-		}
+	if err := st.release(ctx, so); err != nil {
+		return err
 	}
 	return st.LIO.DeleteStorageObject(so)
+}
+
+// release has the engine let go of a user backstore before it is removed.
+func (st Store) release(ctx context.Context, so configfs.StorageObject) error {
+	if so.Plugin != "user" || st.Hooks == nil {
+		return nil
+	}
+	if err := st.Hooks.Release(ctx, so.Path()); err != nil {
+		return fmt.Errorf("release %s: %w", so.Name, err)
+	}
+	return nil
 }
 
 // BackstoreNameFor makes a storage object name from a file path.

@@ -274,7 +274,7 @@ func (st Store) aluaSteps(k string, so configfs.StorageObject, have, want []*ALU
 		wm[g.Name] = g
 	}
 	for _, g := range have {
-		if _, ok := wm[g.Name]; !ok && !opts.KeepExtra && g.Name != "default_tg_pt_gp" {
+		if _, ok := wm[g.Name]; !ok && !opts.KeepExtra && g.Name != configfs.DefaultALUAGroup {
 			dir := path.Join(so.Path(), "alua", g.Name)
 			out = append(out, Step{Op: "delete", Path: k + "/alua/" + g.Name, do: func(context.Context) error { return st.rmdir(dir) }})
 		}

@@ -13,15 +13,12 @@ import (
 // kernel's locks.
 const maxConcurrentOps = 32
 
-// concurrently runs do(i) for each i < n on up to maxConcurrentOps
+// Concurrently runs do(i) for each i < n on up to maxConcurrentOps
 // goroutines and returns the errors, in the order of i. Every call is
 // made even when some fail, as a serial loop that went on would.
-func concurrently(n int, do func(i int) error) error {
-	if n <= 1 {
-		if n == 1 {
-			return do(0)
-		}
-		return nil
+func Concurrently(n int, do func(i int) error) error {
+	if n == 1 {
+		return do(0)
 	}
 	errs := make([]error, n)
 	workers := min(n, maxConcurrentOps)
@@ -43,7 +40,3 @@ func concurrently(n int, do func(i int) error) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
-
-// Concurrently is concurrently for callers above this package that make
-// many independent changes (each storage object of a clear).
-func Concurrently(n int, do func(i int) error) error { return concurrently(n, do) }

@@ -628,12 +628,12 @@ func (l *LIO) DeleteStorageObject(so StorageObject) error {
 		}
 	}
 	// ALUA groups other than the default are directories of their own.
-	gps, err := l.dirs(path.Join(so.Path(), "alua"))
+	gps, err := l.ALUAGroupNames(so)
 	if err != nil {
 		return err
 	}
 	for _, g := range gps {
-		if g == "default_tg_pt_gp" {
+		if g == DefaultALUAGroup {
 			continue
 		}
 		if err := l.rmdir(path.Join(so.Path(), "alua", g)); err != nil {

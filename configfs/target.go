@@ -209,7 +209,7 @@ func (l *LIO) DeleteTPG(tpg TPG) error {
 	}
 	// Side by side: the kernel waits out each LUN's per-CPU reference
 	// when its link goes, and those waits overlap.
-	if err := concurrently(len(luns), func(i int) error {
+	if err := Concurrently(len(luns), func(i int) error {
 		return l.removeLUN(LUN{TPG: tpg, Index: luns[i]})
 	}); err != nil {
 		return err
@@ -575,7 +575,7 @@ func (l *LIO) DeleteACL(a ACL) error {
 	}
 	// Side by side: each mapped LUN is a directory of its own.
 	idx := sortedIndexes(mls)
-	if err := concurrently(len(idx), func(i int) error {
+	if err := Concurrently(len(idx), func(i int) error {
 		return l.DeleteMappedLUN(MappedLUN{ACL: a, Index: idx[i]})
 	}); err != nil {
 		return err

@@ -3,6 +3,8 @@ package shell
 import (
 	"path"
 	"strings"
+
+	"github.com/tcmsh/tcmsh/configfs"
 )
 
 // aluaGroupKind is an ALUA target port group of a storage object.
@@ -32,7 +34,7 @@ func (aluaGroupKind) deleteCall(n *Node) (line, what string, ok bool) {
 
 // createWords: the default group is made with its storage object.
 func (aluaGroupKind) createWords(sh *Shell, n *Node) []string {
-	if n.gp == "default_tg_pt_gp" {
+	if n.gp == configfs.DefaultALUAGroup {
 		return nil
 	}
 	id, _ := sh.env.LIO.ReadAttr(path.Join(n.ConfigPath(), "tg_pt_gp_id"))

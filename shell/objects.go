@@ -116,7 +116,7 @@ func cmdALUACreate(_ context.Context, sh *Shell, n *Node, a Args) error {
 
 func cmdALUADelete(_ context.Context, sh *Shell, n *Node, a Args) error {
 	name := a.Str("name")
-	if name == "default_tg_pt_gp" {
+	if name == configfs.DefaultALUAGroup {
 		return usagef("delete: the default ALUA group cannot be deleted")
 	}
 	dir := path.Join(n.so.Path(), "alua", name)
