@@ -365,9 +365,15 @@ func (r *Ring) serve(ctx context.Context, wait func() error, waitsHere bool) err
 // 20 µs for a while. The ring goroutine, locked to its thread and never
 // parked, would pay that every 10 ms however busy; measured on a real 6.1
 // kernel under qemu, sysmon then woke 1,000-3,000 times a second. A yield
-// every schedSlice costs two thread wake-ups instead. (A wait for the
-// kernel that lasts over 10 ms is still retaken, once per idle period.)
-const schedSlice = 5 * time.Millisecond
+// costs less, but not nothing: a locked thread hands its P to another
+// thread and waits to get it back, two thread wake-ups and a few clock
+// reads (at 5 ms, on a 500-IOPS QD 1 run, 1.8 of the ring's 4.3 syscalls
+// per command). So the slice is as long as sysmon allows: it measures 10
+// ms from when it first sees the goroutine's current schedule, which is
+// never before the last yield, and 8 ms leaves room for a batch in
+// progress when the slice runs out. (A wait for the kernel that lasts over
+// 10 ms is still retaken, once per idle period.)
+const schedSlice = 8 * time.Millisecond
 
 // yieldIfDue yields to the scheduler when schedSlice has passed since the
 // last yield, before the ring goroutine waits for the kernel.
