@@ -5,6 +5,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -441,25 +442,48 @@ func loadedFabrics(sysModule string) []string {
 	return names
 }
 
+// fabricsInModulesDep lists the known fabrics whose module modules.dep
+// lists (each line begins with a module's file, "…/tcm_loop.ko:",
+// compressed or not). The file is half a megabyte on a distribution kernel
+// and read by every one-shot `ls`, so only each line's first path is
+// looked at, in place: splitting the file into strings cost a copy of it
+// and a string per line. The file may spell a module's '_' as '-' or the
+// reverse: both are looked for.
 func fabricsInModulesDep(depFile string) []string {
 	b, err := os.ReadFile(depFile)
 	if err != nil {
 		return nil
 	}
-	have := map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
-		mod, _, ok := strings.Cut(line, ":")
+	fabricOf := map[string]int{}
+	for i, f := range configfs.KnownFabrics {
+		for _, spelling := range []string{f.Module, strings.ReplaceAll(f.Module, "-", "_"), strings.ReplaceAll(f.Module, "_", "-")} {
+			fabricOf[spelling] = i
+		}
+	}
+	found := make([]bool, len(configfs.KnownFabrics))
+	for len(b) > 0 {
+		line := b
+		if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+			line, b = b[:nl], b[nl+1:]
+		} else {
+			b = nil
+		}
+		file, _, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
 		}
-		name := filepath.Base(mod)
-		name = name[:strings.Index(name+".ko", ".ko")]
-		// Module names treat '-' and '_' alike.
-		have[strings.ReplaceAll(name, "-", "_")] = true
+		name := file[bytes.LastIndexByte(file, '/')+1:]
+		i := bytes.Index(name, []byte(".ko"))
+		if i < 0 || i+3 < len(name) && name[i+3] != '.' {
+			continue // not a module file (.ko, .ko.xz, .ko.zst)
+		}
+		if f, ok := fabricOf[string(name[:i])]; ok {
+			found[f] = true
+		}
 	}
 	var names []string
-	for _, f := range configfs.KnownFabrics {
-		if have[strings.ReplaceAll(f.Module, "-", "_")] {
+	for i, f := range configfs.KnownFabrics {
+		if found[i] {
 			names = append(names, f.Name)
 		}
 	}

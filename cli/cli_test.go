@@ -15,12 +15,17 @@ func TestFabricsInModulesDep(t *testing.T) {
 		"kernel/drivers/vhost/vhost_scsi.ko: kernel/drivers/vhost/vhost.ko",
 		"kernel/drivers/xen/xen-scsiback.ko.zst:",
 		"kernel/drivers/target/target_core_user.ko: kernel/drivers/uio/uio.ko",
+		// Not fabrics: a name that only ends or starts like one.
+		"extra/mytcm_fc.ko: kernel/drivers/scsi/ib_srpt_helper.ko",
+		"kernel/drivers/scsi/efct.kobj:",
+		// A fabric's line, its name spelt with '-'.
+		"kernel/drivers/target/sbp/sbp-target.ko.xz: kernel/drivers/target/target_core_mod.ko",
 	}, "\n")
 	if err := os.WriteFile(dep, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(fabricsInModulesDep(dep), ",")
-	if got != "iscsi,loopback,vhost,xen-pvscsi" {
+	if got != "iscsi,loopback,vhost,xen-pvscsi,sbp" {
 		t.Errorf("fabrics = %s", got)
 	}
 	if f := fabricsInModulesDep(filepath.Join(t.TempDir(), "none")); f != nil {

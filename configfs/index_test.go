@@ -217,8 +217,8 @@ func listingsFollowOtherProcesses(t *testing.T, fsys configfs.FS, kind string) {
 }
 
 // TestALUAGroupNames: an object with only the default ALUA group has it
-// named from two stats, without a listing; one with a group of its own is
-// listed.
+// named from two stats (or a stat and the read of its state), without a
+// listing; one with a group of its own is listed.
 func TestALUAGroupNames(t *testing.T) {
 	k, err := sim.Open(t.TempDir(), sim.Options{})
 	if err != nil {
@@ -253,6 +253,14 @@ func aluaGroupNames(t *testing.T, fsys configfs.FS, kind string) {
 	if got := cfs.Counts().Sub(before); got[configfs.OpReadDir] != 0 || got.Total() != 2 {
 		t.Errorf("the default group alone cost %v, want two stats", got)
 	}
+	before = cfs.Counts()
+	names, state, err := l.ALUAGroupNamesAndState(so)
+	if err != nil || !slices.Equal(names, []string{configfs.DefaultALUAGroup}) || state != "0" {
+		t.Fatalf("ALUAGroupNamesAndState of a new object = %v, %q, %v; want the default group, state 0", names, state, err)
+	}
+	if got := cfs.Counts().Sub(before); got[configfs.OpReadDir] != 0 || got[configfs.OpStat] != 1 || got[configfs.OpRead] != 1 || got.Total() != 2 {
+		t.Errorf("the default group and its state cost %v, want a stat and a read", got)
+	}
 	east := path.Join(so.Path(), "alua", "east")
 	if err := fsys.Mkdir(east); err != nil {
 		t.Fatal(err)
@@ -262,5 +270,10 @@ func aluaGroupNames(t *testing.T, fsys configfs.FS, kind string) {
 	slices.Sort(names)
 	if err != nil || !slices.Equal(names, []string{configfs.DefaultALUAGroup, "east"}) {
 		t.Errorf("ALUAGroupNames with a group of its own = %v, %v", names, err)
+	}
+	names, state, err = l.ALUAGroupNamesAndState(so)
+	slices.Sort(names)
+	if err != nil || !slices.Equal(names, []string{configfs.DefaultALUAGroup, "east"}) || state != "" {
+		t.Errorf("ALUAGroupNamesAndState with a group of its own = %v, %q, %v; want both groups listed, no state", names, state, err)
 	}
 }

@@ -155,9 +155,17 @@ func shapeOf(p string) string {
 }
 
 // ReadFiles implements FilesReader: the directory is opened once and each
-// file relative to it (one path walk, not one per file).
+// file relative to it (one path walk, not one per file). Two files or one
+// are opened by their paths: the directory's open and close would cost
+// more calls than the walks they save.
 func (r *RealFS) ReadFiles(dir string, names []string) ([][]byte, []error) {
 	values, errs := make([][]byte, len(names)), make([]error, len(names))
+	if len(names) <= 2 {
+		for i, n := range names {
+			values[i], errs[i] = r.ReadFile(path.Join(dir, n))
+		}
+		return values, errs
+	}
 	dfd, err := rawOpenat(unix.AT_FDCWD, r.abs(dir), unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		for i := range names {

@@ -667,6 +667,22 @@ func (l *LIO) ALUAGroupNames(so StorageObject) ([]string, error) {
 	return l.dirs(dir)
 }
 
+// ALUAGroupNamesAndState is ALUAGroupNames for a listing that shows each
+// group's state: where the default group is the only one, the read of its
+// alua_access_state (which a listing makes anyway) stands in for the stat
+// that proves it is there, and its value (a number, trimmed) is returned
+// as state; otherwise state is "".
+func (l *LIO) ALUAGroupNamesAndState(so StorageObject) (names []string, state string, err error) {
+	dir := path.Join(so.Path(), "alua")
+	if st, err := l.fs.Stat(dir); err == nil && st.Links == 3 {
+		if v, err := l.fs.ReadFile(path.Join(dir, DefaultALUAGroup, "alua_access_state")); err == nil {
+			return []string{DefaultALUAGroup}, strings.TrimSpace(string(v)), nil
+		}
+	}
+	names, err = l.dirs(dir)
+	return names, "", err
+}
+
 // removeHBA removes an HBA directory unless another object is still in it
 // (the kernel refuses with ENOTEMPTY then: no listing needed first).
 func (l *LIO) removeHBA(hbaDir string) error {

@@ -18,7 +18,7 @@ func (aluaKind) configPath(n *Node) string {
 }
 
 func (aluaKind) children(sh *Shell, n *Node) ([]*Node, error) {
-	gps, err := sh.env.LIO.ALUAGroupNames(n.so)
+	gps, err := sh.aluaGroupNames(n.so)
 	if err != nil {
 		return nil, err
 	}

@@ -19,8 +19,10 @@ func (aluaGroupKind) configPath(n *Node) string {
 }
 
 func (aluaGroupKind) summary(sh *Shell, n *Node) (string, Status) {
-	l := sh.env.LIO
-	st, _ := l.ReadAttr(path.Join(n.ConfigPath(), "alua_access_state"))
+	st, ok := sh.defaultALUAState(n)
+	if !ok {
+		st, _ = sh.env.LIO.ReadAttr(path.Join(n.ConfigPath(), "alua_access_state"))
+	}
 	return "ALUA state: " + aluaStateName(st), StatusOK
 }
 

@@ -15,6 +15,9 @@ type listing struct {
 	so   map[configfs.StorageObject]soRead
 	luns map[configfs.TPG][]configfs.LUNInfo
 	lun  map[configfs.LUN]lunRead
+	// aluaDefault: the default ALUA group's state of objects whose
+	// listing of groups read it (ALUAGroupNamesAndState).
+	aluaDefault map[configfs.StorageObject]string
 }
 
 type lunRead struct {
@@ -34,7 +37,8 @@ func (sh *Shell) beginListing() func() {
 		return func() {}
 	}
 	sh.memo = &listing{kids: map[string][]*Node{}, so: map[configfs.StorageObject]soRead{},
-		luns: map[configfs.TPG][]configfs.LUNInfo{}, lun: map[configfs.LUN]lunRead{}}
+		luns: map[configfs.TPG][]configfs.LUNInfo{}, lun: map[configfs.LUN]lunRead{},
+		aluaDefault: map[configfs.StorageObject]string{}}
 	return func() { sh.memo = nil }
 }
 
@@ -110,4 +114,27 @@ func (sh *Shell) storageKind(so configfs.StorageObject) string {
 		return "user"
 	}
 	return si.Kind()
+}
+
+// aluaGroupNames lists a storage object's ALUA groups; in a listing, the
+// default group's state read on the way is kept for its line.
+func (sh *Shell) aluaGroupNames(so configfs.StorageObject) ([]string, error) {
+	if sh.memo == nil {
+		return sh.env.LIO.ALUAGroupNames(so)
+	}
+	names, state, err := sh.env.LIO.ALUAGroupNamesAndState(so)
+	if err == nil && state != "" {
+		sh.memo.aluaDefault[so] = state
+	}
+	return names, err
+}
+
+// defaultALUAState is the state of group n as its object's listing of
+// groups read it, if it did.
+func (sh *Shell) defaultALUAState(n *Node) (string, bool) {
+	if sh.memo == nil || n.gp != configfs.DefaultALUAGroup {
+		return "", false
+	}
+	st, ok := sh.memo.aluaDefault[n.so]
+	return st, ok
 }

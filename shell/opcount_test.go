@@ -115,8 +115,8 @@ var benchSteps = []string{"bulk", "ls", "ls-backstores", "saveconfig", "clearcon
 // call into configfs for each, so these are the figures to lower.
 var maxOpsPerObject = map[string]float64{
 	"bulk":          18,
-	"ls":            12,
-	"ls-backstores": 6,
+	"ls":            11,
+	"ls-backstores": 5,
 	"saveconfig":    63,
 	"clearconfig":   10,
 	"restoreconfig": 67,
