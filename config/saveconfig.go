@@ -135,12 +135,11 @@ func (c *Config) MarshalSaveconfig() ([]byte, error) {
 	}
 	top := map[string]any{"storage_objects": sos, "targets": targets, "fabric_modules": fms}
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(top); err != nil {
+	buf.Grow(64 << 10)
+	if err := writeIndentedJSON(&buf, top, 0); err != nil {
 		return nil, err
 	}
+	buf.WriteByte('\n')
 	return buf.Bytes(), nil
 }
 
