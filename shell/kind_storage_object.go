@@ -31,6 +31,7 @@ func (storageObjectKind) lookup(sh *Shell, n *Node, name string) (*Node, error) 
 }
 
 func (storageObjectKind) summary(sh *Shell, n *Node) (string, Status) {
+	sh.prefetchStorageInfo(n)
 	si, err := sh.storageInfo(n.so)
 	if err != nil {
 		return "error: " + err.Error(), StatusWarn
