@@ -658,13 +658,11 @@ const DefaultALUAGroup = "default_tg_pt_gp"
 // subdirectories) and a stat of the default group stand in for the
 // listing, two calls instead of four.
 func (l *LIO) ALUAGroupNames(so StorageObject) ([]string, error) {
-	dir := path.Join(so.Path(), "alua")
-	if st, err := l.fs.Stat(dir); err == nil && st.Links == 3 {
-		if g, err := l.fs.Stat(path.Join(dir, DefaultALUAGroup)); err == nil && g.Kind == KindDir {
-			return []string{DefaultALUAGroup}, nil
-		}
-	}
-	return l.dirs(dir)
+	names, _, err := l.aluaGroups(so, func(group string) (string, bool) {
+		g, err := l.fs.Stat(group)
+		return "", err == nil && g.Kind == KindDir
+	})
+	return names, err
 }
 
 // ALUAGroupNamesAndState is ALUAGroupNames for a listing that shows each
@@ -673,13 +671,24 @@ func (l *LIO) ALUAGroupNames(so StorageObject) ([]string, error) {
 // that proves it is there, and its value (a number, trimmed) is returned
 // as state; otherwise state is "".
 func (l *LIO) ALUAGroupNamesAndState(so StorageObject) (names []string, state string, err error) {
+	return l.aluaGroups(so, func(group string) (string, bool) {
+		v, err := l.fs.ReadFile(path.Join(group, "alua_access_state"))
+		return strings.TrimSpace(string(v)), err == nil
+	})
+}
+
+// aluaGroups lists so's ALUA groups: where alua/'s link count shows a
+// single group and proveDefault (given the default group's directory)
+// finds it there, that group alone, with what proveDefault read of it;
+// otherwise the listing.
+func (l *LIO) aluaGroups(so StorageObject, proveDefault func(group string) (string, bool)) ([]string, string, error) {
 	dir := path.Join(so.Path(), "alua")
 	if st, err := l.fs.Stat(dir); err == nil && st.Links == 3 {
-		if v, err := l.fs.ReadFile(path.Join(dir, DefaultALUAGroup, "alua_access_state")); err == nil {
-			return []string{DefaultALUAGroup}, strings.TrimSpace(string(v)), nil
+		if v, ok := proveDefault(path.Join(dir, DefaultALUAGroup)); ok {
+			return []string{DefaultALUAGroup}, v, nil
 		}
 	}
-	names, err = l.dirs(dir)
+	names, err := l.dirs(dir)
 	return names, "", err
 }
 

@@ -130,12 +130,18 @@ func (sh *Shell) aluaGroupNames(so configfs.StorageObject) ([]string, error) {
 	}
 	names, state, err := sh.env.LIO.ALUAGroupNamesAndState(so)
 	if err == nil {
-		sh.memo.aluaGroups[so] = names
-		if state != "" {
-			sh.memo.aluaDefault[so] = state
-		}
+		sh.memo.noteALUA(so, names, state)
 	}
 	return names, err
+}
+
+// noteALUA keeps an object's ALUA groups, and the default group's state
+// when the listing of groups read it, for the rest of the listing.
+func (m *listing) noteALUA(so configfs.StorageObject, groups []string, defaultState string) {
+	m.aluaGroups[so] = groups
+	if defaultState != "" {
+		m.aluaDefault[so] = defaultState
+	}
 }
 
 // defaultALUAState is the state of group n as its object's listing of
@@ -171,27 +177,22 @@ func (sh *Shell) prefetchStorageInfo(n *Node) {
 		return
 	}
 	type read struct {
-		so             soRead
-		groups         []string
-		state          string
-		groupsReadable bool
+		so        soRead
+		groups    []string
+		state     string
+		groupsErr error
 	}
 	reads := make([]read, len(sos))
 	_ = configfs.Concurrently(len(sos), func(i int) error {
 		r := &reads[i]
 		r.so.info, r.so.err = sh.env.LIO.StorageObjectInfo(sos[i])
-		var err error
-		r.groups, r.state, err = sh.env.LIO.ALUAGroupNamesAndState(sos[i])
-		r.groupsReadable = err == nil
+		r.groups, r.state, r.groupsErr = sh.env.LIO.ALUAGroupNamesAndState(sos[i])
 		return nil
 	})
 	for i, so := range sos {
 		sh.memo.so[so] = reads[i].so
-		if reads[i].groupsReadable {
-			sh.memo.aluaGroups[so] = reads[i].groups
-			if reads[i].state != "" {
-				sh.memo.aluaDefault[so] = reads[i].state
-			}
+		if reads[i].groupsErr == nil {
+			sh.memo.noteALUA(so, reads[i].groups, reads[i].state)
 		}
 	}
 }
