@@ -49,6 +49,31 @@ echo "BENCH-INFO tcmsh $("$TCMSH" version 2>&1 | head -n1)${TCMSH_REV:+ (commit 
 [ -f /tcmsh-vm/bench/runner-built ] && echo "BENCH-INFO runner_handler $(cat /tcmsh-vm/bench/runner-built)"
 echo "BENCH-INFO params suites=$SUITES; contenders=$CONTENDERS; cases=$CASES; placements=$PLACEMENTS; fio runtime ${RUNTIME}s (ramp ${RAMP}s); rounds $ROUNDS; ${SIZE_MB} MiB per contender; config N=$NS with $CONFIG_TOOLS"
 
+# quiet SUITE: over two seconds before a suite, how busy the guest is and
+# which tasks (kernel threads too) used the CPU: a suite is timed on an
+# idle guest, and what an earlier suite left running shows here.
+quiet() {
+  # pid, name, user + system ticks of every task (one awk: a process per
+  # task would itself be what runs)
+  _ticks() {
+    awk '{ l = $0; p = index(l, " ("); q = 0
+      for (i = length(l); i > 0; i--) if (substr(l, i, 2) == ") ") { q = i; break }
+      if (!p || !q) next
+      split(substr(l, q + 2), f, " ")
+      print substr(l, 1, p - 1), substr(l, p + 2, q - p - 2), f[12] + f[13] }' /proc/[0-9]*/stat 2>/dev/null |
+      tr ' ' '_' | sed 's/_/ /; s/\(.*\)_/\1 /'
+  }
+  _ticks >$B/quiet0
+  _c0=$(head -n1 /proc/stat)
+  sleep 2
+  _c1=$(head -n1 /proc/stat)
+  _ticks >$B/quiet1
+  _busy=$(printf '%s\n%s\n' "$_c0" "$_c1" | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; idle = $5 + $6 }
+    NR == 1 { t0 = t; i0 = idle } NR == 2 { printf "%.1f", 100 * (1 - (idle - i0) / (t - t0)) }')
+  echo "BENCH-INFO quiet-$1 busy ${_busy}% of the guest over 2 s; tasks that ran: $(awk 'NR == FNR { a[$1] = $3; next }
+    ($1 in a) && $3 > a[$1] { printf "%s%s(%s)=%d", (n++ ? "," : ""), $2, $1, $3 - a[$1] }' $B/quiet0 $B/quiet1)"
+}
+
 # ---------------------------------------------------------------- io ----
 NAA=naa.5001405bec000001
 NEXUS=naa.5001405bec000002
@@ -777,6 +802,6 @@ config_suite() {
   done
 }
 
-has "$SUITES" io && io_suite
-has "$SUITES" config && config_suite
+if has "$SUITES" io; then quiet io; io_suite; fi
+if has "$SUITES" config; then quiet config; config_suite; fi
 echo "BENCH-DONE $(up)"

@@ -74,6 +74,11 @@ func (res *results) markdown(o options, lines []string) string {
 	p("| tcmu-runner | %s%s |\n", res.info["tcmu-runner"], prefixed("; handler ", res.info["runner_handler"]))
 	p("| host | %s CPUs; load average (1/5/15 min) %s at the start, %s at the end |\n", o.hostCPUs, o.loadStart, o.loadEnd)
 	p("| wall time | %s s |\n", o.wall)
+	for _, suite := range []string{"io", "config"} {
+		if q := res.info["quiet-"+suite]; q != "" {
+			p("| guest before the %s suite | %s |\n", suite, q)
+		}
+	}
 	p("| parameters | %s |\n\n", res.info["params"])
 
 	if len(res.io) > 0 {

@@ -87,6 +87,7 @@ func TestBadLines(t *testing.T) {
 func TestMarkdownEndsWithTheLines(t *testing.T) {
 	in := `BENCH-INFO kernel 6.1.0-57-amd64
 BENCH-INFO cpus 2 mem_mb 3915
+BENCH-INFO quiet-config busy 0.2% of the guest over 2 s; tasks that ran: sh(300)=1
 BENCH io randread-qd1@pinned cref iops=1000 mbps=4.1 p50_us=50 p99_us=90 syscalls_per_io=2.0 cswitch_per_io=1.50 round=1
 BENCH io randread-qd1@pinned user:ram iops=400 mbps=1.6 p50_us=600 p99_us=900 syscalls_per_io=26.0 cswitch_per_io=8.00 round=1
 BENCH config 50 bulk targetcli seconds=40.00
@@ -111,6 +112,7 @@ BENCH-DONE 1`
 	for _, want := range []string{
 		"| guest kernel | 6.1.0-57-amd64 (2 vCPUs, 3915 MiB) |",
 		"| randread-qd1@pinned | 0.40 |", // tcmsh/cref
+		"| guest before the config suite | busy 0.2% of the guest over 2 s; tasks that ran: sh(300)=1 |",
 		"| pinned | user:ram | 26.0 | 8.00 |",
 		"| 50 | bulk | 40.00 | 4.00 | 0.50 | 10.00 | 8.00 |",
 		"```\n" + stdout.String() + "```\n",
