@@ -42,6 +42,11 @@ type StoppableWaiter interface {
 // thread named in advance: after BindWaiter, Wait is called on the
 // calling thread only (the Ring's, locked to its goroutine), and may then
 // be a plain blocking read of the uio device, as in a C handler's loop.
+// MoveWaiter names the calling thread in place of the bound one: the Ring
+// leaves its thread to yield to the scheduler (a locked goroutine's yield
+// hands its P to another thread and waits for it back) and names the
+// thread it comes back on before it waits again.
 type WaiterBinder interface {
 	BindWaiter()
+	MoveWaiter()
 }

@@ -350,6 +350,21 @@ func (d *Device) bindWaiter() error {
 	return nil
 }
 
+// MoveWaiter makes the calling thread the bound waiter in place of the
+// one named before (BindWaiter's, or the last MoveWaiter's); without a
+// bound waiter it does nothing. The caller holds the thread locked and
+// waits on it only after this returns. No stop is missed: StopWaiting sets
+// stopped before it looks at the waiter, and Wait looks at stopped after
+// the move, so either the signal reaches this thread or Wait does not
+// block.
+func (d *Device) MoveWaiter() {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if old := d.waiter.Load(); old != 0 {
+		d.waiter.CompareAndSwap(old, int32(unix.Gettid()))
+	}
+}
+
 // wakeBoundWaiter ends a blocking read of BindWaiter's thread; the caller
 // has set closed or stopped.
 func (d *Device) wakeBoundWaiter() {

@@ -330,6 +330,60 @@ func TestBoundWaiter(t *testing.T) {
 	}
 }
 
+// TestMovedWaiter: after MoveWaiter on another thread, Wait blocks there
+// and StopWaiting ends it (the signal goes to the thread named last).
+func TestMovedWaiter(t *testing.T) {
+	d, kernel := socketDevice(t, true)
+	bound := make(chan int32)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		d.BindWaiter()
+		bound <- d.waiter.Load()
+	}()
+	first := <-bound
+	if first == 0 {
+		t.Fatal("BindWaiter bound no thread")
+	}
+	// The first goroutine's thread ended with it (a goroutine that exits
+	// locked takes its thread along): the second waits on another one.
+	moved := make(chan int32)
+	ch := make(chan error, 2)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		d.MoveWaiter()
+		moved <- int32(unix.Gettid())
+		ch <- d.Wait()
+		ch <- d.Wait()
+	}()
+	tid := <-moved
+	if got := d.waiter.Load(); got != tid {
+		t.Fatalf("waiter %d after MoveWaiter on thread %d (bound first: %d)", got, tid, first)
+	}
+	if _, err := unix.Write(kernel, []byte{1, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := expect(t, ch); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	expectBlocked(t, ch)
+	d.StopWaiting()
+	if err := expect(t, ch); !errors.Is(err, tcmu.ErrWaitStopped) {
+		t.Fatalf("Wait after StopWaiting = %v, want %v", err, tcmu.ErrWaitStopped)
+	}
+}
+
+// TestMoveWaiterUnbound: without a bound waiter MoveWaiter binds nothing
+// (Wait stays on the poll path).
+func TestMoveWaiterUnbound(t *testing.T) {
+	d, _ := socketDevice(t, true)
+	d.MoveWaiter()
+	if got := d.waiter.Load(); got != 0 {
+		t.Fatalf("MoveWaiter without BindWaiter bound thread %d", got)
+	}
+}
+
 // TestPollPathStaysOutOfRuntimePoller: on the poll(2) path the device's
 // descriptor is in no epoll set of the process (the runtime poller's
 // included), or the poller's thread would wake at every event of the
