@@ -25,6 +25,7 @@ func (mappedLUNKind) summary(sh *Shell, n *Node) (string, Status) {
 	// Only the mapped LUN's own TPG LUN is read (its link names the
 	// storage object): reading every LUN of the TPG for each mapped LUN
 	// made a listing quadratic.
+	sh.prefetchMappedLUNTargets(n)
 	if x, found, err := sh.tpgLUN(n.mappedLUN.TPG, n.mappedLUN.TPGLUN); err == nil && found && x.Linked {
 		target += " " + sh.storageKind(x.Storage) + "/" + x.Storage.Name
 	}

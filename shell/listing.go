@@ -72,9 +72,7 @@ func (sh *Shell) tpgLUNs(tpg configfs.TPG) ([]configfs.LUNInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One object after another: under software emulation, readers on
-	// two CPUs spent more time spinning on the kernel's dentry locks
-	// (their path walks meet in the same directories) than they saved.
+	sh.readLUNs(tpg, idx)
 	luns := make([]configfs.LUNInfo, 0, len(idx))
 	for _, n := range idx {
 		x, found, err := sh.tpgLUN(tpg, n)
@@ -87,6 +85,57 @@ func (sh *Shell) tpgLUNs(tpg configfs.TPG) ([]configfs.LUNInfo, error) {
 	}
 	sh.memo.luns[tpg] = luns
 	return luns, nil
+}
+
+// readLUNs reads the LUNs of tpg at indexes the listing has not read yet,
+// side by side, into the memo: each LUN's reads are independent, and a
+// kernel with two CPUs serves two readers at once.
+func (sh *Shell) readLUNs(tpg configfs.TPG, indexes []int) {
+	var todo []int
+	for _, n := range indexes {
+		if _, ok := sh.memo.lun[configfs.LUN{TPG: tpg, Index: n}]; !ok {
+			todo = append(todo, n)
+		}
+	}
+	if len(todo) < 2 {
+		return
+	}
+	type read struct {
+		info  configfs.LUNInfo
+		found bool
+		err   error
+	}
+	reads := make([]read, len(todo))
+	_ = configfs.Concurrently(len(todo), func(i int) error {
+		r := &reads[i]
+		r.info, r.found, r.err = sh.env.LIO.LUNAt(tpg, todo[i])
+		return nil
+	})
+	for i, n := range todo {
+		if reads[i].err == nil { // a failed read is made again, one by one, to report it
+			sh.memo.lun[configfs.LUN{TPG: tpg, Index: n}] = lunRead{reads[i].info, reads[i].found}
+		}
+	}
+}
+
+// prefetchMappedLUNTargets reads, when a listing first shows a mapped
+// LUN, the TPG LUNs of every mapped LUN beside it (under one ACL) side by
+// side: only the LUNs the shown mappings name, not every LUN of the TPG.
+func (sh *Shell) prefetchMappedLUNTargets(n *Node) {
+	if sh.memo == nil {
+		return
+	}
+	key := configfs.LUN{TPG: n.mappedLUN.TPG, Index: n.mappedLUN.TPGLUN}
+	if _, ok := sh.memo.lun[key]; ok {
+		return
+	}
+	var indexes []int
+	for _, s := range sh.memo.kids[path.Dir(n.path)] {
+		if s.kind == kindMappedLUN && s.mappedLUN.TPG == n.mappedLUN.TPG && s.mappedLUN.TPGLUN >= 0 {
+			indexes = append(indexes, s.mappedLUN.TPGLUN)
+		}
+	}
+	sh.readLUNs(n.mappedLUN.TPG, indexes)
 }
 
 // tpgLUN reads one LUN of a TPG, once per listing.
