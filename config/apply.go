@@ -247,12 +247,7 @@ func runSteps(steps []Step, run func(Step) error, stop bool) error {
 			}
 		}
 		batch := steps[i:j]
-		batchErrs := make([]error, len(batch))
-		_ = configfs.Concurrently(len(batch), func(k int) error {
-			batchErrs[k] = run(batch[k])
-			return nil
-		})
-		for _, err := range batchErrs {
+		for _, err := range configfs.Gather(len(batch), func(k int) error { return run(batch[k]) }) {
 			if err == nil {
 				continue
 			}

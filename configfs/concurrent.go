@@ -13,6 +13,18 @@ import (
 // kernel's locks.
 const maxConcurrentOps = 32
 
+// Gather runs read(i) for each i < n as Concurrently does and returns
+// what each call returned, in the order of i: for reads (or calls whose
+// errors the caller weighs itself) that land in a result per index.
+func Gather[T any](n int, read func(i int) T) []T {
+	out := make([]T, n)
+	_ = Concurrently(n, func(i int) error {
+		out[i] = read(i)
+		return nil
+	})
+	return out
+}
+
 // Concurrently runs do(i) for each i < n on up to maxConcurrentOps
 // goroutines and returns the errors, in the order of i. Every call is
 // made even when some fail, as a serial loop that went on would.

@@ -613,11 +613,7 @@ func (l *LIO) mappedLUNs(a ACL, withWriteProtect bool) ([]MappedLUNInfo, error) 
 	// with two CPUs serves two readers at once (ls of 200 mapped LUNs and
 	// their LUNs on a real 6.1 kernel under qemu: 0.28-0.30 s against
 	// 0.32-0.33 s one after another).
-	errs := make([]error, len(out))
-	_ = Concurrently(len(out), func(i int) error {
-		errs[i] = l.readMappedLUN(&out[i], withWriteProtect)
-		return nil
-	})
+	errs := Gather(len(out), func(i int) error { return l.readMappedLUN(&out[i], withWriteProtect) })
 	for _, err := range errs { // the first in index order, as one by one
 		if err != nil {
 			return nil, err

@@ -105,11 +105,9 @@ func (sh *Shell) readLUNs(tpg configfs.TPG, indexes []int) {
 		found bool
 		err   error
 	}
-	reads := make([]read, len(todo))
-	_ = configfs.Concurrently(len(todo), func(i int) error {
-		r := &reads[i]
+	reads := configfs.Gather(len(todo), func(i int) (r read) {
 		r.info, r.found, r.err = sh.env.LIO.LUNAt(tpg, todo[i])
-		return nil
+		return r
 	})
 	for i, n := range todo {
 		if reads[i].err == nil { // a failed read is made again, one by one, to report it
@@ -231,12 +229,10 @@ func (sh *Shell) prefetchStorageInfo(n *Node) {
 		state     string
 		groupsErr error
 	}
-	reads := make([]read, len(sos))
-	_ = configfs.Concurrently(len(sos), func(i int) error {
-		r := &reads[i]
+	reads := configfs.Gather(len(sos), func(i int) (r read) {
 		r.so.info, r.so.err = sh.env.LIO.StorageObjectInfo(sos[i])
 		r.groups, r.state, r.groupsErr = sh.env.LIO.ALUAGroupNamesAndState(sos[i])
-		return nil
+		return r
 	})
 	for i, so := range sos {
 		sh.memo.so[so] = reads[i].so
