@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tcmsh/tcmsh/configfs"
 	"github.com/tcmsh/tcmsh/scsi"
 	"github.com/tcmsh/tcmsh/sim"
@@ -280,6 +282,32 @@ func TestRealKernelWorkloadChecksTheDisk(t *testing.T) {
 	}
 	if _, err := l.Workload(context.Background(), lun.Path(), spec); err == nil || !strings.Contains(err.Error(), "not a block device") {
 		t.Errorf("with a regular file for /dev/sdq: %v", err)
+	}
+
+	// A block device node whose disk the kernel has not (yet) added:
+	// open fails with ENXIO; the workload waits diskAddWait for it, then
+	// says what it waited for. Major 240 is for local use, never a disk.
+	if err := os.Remove(filepath.Join(dev, "sdq")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mknod(filepath.Join(dev, "sdq"), unix.S_IFBLK|0o600, int(unix.Mkdev(240, 77))); err != nil {
+		t.Skipf("cannot make a block device node here: %v", err)
+	}
+	if f, err := os.OpenFile(filepath.Join(dev, "sdq"), os.O_RDWR, 0); err == nil || !errors.Is(err, unix.ENXIO) {
+		if err == nil {
+			f.Close()
+		}
+		t.Skipf("a node of block major 240 opens with %v here, not ENXIO", err)
+	}
+	defer func(w time.Duration) { diskAddWait = w }(diskAddWait)
+	diskAddWait = 100 * time.Millisecond
+	start := time.Now()
+	_, err = l.Workload(context.Background(), lun.Path(), spec)
+	if err == nil || !errors.Is(err, unix.ENXIO) || !strings.Contains(err.Error(), "has not finished adding the disk of SCSI "+addr+":0 after 100ms") {
+		t.Errorf("with a disk not yet added: %v", err)
+	}
+	if waited := time.Since(start); waited < diskAddWait {
+		t.Errorf("gave up on a disk being added after %v, want at least %v", waited, diskAddWait)
 	}
 }
 

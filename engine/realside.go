@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tcmsh/tcmsh/tcmu"
 	"github.com/tcmsh/tcmsh/tcmu/netlink"
 	"github.com/tcmsh/tcmsh/tcmu/uio"
@@ -287,6 +289,10 @@ func (r *realSide) attach(d uioDevice) (tcmu.Device, error) {
 
 func (r *realSide) crashable() bool { return false }
 
+// diskAddWait bounds how long a workload waits for a disk the kernel is
+// still adding (a variable for the test that waits it out).
+var diskAddWait = 5 * time.Second
+
 // workloadTarget finds the /dev/sdX of a tcm_loop LUN: the TPG's address
 // attribute gives the SCSI host, channel and target; the LUN's index is the
 // SCSI LUN; sysfs names the block device of that SCSI device.
@@ -334,6 +340,16 @@ func (r *realSide) workloadTarget(lunPath string) (workloadTarget, error) {
 		return workloadTarget{}, fmt.Errorf("engine: workload: %s is not a block device", devPath)
 	}
 	bt, err := openBlockTarget(devPath, bs, true)
+	// A LUN just linked has its sysfs directory and /dev node before the
+	// kernel has finished adding the disk (add_disk makes it openable
+	// last); until then open fails with ENXIO. Wait that out, briefly.
+	for deadline := time.Now().Add(diskAddWait); errors.Is(err, unix.ENXIO) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		bt, err = openBlockTarget(devPath, bs, true)
+	}
+	if errors.Is(err, unix.ENXIO) {
+		return workloadTarget{}, fmt.Errorf("%w (the kernel has not finished adding the disk of SCSI %s after %v)", err, hctl, diskAddWait)
+	}
 	if err != nil {
 		return workloadTarget{}, err
 	}

@@ -53,6 +53,7 @@ expect passing 0 10-pass 60-after 80 81 82 83 -- \
   '81-clean-start +PASS +6 pass +0 fail' '83-no-leftover +PASS +1 pass' '^PASS$'
 TCMSH_SCENARIO_TIMEOUT=8 expect broken 1 10 20 30 40 50 60 -- \
   '10-pass +PASS' '20-fail +FAIL +2 pass +1 fail' 'FAIL 20-fail deliberate-fail' \
+  'what 20-fail printed' '^      \| output of the failed scenario' \
   '30-nochecks +FAIL' 'no-checks' '40-exit +FAIL' 'scenario-exit the script exited with status 3' \
   '50-hang +FAIL' 'scenario-timeout killed after 8s' '60-after +PASS' '^FAIL:$'
 TCMSH_SCENARIO_TIMEOUT=600 expect host-timeout 1 --timeout 25 50-hang -- \

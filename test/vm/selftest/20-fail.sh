@@ -3,3 +3,5 @@
 pass fine "this one is fine"
 check deliberate-fail false
 pass after-fail "later checks still run"
+# What a failed scenario printed reaches the summary.
+run echo "output of the failed scenario"
