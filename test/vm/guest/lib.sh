@@ -230,7 +230,8 @@ check_file_has() {
 loopback_disk() {
   _addr=$(cat "$LIO/loopback/$1/tpgt_1/address" 2>/dev/null) || return 1
   for _b in /sys/class/scsi_disk/"$_addr:${2:-0}"/device/block/*; do
-    [ -e "$_b" ] && echo "/dev/${_b##*/}" && return 0
+    # Only once it opens: see wait_disk.
+    [ -e "$_b" ] && { true <"/dev/${_b##*/}"; } 2>/dev/null && echo "/dev/${_b##*/}" && return 0
   done
   return 1
 }
@@ -250,11 +251,17 @@ lio_disk() {
   return 1
 }
 
-# wait_disk SECONDS VENDOR MODEL: waits for lio_disk to find one; prints it.
+# wait_disk SECONDS VENDOR MODEL: waits for lio_disk to find one that opens;
+# prints it. sysfs and the /dev node appear before the kernel has finished
+# adding the disk, and until then an open fails (ENXIO). `true`, not `:`:
+# a failed redirection of a special builtin ends a POSIX shell.
 wait_disk() {
   _t=$(($1 * 10))
   while [ "$_t" -gt 0 ]; do
-    lio_disk "$2" "$3" && return 0
+    if _wd=$(lio_disk "$2" "$3") && { true <"$_wd"; } 2>/dev/null; then
+      echo "$_wd"
+      return 0
+    fi
     sleep 0.1
     _t=$((_t - 1))
   done
