@@ -84,9 +84,15 @@ type Ring struct {
 	kick     chan struct{}
 	progress chan struct{}
 
-	parse      uint32 // next entry to take; ring goroutine only
-	lastSched  int64  // ticks when the ring goroutine last yielded (see schedSlice); ring goroutine only
-	batchStart int64  // ticks when the ring goroutine last found new entries; 0 = not read yet
+	parse uint32 // next entry to take; ring goroutine only
+	// spare is the slot of the last command the ring goroutine answered
+	// itself, kept for the next one instead of a round trip through free
+	// (two channel operations per command); spareHeld says so to readers
+	// of inFlight on other goroutines.
+	spare      *slot
+	spareHeld  atomic.Int32
+	lastSched  int64 // ticks when the ring goroutine last yielded (see schedSlice); ring goroutine only
+	batchStart int64 // ticks when the ring goroutine last found new entries; 0 = not read yet
 	// The commands the ring goroutine answered itself since its last
 	// notify: how many, their data bytes and what statistics keep of them
 	// (those taken with statistics on), accounted once the kernel has
@@ -251,6 +257,7 @@ func (r *Ring) Run(ctx context.Context) error {
 
 	// Every slot back in the free list means every command taken has its
 	// completion written.
+	r.returnSpare()
 	for range r.slots {
 		<-r.free
 	}
@@ -459,17 +466,19 @@ func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
 			return false, fmt.Errorf("%w: CMD entry at %d has length %d, below %d",
 				ErrMalformedRing, off, n, CmdEntrySize)
 		}
-		var s *slot
-		select {
-		case s = <-r.free:
-		default:
-			// Every slot is with a worker: what the ring goroutine
-			// answered must reach the kernel before it waits.
-			r.flushInline(false)
+		s := r.takeSpare()
+		if s == nil {
 			select {
 			case s = <-r.free:
-			case <-ctx.Done():
-				return false, errStopping
+			default:
+				// Every slot is with a worker: what the ring goroutine
+				// answered must reach the kernel before it waits.
+				r.flushInline(false)
+				select {
+				case s = <-r.free:
+				case <-ctx.Done():
+					return false, errStopping
+				}
 			}
 		}
 		r.prepare(s, entry)
@@ -702,7 +711,26 @@ func (r *Ring) worker(shard int) {
 
 // inFlight is the number of commands taken and not yet reported to the
 // kernel: those in slots, and those answered inline but not notified.
-func (r *Ring) inFlight() int { return cap(r.free) - len(r.free) + int(r.unnotified.Load()) }
+func (r *Ring) inFlight() int {
+	return cap(r.free) - len(r.free) - int(r.spareHeld.Load()) + int(r.unnotified.Load())
+}
+
+// takeSpare returns the slot kept by the last inline answer, if any.
+func (r *Ring) takeSpare() *slot {
+	s := r.spare
+	if s != nil {
+		r.spare = nil
+		r.spareHeld.Store(0)
+	}
+	return s
+}
+
+// returnSpare puts a kept slot back into free, for Run's drain.
+func (r *Ring) returnSpare() {
+	if s := r.takeSpare(); s != nil {
+		r.free <- s
+	}
+}
 
 // answerInline writes the answer of a command the ring goroutine ran (or
 // failed) itself; flushInline notifies.
@@ -711,7 +739,7 @@ func (r *Ring) answerInline(s *slot) {
 		r.inlineStats = append(r.inlineStats, completion{})
 		r.inlineStats[len(r.inlineStats)-1].fill(s)
 	}
-	r.retire(s)
+	r.retire(s, true)
 	r.inlineDone++
 	if s.statsOn {
 		r.inlineData += s.dataBytes
@@ -735,7 +763,7 @@ func (r *Ring) complete(s *slot, shard int) {
 		c.fill(s)
 		c.end = ticks()
 	}
-	r.retire(s)
+	r.retire(s, false)
 	_ = r.dev.Notify()
 	if statsOn {
 		r.stats.complete(shard, &c)
@@ -745,8 +773,11 @@ func (r *Ring) complete(s *slot, shard int) {
 // retire writes s's answer into the ring and moves the tail. With
 // CAP_OOOC the answer goes into the first CMD entry at the tail, whichever
 // command that entry carried (its request was copied when it was taken);
-// without it, answers wait for the commands before them.
-func (r *Ring) retire(s *slot) {
+// without it, answers wait for the commands before them. inline: the ring
+// goroutine answered s itself; it keeps the slot for its next command, and
+// signals no progress (it is the only waiter for progress, and not
+// waiting now).
+func (r *Ring) retire(s *slot, inline bool) {
 	r.complMu.Lock()
 	if r.ooo {
 		r.retireSkipsLocked()
@@ -756,7 +787,12 @@ func (r *Ring) retire(s *slot) {
 			r.popLocked()
 		}
 		r.retireSkipsLocked()
-		r.free <- s
+		if inline && r.spare == nil {
+			r.spare = s
+			r.spareHeld.Store(1)
+		} else {
+			r.free <- s
+		}
 	} else {
 		s.done = true
 		for r.fifoLen > 0 {
@@ -774,6 +810,9 @@ func (r *Ring) retire(s *slot) {
 	r.mb.StoreTail(r.tail)
 	r.tailPos.Store(r.tail)
 	r.complMu.Unlock()
+	if inline {
+		return
+	}
 	select {
 	case r.progress <- struct{}{}:
 	default:
