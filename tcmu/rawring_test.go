@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/tcmsh/tcmsh/scsi"
@@ -337,5 +338,72 @@ func TestInlineBatchOneNotify(t *testing.T) {
 				t.Errorf("%d distinct answers in the ring, want %d", len(seen), inline+handed)
 			}
 		})
+	}
+}
+
+// blockingHandler holds every command until release is closed.
+type blockingHandler struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingHandler) Execute(cmd *scsi.Command) {
+	b.started <- struct{}{}
+	<-b.release
+	cmd.Status = scsi.StatusGood
+}
+
+// TestFullRecordQueueWaitsForCompletions: behind a command held by a
+// worker, entries cannot be retired; once the record queue is full the
+// ring goroutine waits, and the command's completion lets it take the rest.
+func TestFullRecordQueueWaitsForCompletions(t *testing.T) {
+	const qd, tmrs = 1, 150 // the queue holds 2*qd+64 records
+	tmrLen := uint32(TMREntryLen(0))
+	rr := newRawRegion(4096+tmrs*tmrLen, 4096, FlagCapOOOC)
+	read10 := []byte{0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}
+	rr.addCmd(1, read10, [2]uint64{rr.dataOff(), 4096})
+	for i := range tmrs {
+		TMREntry(rr.addEntry(tmrLen, OpTMR, uint16(100+i))).SetType(TMRAbortTask)
+	}
+	Mailbox(rr.region).StoreHead(rr.head)
+	Mailbox(rr.region).StoreTail(rr.tail)
+	h := &blockingHandler{started: make(chan struct{}, 1), release: make(chan struct{})}
+	r, err := NewRing(newMemDevice(rr.region), RingConfig{Handler: h, QueueDepth: qd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	<-h.started
+	// The ring goroutine takes records until the queue is full, then waits.
+	full := 2*qd + 64
+	taken := uint32(CmdEntryLen(1, len(read10))) + uint32(full-1)*tmrLen // the command and full-1 TMRs
+	for deadline := time.Now().Add(10 * time.Second); r.parsePos.Load() != taken; {
+		if time.Now().After(deadline) {
+			t.Fatalf("taken up to %d; want the queue's %d records", r.parsePos.Load(), full)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // a schedule: it must not take more
+	if got := r.parsePos.Load(); got != taken {
+		t.Errorf("with a full record queue the ring went on to %d", got)
+	}
+	if tail := Mailbox(rr.region).LoadTail(); tail != 0 {
+		t.Errorf("tail %d moved past a command still held", tail)
+	}
+	close(h.release)
+	for deadline := time.Now().Add(10 * time.Second); Mailbox(rr.region).LoadTail() != rr.head; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("tail %d, want head %d after the completion", Mailbox(rr.region).LoadTail(), rr.head)
+		}
+	}
+	if s := r.Stats().Snapshot(); s.Commands != 1 || s.InFlight != 0 {
+		t.Errorf("%d commands, %d in flight", s.Commands, s.InFlight)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }

@@ -117,6 +117,10 @@ type Ring struct {
 	fifo     []record
 	fifoHead int
 	fifoLen  int
+	// fifoRoom is how many records were free when the ring goroutine last
+	// looked (ring goroutine only): a lower bound until it pushes again,
+	// as only it adds records, so its check for room needs no lock.
+	fifoRoom int
 
 	running atomic.Bool
 }
@@ -207,6 +211,7 @@ func NewRing(dev Device, cfg RingConfig) (*Ring, error) {
 		fifo:        make([]record, 2*qd+64),
 		inlineStats: make([]completion, 0, qd),
 	}
+	r.fifoRoom = len(r.fifo)
 	r.stats.ringSize = uint64(size)
 	r.stats.handoffs = &r.handoffs
 	r.stats.busySlots = func() int { return r.inFlight() }
@@ -527,11 +532,11 @@ func (r *Ring) stampStart(s *slot) {
 
 // waitFIFOSpace waits until the record queue has room for one more entry.
 func (r *Ring) waitFIFOSpace(ctx context.Context) error {
-	for {
+	for r.fifoRoom == 0 {
 		r.complMu.Lock()
-		full := r.fifoLen == len(r.fifo)
+		r.fifoRoom = len(r.fifo) - r.fifoLen
 		r.complMu.Unlock()
-		if !full {
+		if r.fifoRoom > 0 {
 			return nil
 		}
 		r.flushInline(false)
@@ -541,6 +546,7 @@ func (r *Ring) waitFIFOSpace(ctx context.Context) error {
 			return errStopping
 		}
 	}
+	return nil
 }
 
 // push queues a taken entry behind the tail, then retires what can be
@@ -553,12 +559,13 @@ func (r *Ring) push(rec record) bool {
 	if rec.isCmd && rec.slot.statsOn {
 		r.stats.noteDataInFlight(r.doneData - r.inlineData)
 	}
-	if r.retireSkipsLocked() {
+	moved := r.retireSkipsLocked()
+	r.fifoRoom = len(r.fifo) - r.fifoLen
+	if moved {
 		r.mb.StoreTail(r.tail)
 		r.tailPos.Store(r.tail)
-		return true
 	}
-	return false
+	return moved
 }
 
 // retireSkipsLocked moves the tail past PAD, TMR and unknown entries at the
