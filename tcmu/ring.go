@@ -471,20 +471,9 @@ func (r *Ring) takeEntry(ctx context.Context, head uint32) (bool, error) {
 			return false, fmt.Errorf("%w: CMD entry at %d has length %d, below %d",
 				ErrMalformedRing, off, n, CmdEntrySize)
 		}
-		s := r.takeSpare()
-		if s == nil {
-			select {
-			case s = <-r.free:
-			default:
-				// Every slot is with a worker: what the ring goroutine
-				// answered must reach the kernel before it waits.
-				r.flushInline(false)
-				select {
-				case s = <-r.free:
-				case <-ctx.Done():
-					return false, errStopping
-				}
-			}
+		s, err := r.takeSlot(ctx)
+		if err != nil {
+			return false, err
 		}
 		r.prepare(s, entry)
 		r.push(record{off: off, length: n, isCmd: true, slot: s})
@@ -722,6 +711,28 @@ func (r *Ring) inFlight() int {
 	return cap(r.free) - len(r.free) - int(r.spareHeld.Load()) + int(r.unnotified.Load())
 }
 
+// takeSlot returns a slot for the next command: the one the last inline
+// answer kept, else one from free, waiting for a worker to release one.
+func (r *Ring) takeSlot(ctx context.Context) (*slot, error) {
+	if s := r.takeSpare(); s != nil {
+		return s, nil
+	}
+	select {
+	case s := <-r.free:
+		return s, nil
+	default:
+	}
+	// Every slot is with a worker: what the ring goroutine answered must
+	// reach the kernel before it waits.
+	r.flushInline(false)
+	select {
+	case s := <-r.free:
+		return s, nil
+	case <-ctx.Done():
+		return nil, errStopping
+	}
+}
+
 // takeSpare returns the slot kept by the last inline answer, if any.
 func (r *Ring) takeSpare() *slot {
 	s := r.spare
@@ -794,7 +805,7 @@ func (r *Ring) retire(s *slot, inline bool) {
 			r.popLocked()
 		}
 		r.retireSkipsLocked()
-		if inline && r.spare == nil {
+		if inline { // s came from takeSlot, so no other slot is kept
 			r.spare = s
 			r.spareHeld.Store(1)
 		} else {
