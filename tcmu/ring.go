@@ -429,13 +429,13 @@ func (r *Ring) flushInline(notify bool) {
 	end := ticks()
 	_ = r.dev.Notify()
 	r.unnotified.Store(0)
-	shard := len(r.slots) // a shard no worker starts with
 	for i := range r.inlineStats {
 		c := &r.inlineStats[i]
 		c.end = end
-		r.stats.complete(shard, c)
+		r.stats.complete(r.inlineShard(), c)
 	}
 	r.inlineStats = r.inlineStats[:0]
+	r.stats.accounted(r.inlineShard())
 }
 
 // noteOccupancy records the bytes between the tail and head.
@@ -754,6 +754,11 @@ func (r *Ring) returnSpare() {
 // failed) itself; flushInline notifies.
 func (r *Ring) answerInline(s *slot) {
 	if s.statsOn {
+		if len(r.inlineStats) == 0 {
+			// The batch's answers reach the kernel from retire on
+			// (another notify may carry them); flushInline accounts.
+			r.stats.willComplete(r.inlineShard())
+		}
 		r.inlineStats = append(r.inlineStats, completion{})
 		r.inlineStats[len(r.inlineStats)-1].fill(s)
 	}
@@ -780,11 +785,13 @@ func (r *Ring) complete(s *slot, shard int) {
 	if statsOn {
 		c.fill(s)
 		c.end = ticks()
+		r.stats.willComplete(shard)
 	}
 	r.retire(s, false)
 	_ = r.dev.Notify()
 	if statsOn {
 		r.stats.complete(shard, &c)
+		r.stats.accounted(shard)
 	}
 }
 
@@ -861,3 +868,7 @@ func (r *Ring) writeCompletion(off, length uint32, s *slot) {
 		clear(sense[n:])
 	}
 }
+
+// inlineShard is the statistics shard of the ring goroutine's own answers,
+// one no worker starts with.
+func (r *Ring) inlineShard() int { return len(r.slots) }

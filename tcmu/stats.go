@@ -60,7 +60,11 @@ type statShard struct {
 	// Written on every command, on one line.
 	latMax     atomic.Int64
 	recentNext atomic.Uint64 // entries claimed in recent
-	_          [48]byte
+	// Answers the kernel may have seen (shown), and those of them already
+	// accounted: the kernel is told before accounting, so a reader that
+	// saw a command end waits for accounted to catch up (see Snapshot).
+	shown, accounted atomic.Uint64
+	_                [32]byte
 
 	ops       [256]opCounters                     // by opcode: commands and bytes on one line
 	latency   [LatencyHistogramSize]atomic.Uint64 // log-linear, see LatencyBucketIndex
@@ -197,6 +201,41 @@ func (c *completion) fill(sl *slot) {
 	}
 }
 
+// willComplete says that an answer from shard is about to reach the
+// kernel, before it is accounted with complete and accounted.
+func (s *Stats) willComplete(shard int) {
+	s.shards[shard%len(s.shards)].shown.Add(1)
+}
+
+// accounted pairs with willComplete, once the answer's complete is done.
+func (s *Stats) accounted(shard int) {
+	s.shards[shard%len(s.shards)].accounted.Add(1)
+}
+
+// awaitAccounting waits until every answer shown to the kernel before it
+// was called is accounted: a workload that saw its last command end, then
+// reads statistics, counts that command. The wait is on writers that never
+// block (at most a notify), so it is short; accountingWait bounds it all
+// the same.
+func (s *Stats) awaitAccounting() {
+	var deadline time.Time
+	for i := range s.shards {
+		sh := &s.shards[i]
+		target := sh.shown.Load()
+		for sh.accounted.Load() < target {
+			if deadline.IsZero() {
+				deadline = time.Now().Add(accountingWait)
+			} else if time.Now().After(deadline) {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// accountingWait bounds awaitAccounting.
+const accountingWait = 100 * time.Millisecond
+
 // complete accounts a command answered.
 func (s *Stats) complete(shard int, c *completion) {
 	sh := &s.shards[shard%len(s.shards)]
@@ -296,6 +335,7 @@ type Snapshot struct {
 // Snapshot copies the statistics.
 func (s *Stats) Snapshot() Snapshot {
 	initClock()
+	s.awaitAccounting()
 	snap := Snapshot{
 		Enabled:              s.enabled.Load(),
 		InFlightMax:          s.inFlightMax.Load(),
