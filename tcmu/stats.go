@@ -24,7 +24,8 @@ const recentLogSize = 256
 // adds into shards (each shared by a fixed group of workers), on cache
 // lines no other shard shares, and write the recent-commands log as tagged
 // words that a reader checks for a torn entry. Readers call Snapshot,
-// which never blocks a writer.
+// which never blocks a writer (it may wait, briefly, for a writer to
+// finish accounting what the kernel has already seen).
 type Stats struct {
 	enabled  atomic.Bool
 	shards   []statShard
@@ -332,7 +333,8 @@ type Snapshot struct {
 	Recent []RecentCommand // oldest first
 }
 
-// Snapshot copies the statistics.
+// Snapshot copies the statistics, every command whose end the kernel has
+// seen before the call included.
 func (s *Stats) Snapshot() Snapshot {
 	initClock()
 	s.awaitAccounting()
