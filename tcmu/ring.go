@@ -429,13 +429,14 @@ func (r *Ring) flushInline(notify bool) {
 	end := ticks()
 	_ = r.dev.Notify()
 	r.unnotified.Store(0)
+	shard := r.inlineShard()
 	for i := range r.inlineStats {
 		c := &r.inlineStats[i]
 		c.end = end
-		r.stats.complete(r.inlineShard(), c)
+		r.stats.complete(shard, c)
 	}
 	r.inlineStats = r.inlineStats[:0]
-	r.stats.accounted(r.inlineShard())
+	r.stats.accounted(shard)
 }
 
 // noteOccupancy records the bytes between the tail and head.

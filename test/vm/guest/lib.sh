@@ -230,8 +230,7 @@ check_file_has() {
 loopback_disk() {
   _addr=$(cat "$LIO/loopback/$1/tpgt_1/address" 2>/dev/null) || return 1
   for _b in /sys/class/scsi_disk/"$_addr:${2:-0}"/device/block/*; do
-    # Only once it opens: see wait_disk.
-    [ -e "$_b" ] && { true <"/dev/${_b##*/}"; } 2>/dev/null && echo "/dev/${_b##*/}" && return 0
+    [ -e "$_b" ] && disk_opens "/dev/${_b##*/}" && echo "/dev/${_b##*/}" && return 0
   done
   return 1
 }
@@ -251,14 +250,20 @@ lio_disk() {
   return 1
 }
 
+# disk_opens DEV: whether DEV opens. sysfs and the /dev node appear before
+# the kernel has finished adding the disk, and until then an open fails
+# (ENXIO): a disk is handed out only once it opens. `true`, not `:`: a
+# failed redirection of a special builtin ends a POSIX shell.
+disk_opens() {
+  { true <"$1"; } 2>/dev/null
+}
+
 # wait_disk SECONDS VENDOR MODEL: waits for lio_disk to find one that opens;
-# prints it. sysfs and the /dev node appear before the kernel has finished
-# adding the disk, and until then an open fails (ENXIO). `true`, not `:`:
-# a failed redirection of a special builtin ends a POSIX shell.
+# prints it.
 wait_disk() {
   _t=$(($1 * 10))
   while [ "$_t" -gt 0 ]; do
-    if _wd=$(lio_disk "$2" "$3") && { true <"$_wd"; } 2>/dev/null; then
+    if _wd=$(lio_disk "$2" "$3") && disk_opens "$_wd"; then
       echo "$_wd"
       return 0
     fi
